@@ -1,0 +1,17 @@
+"""keras_vae: the reference Variational Autoencoder in Keras 3 / TensorFlow."""
+from .architectures import ARCHITECTURES, build_decoder, build_encoder
+from .data import load_mnist
+from .layers import Sampling
+from .losses import bernoulli_reconstruction_loss, kl_divergence
+from .model import VAE
+
+__all__ = [
+    "ARCHITECTURES",
+    "Sampling",
+    "VAE",
+    "bernoulli_reconstruction_loss",
+    "build_decoder",
+    "build_encoder",
+    "kl_divergence",
+    "load_mnist",
+]

@@ -1,0 +1,78 @@
+"""Encoder and decoder builders: one small body function per architecture, shared heads.
+
+To add an architecture, write an encoder body (image -> features) and a decoder body
+(z -> pixel logits of the image's shape) and register them in ARCHITECTURES.
+"""
+import math
+
+import keras
+from keras import layers
+
+from .layers import Sampling
+
+IMAGE_SHAPE = (28, 28, 1)
+
+
+def _conv_encoder_body(x, **_):
+    """The Keras example: Conv2D 32/64 with stride 2, then Dense 16."""
+    x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Flatten()(x)
+    return layers.Dense(16, activation="relu")(x)
+
+
+def _conv_decoder_body(z, image_shape, **_):
+    """The Keras example mirrored: Dense 7*7*64, Conv2DTranspose 64/32, one output channel."""
+    height, width, channels = image_shape
+    x = layers.Dense((height // 4) * (width // 4) * 64, activation="relu")(z)
+    x = layers.Reshape((height // 4, width // 4, 64))(x)
+    x = layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(x)
+    return layers.Conv2DTranspose(channels, 3, padding="same", name="logits")(x)
+
+
+def _mlp_encoder_body(x, hidden_dim=500, **_):
+    """The tutorials' 784-500-20 model: one hidden layer."""
+    x = layers.Flatten()(x)
+    return layers.Dense(hidden_dim, activation="relu")(x)
+
+
+def _mlp_decoder_body(z, image_shape, hidden_dim=500, **_):
+    """One hidden layer, then one logit per pixel."""
+    x = layers.Dense(hidden_dim, activation="relu")(z)
+    x = layers.Dense(math.prod(image_shape))(x)
+    return layers.Reshape(image_shape, name="logits")(x)
+
+
+ARCHITECTURES = {
+    "conv": (_conv_encoder_body, _conv_decoder_body),
+    "mlp": (_mlp_encoder_body, _mlp_decoder_body),
+}
+
+
+def _bodies(architecture):
+    if architecture not in ARCHITECTURES:
+        raise ValueError(
+            f"Unknown architecture {architecture!r}; choose one of {sorted(ARCHITECTURES)}."
+        )
+    return ARCHITECTURES[architecture]
+
+
+def build_encoder(latent_dim=2, architecture="conv", image_shape=IMAGE_SHAPE, seed=None, **options):
+    """q(z|x): a functional model from images to [z_mean, z_log_var, z]."""
+    body, _ = _bodies(architecture)
+    x = keras.Input(shape=image_shape, name="x")
+    features = body(x, **options)
+    z_mean = layers.Dense(latent_dim, name="z_mean")(features)
+    z_log_var = layers.Dense(latent_dim, name="z_log_var")(features)
+    z = Sampling(seed=seed, name="z")([z_mean, z_log_var])
+    return keras.Model(x, [z_mean, z_log_var, z], name="encoder")
+
+
+def build_decoder(latent_dim=2, architecture="conv", image_shape=IMAGE_SHAPE, **options):
+    """p(x|z): a functional model from z to pixel probabilities (a sigmoid over logits)."""
+    _, body = _bodies(architecture)
+    z = keras.Input(shape=(latent_dim,), name="z")
+    logits = body(z, image_shape=tuple(image_shape), **options)
+    probabilities = layers.Activation("sigmoid", dtype="float32", name="probabilities")(logits)
+    return keras.Model(z, probabilities, name="decoder")

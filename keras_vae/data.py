@@ -1,0 +1,109 @@
+"""MNIST from a local file (Keras npz or IDX folder) or the Keras download, and tf.data pipelines."""
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+MNIST_ENV = "KERAS_VAE_MNIST"
+IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+HOW_TO_POINT = (
+    f"pass load_mnist(path=...) or --data PATH, or set {MNIST_ENV}, to a Keras-format "
+    "mnist.npz or a folder holding the four MNIST IDX files (plain or .gz)"
+)
+
+
+class MnistNotFoundError(FileNotFoundError):
+    """MNIST could be neither read from a local path nor downloaded."""
+
+
+def load_mnist(path=None):
+    """((x_train, y_train), (x_test, y_test)) with images float32 in [0, 1], shape (n, 28, 28, 1).
+
+    Reads `path`, else $KERAS_VAE_MNIST, else keras.datasets.mnist.load_data() (as in Colab).
+    """
+    path = path or os.environ.get(MNIST_ENV)
+    if path:
+        arrays = _read_local(Path(path))
+    else:
+        arrays = _download()
+    _check_mnist(arrays, path or "the Keras download")
+    return (
+        (_to_images(arrays["x_train"]), arrays["y_train"].astype("int64")),
+        (_to_images(arrays["x_test"]), arrays["y_test"].astype("int64")),
+    )
+
+
+def _download():
+    import keras
+
+    try:
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    except Exception as error:
+        raise MnistNotFoundError(f"Could not download MNIST ({error}); {HOW_TO_POINT}.") from error
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+def _read_local(path):
+    if path.is_dir():
+        return {key: read_idx(_idx_path(path, name)) for key, name in IDX_FILES.items()}
+    if not path.is_file():
+        raise MnistNotFoundError(f"No MNIST file or folder at {path}; {HOW_TO_POINT}.")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {key: npz[key] for key in IDX_FILES}
+    except (OSError, ValueError, KeyError) as error:
+        raise ValueError(
+            f"{path} is not a Keras-format mnist.npz with arrays {sorted(IDX_FILES)} ({error})."
+        ) from error
+
+
+def _idx_path(folder, name):
+    for candidate in (name, name + ".gz", name.replace("-idx", ".idx"), name.replace("-idx", ".idx") + ".gz"):
+        if (folder / candidate).is_file():
+            return folder / candidate
+    raise MnistNotFoundError(f"{folder} has no {name} (or {name}.gz); {HOW_TO_POINT}.")
+
+
+def read_idx(path):
+    """The array stored in an IDX file (the original MNIST format), gzipped or plain."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if len(data) < 4 or data[0:2] != b"\x00\x00" or data[2] != 0x08:
+        raise ValueError(f"{path} is not an IDX file of unsigned bytes.")
+    ndim = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    offset = 4 + 4 * ndim
+    if len(data) - offset != int(np.prod(shape)):
+        raise ValueError(f"{path} holds {len(data) - offset} bytes of data, not {shape}.")
+    return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(shape)
+
+
+def _check_mnist(arrays, source):
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.ndim != 3 or x.shape[1:] != (28, 28) or y.shape != (len(x),) or len(x) == 0:
+            raise ValueError(
+                f"{source} is not MNIST: x_{split} has shape {x.shape} and y_{split} {y.shape}, "
+                "expected (n, 28, 28) images and (n,) labels."
+            )
+
+
+def _to_images(x):
+    """uint8 0..255 (n, 28, 28) -> float32 0..1 (n, 28, 28, 1)."""
+    return (x.astype("float32") / 255.0)[..., None]
+
+
+def make_dataset(x, batch_size=128, shuffle=False, seed=None):
+    """A tf.data pipeline of image batches: cached, optionally shuffled each epoch, prefetched."""
+    dataset = tf.data.Dataset.from_tensor_slices(x).cache()
+    if shuffle:
+        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

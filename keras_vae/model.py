@@ -1,0 +1,91 @@
+"""The VAE: encoder -> Sampling -> decoder, trained on the negative ELBO."""
+import keras
+import tensorflow as tf
+from keras import ops
+
+from .losses import bernoulli_reconstruction_loss, kl_divergence
+
+
+def _logits_model(decoder):
+    """The decoder up to its final sigmoid, so the loss can work from logits."""
+    last = decoder.layers[-1]
+    if not (isinstance(last, keras.layers.Activation) and last.activation is keras.activations.sigmoid):
+        raise ValueError(
+            "The decoder must end with keras.layers.Activation('sigmoid') so that the "
+            f"reconstruction loss can use its logits; its last layer is {last.name!r}."
+        )
+    return keras.Model(decoder.inputs, last.input, name="decoder_logits")
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class VAE(keras.Model):
+    """A variational autoencoder whose loss is reconstruction + beta * KL, in nats per image.
+
+    `encoder` maps x to [z_mean, z_log_var, z]; `decoder` maps z to pixel probabilities.
+    `beta` is a variable so that callbacks (KL warm-up) can change it during training.
+    """
+
+    def __init__(self, encoder, decoder, beta=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+        self.decoder_logits = _logits_model(decoder)
+        self.beta = keras.Variable(beta, trainable=False, dtype="float32", name="beta")
+        self.total_loss_tracker = keras.metrics.Mean(name="loss")
+        self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
+        self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
+        self.built = True
+
+    @property
+    def metrics(self):
+        return [self.total_loss_tracker, self.reconstruction_loss_tracker, self.kl_loss_tracker]
+
+    def call(self, x, training=False):
+        """The reconstruction of x through a sampled z."""
+        _, _, z = self.encoder(x, training=training)
+        return self.decoder(z, training=training)
+
+    def compute_loss_terms(self, x, training=False):
+        """Batch means of the reconstruction loss, the KL loss and their beta-weighted sum."""
+        z_mean, z_log_var, z = self.encoder(x, training=training)
+        logits = self.decoder_logits(z, training=training)
+        reconstruction_loss = ops.mean(bernoulli_reconstruction_loss(x, logits))
+        kl_loss = ops.mean(kl_divergence(z_mean, z_log_var))
+        total_loss = reconstruction_loss + self.beta * kl_loss
+        return {"loss": total_loss, "reconstruction_loss": reconstruction_loss, "kl_loss": kl_loss}
+
+    def train_step(self, data):
+        x = keras.utils.unpack_x_y_sample_weight(data)[0]
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        with tf.GradientTape() as tape:
+            terms = self.compute_loss_terms(x, training=True)
+            # Gradients are summed over replicas, so each one contributes its share of the mean.
+            scaled_loss = self.optimizer.scale_loss(terms["loss"] / replicas)
+        gradients = tape.gradient(scaled_loss, self.trainable_weights)
+        self.optimizer.apply(gradients, self.trainable_weights)
+        return self._track(terms)
+
+    def test_step(self, data):
+        x = keras.utils.unpack_x_y_sample_weight(data)[0]
+        return self._track(self.compute_loss_terms(x, training=False))
+
+    def _track(self, terms):
+        self.total_loss_tracker.update_state(terms["loss"])
+        self.reconstruction_loss_tracker.update_state(terms["reconstruction_loss"])
+        self.kl_loss_tracker.update_state(terms["kl_loss"])
+        return {m.name: m.result() for m in self.metrics}
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "decoder": keras.saving.serialize_keras_object(self.decoder),
+            "beta": float(ops.convert_to_numpy(self.beta)),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        encoder = keras.saving.deserialize_keras_object(config.pop("encoder"))
+        decoder = keras.saving.deserialize_keras_object(config.pop("decoder"))
+        return cls(encoder, decoder, **config)

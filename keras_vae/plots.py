@@ -1,0 +1,96 @@
+"""The tutorial's figures, each returned as a matplotlib Figure (no pyplot state, safe headless)."""
+import numpy as np
+from matplotlib.figure import Figure
+from scipy.stats import norm
+
+
+def tile_images(images, rows, cols):
+    """(rows*cols, h, w[, 1]) images -> one (rows*h, cols*w) array, row by row."""
+    images = np.asarray(images).reshape(rows, cols, *np.shape(images)[1:3])
+    height, width = images.shape[2:4]
+    return images.transpose(0, 2, 1, 3).reshape(rows * height, cols * width)
+
+
+def manifold_grid(decoder, n=20, dims=(0, 1), batch_size=256):
+    """The tutorial's manifold: z on norm.ppf(linspace(0.05, 0.95, n)) in two latent dims, others 0.
+
+    Row i takes z[dims[1]] = grid_x[i], column j takes z[dims[0]] = grid_y[j], as in the tutorial's loop.
+    """
+    latent_dim = decoder.input_shape[-1]
+    if max(dims) >= latent_dim or dims[0] == dims[1]:
+        raise ValueError(f"dims {dims} must be two different axes of the {latent_dim}-D latent space.")
+    grid_x = norm.ppf(np.linspace(0.05, 0.95, n))
+    grid_y = norm.ppf(np.linspace(0.05, 0.95, n))
+    z_sample = np.zeros((n * n, latent_dim), dtype="float32")
+    for i, yi in enumerate(grid_x):
+        for j, xi in enumerate(grid_y):
+            z_sample[i * n + j, dims[0]] = xi
+            z_sample[i * n + j, dims[1]] = yi
+    x_decoded = decoder.predict(z_sample, batch_size=batch_size, verbose=0)
+    return tile_images(x_decoded, n, n), grid_x
+
+
+def manifold_figure(decoder, n=20, dims=(0, 1)):
+    """The n x n grid of decoded digits over the latent plane."""
+    figure, grid = manifold_grid(decoder, n, dims)
+    fig = Figure(figsize=(10, 10))
+    ax = fig.subplots()
+    ax.imshow(figure, cmap="Greys_r")
+    digit_size = figure.shape[0] // n
+    ticks = np.arange(n) * digit_size + digit_size / 2
+    labels = [f"{v:.1f}" for v in grid]
+    ax.set_xticks(ticks[::2], labels[::2])
+    ax.set_yticks(ticks[::2], labels[::2])
+    ax.set_xlabel(f"z[{dims[0]}]")
+    ax.set_ylabel(f"z[{dims[1]}]")
+    ax.set_title("Latent manifold: decoder(norm.ppf(linspace(0.05, 0.95, n)))")
+    return fig
+
+
+def latent_scatter_figure(z_mean, labels, dims=(0, 1)):
+    """z_mean of each image in two latent dims, coloured by its digit label."""
+    fig = Figure(figsize=(8, 7))
+    ax = fig.subplots()
+    points = ax.scatter(z_mean[:, dims[0]], z_mean[:, dims[1]], c=labels, cmap="tab10", s=2)
+    fig.colorbar(points, ax=ax, ticks=range(10), label="digit")
+    ax.set_xlabel(f"z_mean[{dims[0]}]")
+    ax.set_ylabel(f"z_mean[{dims[1]}]")
+    ax.set_title("Latent space: z_mean by label")
+    return fig
+
+
+def reconstruction_figure(originals, reconstructions):
+    """Originals (top row) over their reconstructions (bottom row)."""
+    n = len(originals)
+    fig = Figure(figsize=(n, 2.3))
+    ax = fig.subplots()
+    ax.imshow(tile_images(np.concatenate([originals, reconstructions]), 2, n), cmap="Greys_r")
+    ax.set_yticks([14, 42], ["original", "reconstruction"])
+    ax.set_xticks([])
+    return fig
+
+
+def samples_figure(x_sampled, title="Samples: decoder(z), z ~ N(0, I)"):
+    """A square grid of decoded samples."""
+    side = int(np.sqrt(len(x_sampled)))
+    fig = Figure(figsize=(side, side + 0.4))
+    ax = fig.subplots()
+    ax.imshow(tile_images(x_sampled[: side * side], side, side), cmap="Greys_r")
+    ax.set_axis_off()
+    ax.set_title(title)
+    return fig
+
+
+def history_figure(history):
+    """Loss, reconstruction and KL per epoch, train and validation (a Keras History.history dict)."""
+    fig = Figure(figsize=(13, 3.8), layout="constrained")
+    for ax, term in zip(fig.subplots(1, 3), ("loss", "reconstruction_loss", "kl_loss")):
+        epochs = np.arange(1, len(history[term]) + 1)
+        ax.plot(epochs, history[term], marker=".", label="train")
+        if f"val_{term}" in history:
+            ax.plot(epochs, history[f"val_{term}"], marker=".", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("nats per image")
+        ax.set_title(term)
+        ax.legend()
+    return fig

@@ -1,0 +1,26 @@
+"""Shared fixtures: a small slice of real MNIST shipped with the tests (512 train, 128 test)."""
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+from keras_vae import load_mnist  # noqa: E402
+
+SMALL_MNIST = Path(__file__).parent / "data" / "mnist_small.npz"
+
+
+@pytest.fixture(scope="session")
+def mnist_small():
+    """((x_train, y_train), (x_test, y_test)) as load_mnist returns them, from the fixture file."""
+    return load_mnist(SMALL_MNIST)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_keras_state():
+    """Each test starts from the same seeds and a clean Keras session."""
+    keras.utils.clear_session()
+    keras.utils.set_random_seed(0)
+    yield

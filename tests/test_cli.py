@@ -1,0 +1,32 @@
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+from matplotlib.image import imread
+
+from conftest import SMALL_MNIST
+
+
+def run_cli(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "keras_vae", *map(str, args)], capture_output=True, text=True, **kwargs)
+
+
+def test_train_writes_a_complete_self_describing_run_folder(tmp_path):
+    out = tmp_path / "run"
+    result = run_cli("train", "--data", SMALL_MNIST, "--epochs", 2, "--batch-size", 64, "--out", out)
+    assert result.returncode == 0, result.stderr
+    for name in ["vae.keras", "encoder.keras", "decoder.keras", "history.json", "config.json", "metrics.json",
+                 "manifold.png", "latent_scatter.png", "reconstructions.png", "samples.png", "history.png"]:
+        assert (out / name).is_file(), name
+    history = json.loads((out / "history.json").read_text())
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(history["val_loss"]) == 2 and metrics["epochs"] == 2
+    assert history["loss"][1] < history["loss"][0] < 560
+    assert metrics["final"]["val_loss"] == history["val_loss"][-1]
+    assert metrics["samples_per_second"] > 0 and "cpu_count" in metrics["hardware"]
+    assert json.loads((out / "config.json").read_text())["latent_dim"] == 2
+    assert imread(out / "manifold.png").shape[:2] == (800, 800)
+    decoder = keras.models.load_model(out / "decoder.keras", safe_mode=True)
+    assert decoder.predict(np.zeros((1, 2)), verbose=0).shape == (1, 28, 28, 1)

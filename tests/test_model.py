@@ -1,0 +1,116 @@
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from keras_vae import VAE, build_decoder, build_encoder
+
+
+def make_vae(latent_dim=2, architecture="conv", **options):
+    vae = VAE(
+        build_encoder(latent_dim, architecture, seed=0, **options),
+        build_decoder(latent_dim, architecture, **options),
+    )
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    return vae
+
+
+@pytest.mark.parametrize("architecture,options", [("conv", {}), ("mlp", {"hidden_dim": 64})])
+def test_encoder_and_decoder_shapes_and_ranges(mnist_small, architecture, options):
+    x = mnist_small[1][0][:16]
+    vae = make_vae(3, architecture, **options)
+    z_mean, z_log_var, z = vae.encoder.predict(x, verbose=0)
+    assert z_mean.shape == z_log_var.shape == z.shape == (16, 3)
+    x_decoded = vae.decoder.predict(z, verbose=0)
+    assert x_decoded.shape == (16, 28, 28, 1)
+    assert x_decoded.min() >= 0.0 and x_decoded.max() <= 1.0
+    assert vae(x).shape == (16, 28, 28, 1)
+
+
+def test_loss_terms_equal_a_hand_computation_on_a_fixed_batch(mnist_small):
+    x = mnist_small[0][0][:8]
+    vae = make_vae(2)
+    state = vae.encoder.get_layer("z").seed_generator.state
+    start = state.numpy()
+    z_mean, z_log_var, z = (t.numpy() for t in vae.encoder(x))
+    state.assign(start)  # the loss below then draws the same eps, hence the same z
+    terms = {k: float(v) for k, v in vae.compute_loss_terms(x).items()}
+
+    p = vae.decoder.predict(z, verbose=0).astype("float64")
+    bce = -(x * np.log(p) + (1 - x) * np.log(1 - p)).sum(axis=(1, 2, 3)).mean()
+    kl = (-0.5 * (1 + z_log_var - z_mean**2 - np.exp(z_log_var)).sum(axis=1)).mean()
+    assert terms["reconstruction_loss"] == pytest.approx(bce, rel=1e-5)
+    assert terms["kl_loss"] == pytest.approx(kl, rel=1e-4, abs=1e-6)
+    assert terms["loss"] == pytest.approx(bce + kl, rel=1e-5)
+
+
+def test_beta_weights_the_kl_term(mnist_small):
+    x = mnist_small[0][0][:8]
+    vae = make_vae(2)
+    vae.beta.assign(4.0)
+    terms = {k: float(v) for k, v in vae.compute_loss_terms(x).items()}
+    assert terms["loss"] == pytest.approx(terms["reconstruction_loss"] + 4.0 * terms["kl_loss"], rel=1e-6)
+
+
+def test_a_few_train_steps_lower_the_loss_on_real_digits(mnist_small):
+    x = mnist_small[0][0][:256]
+    vae = make_vae(2)
+    before = vae.evaluate(x, batch_size=256, verbose=0, return_dict=True)["loss"]
+    vae.fit(x, epochs=5, batch_size=32, verbose=0)
+    after = vae.evaluate(x, batch_size=256, verbose=0, return_dict=True)["loss"]
+    assert before > 500  # an untrained decoder outputs ~0.5 everywhere: 784 * log 2 = 543 nats
+    assert after < before - 150
+
+
+def test_fit_with_validation_data_reports_train_and_validation_terms(mnist_small):
+    (x_train, _), (x_test, _) = mnist_small
+    history = make_vae(2).fit(x_train[:64], epochs=2, batch_size=32, validation_data=(x_test[:32], None), verbose=0)
+    names = ["loss", "reconstruction_loss", "kl_loss"]
+    assert set(history.history) == set(names + ["val_" + n for n in names])
+    for values in history.history.values():
+        assert len(values) == 2 and np.isfinite(values).all() and min(values) >= 0
+
+
+def test_decoder_without_a_final_sigmoid_is_refused():
+    z = keras.Input((2,))
+    bad_decoder = keras.Model(z, keras.layers.Reshape((28, 28, 1))(keras.layers.Dense(784, activation="sigmoid")(z)))
+    with pytest.raises(ValueError, match="Activation\\('sigmoid'\\)"):
+        VAE(build_encoder(2), bad_decoder)
+
+
+ROUND_TRIP = """
+import sys, numpy as np, keras
+import keras_vae  # registers the custom classes
+vae = keras.models.load_model(sys.argv[1] + "/vae.keras", safe_mode=True)
+decoder = keras.models.load_model(sys.argv[1] + "/decoder.keras", safe_mode=True)
+encoder = keras.models.load_model(sys.argv[1] + "/encoder.keras", safe_mode=True)
+data = np.load(sys.argv[1] + "/inputs.npz")
+np.savez(sys.argv[1] + "/outputs.npz",
+         vae_decoder=vae.decoder.predict(data["z"], verbose=0),
+         decoder=decoder.predict(data["z"], verbose=0),
+         z_mean=encoder.predict(data["x"], verbose=0)[0],
+         beta=float(vae.beta.numpy()), optimizer_variables=len(vae.optimizer.variables))
+"""
+
+
+def test_keras_files_reload_in_a_fresh_process_with_identical_outputs(mnist_small, tmp_path):
+    x = mnist_small[0][0][:32]
+    vae = VAE(build_encoder(2, seed=0), build_decoder(2), beta=0.5)
+    vae.compile(optimizer=keras.optimizers.Adam())
+    vae.fit(x, epochs=1, batch_size=16, verbose=0)
+    z = np.random.default_rng(0).normal(size=(5, 2)).astype("float32")
+    vae.save(tmp_path / "vae.keras")
+    vae.encoder.save(tmp_path / "encoder.keras")
+    vae.decoder.save(tmp_path / "decoder.keras")
+    np.savez(tmp_path / "inputs.npz", x=x[:5], z=z)
+
+    subprocess.run([sys.executable, "-c", ROUND_TRIP, str(tmp_path)], check=True)
+    out = np.load(tmp_path / "outputs.npz")
+    expected = vae.decoder.predict(z, verbose=0)
+    np.testing.assert_array_equal(out["vae_decoder"], expected)
+    np.testing.assert_array_equal(out["decoder"], expected)
+    np.testing.assert_array_equal(out["z_mean"], vae.encoder.predict(x[:5], verbose=0)[0])
+    assert float(out["beta"]) == 0.5
+    assert int(out["optimizer_variables"]) == len(vae.optimizer.variables) > 2
