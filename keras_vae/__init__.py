@@ -1,6 +1,7 @@
 """keras_vae: the reference Variational Autoencoder in Keras 3 / TensorFlow."""
 from .architectures import ARCHITECTURES, build_decoder, build_encoder
 from .data import load_mnist
+from .export import export_saved_model, load_part
 from .layers import Sampling
 from .losses import bernoulli_reconstruction_loss, kl_divergence
 from .model import VAE
@@ -10,8 +11,10 @@ __all__ = [
     "Sampling",
     "VAE",
     "bernoulli_reconstruction_loss",
+    "export_saved_model",
     "build_decoder",
     "build_encoder",
     "kl_divergence",
     "load_mnist",
+    "load_part",
 ]

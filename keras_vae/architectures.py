@@ -8,7 +8,7 @@ import math
 import keras
 from keras import layers
 
-from .layers import Sampling
+from .layers import Clip, Sampling
 
 IMAGE_SHAPE = (28, 28, 1)
 
@@ -64,7 +64,7 @@ def build_encoder(latent_dim=2, architecture="conv", image_shape=IMAGE_SHAPE, se
     x = keras.Input(shape=image_shape, name="x")
     features = body(x, **options)
     z_mean = layers.Dense(latent_dim, name="z_mean")(features)
-    z_log_var = layers.Dense(latent_dim, name="z_log_var")(features)
+    z_log_var = Clip(name="z_log_var")(layers.Dense(latent_dim, name="z_log_var_dense")(features))
     z = Sampling(seed=seed, name="z")([z_mean, z_log_var])
     return keras.Model(x, [z_mean, z_log_var, z], name="encoder")
 

@@ -1,10 +1,19 @@
 """python -m keras_vae <command>: argparse front end; the work lives in the other modules."""
 import argparse
+import math
+import sys
 
-from .train import TrainConfig, train
+import numpy as np
+
+from . import plots
+from .data import load_mnist
+from .export import SHIPPED_MODEL, export_saved_model, load_part
+from .inference import reconstruct, sample_prior
+from .model import VAE
+from .train import TrainConfig, TrainingDivergedError, train
 
 
-def _train_parser(sub):
+def _add_train(sub):
     defaults = TrainConfig()
     p = sub.add_parser("train", help="train a VAE on MNIST and write a run folder")
     p.add_argument("--architecture", default=defaults.architecture, help="conv (default) or mlp")
@@ -17,11 +26,13 @@ def _train_parser(sub):
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--data", default=None, help="mnist.npz or IDX folder (else $KERAS_VAE_MNIST, else download)")
     p.add_argument("--out", default=None, help="run folder (default saved_models/<architecture>_latent<d>)")
+    p.add_argument("--resume", action="store_true", help="continue a killed run from its last epoch checkpoint")
+    p.set_defaults(run=_train)
 
 
-def _run_train(args):
-    config = TrainConfig(**{f.name: getattr(args, f.name) for f in TrainConfig.__dataclass_fields__.values()})
-    run_dir, metrics = train(config)
+def _train(args):
+    fields = TrainConfig.__dataclass_fields__
+    run_dir, metrics = train(TrainConfig(**{name: getattr(args, name) for name in fields}), resume=args.resume)
     final = metrics["final"]
     print(
         f"Wrote {run_dir}: loss {final['loss']:.2f}, val_loss {final['val_loss']:.2f} nats/image, "
@@ -29,13 +40,65 @@ def _run_train(args):
     )
 
 
-def main(argv=None):
+def _add_model_command(sub, name, help, run):
+    p = sub.add_parser(name, help=help)
+    p.add_argument("--model", default=str(SHIPPED_MODEL), help="run folder, .keras file or SavedModel folder "
+                   "(default: the shipped 2-D model)")
+    p.add_argument("--out", default=f"{name}.png")
+    p.set_defaults(run=run)
+    return p
+
+
+def _sample(args):
+    decoder = load_part(args.model, "decoder")
+    side = math.isqrt(args.n)
+    plots.save_grid(args.out, plots.tile_images(sample_prior(decoder, side * side, args.seed), side, side))
+    print(f"Wrote {args.out}: {side}x{side} samples of decoder(z), z ~ N(0, I)")
+
+
+def _manifold(args):
+    grid, _ = plots.manifold_grid(load_part(args.model, "decoder"), args.n, tuple(args.dims))
+    plots.save_grid(args.out, grid)
+    print(f"Wrote {args.out}: {args.n}x{args.n} manifold over z{args.dims}")
+
+
+def _reconstruct(args):
+    encoder, decoder = load_part(args.model, "encoder"), load_part(args.model, "decoder")
+    x = load_mnist(args.data)[1][0][: args.n]
+    plots.save_grid(args.out, plots.tile_images(np.concatenate([x, reconstruct(encoder, decoder, x)]), 2, args.n))
+    print(f"Wrote {args.out}: {args.n} test digits (top) and their reconstructions (bottom)")
+
+
+def _export(args):
+    vae = VAE(load_part(args.model, "encoder"), load_part(args.model, "decoder"))
+    out = export_saved_model(vae, args.out or f"{args.model}/saved_model")
+    print(f"Wrote SavedModels {out}/encoder and {out}/decoder (signature 'serve')")
+
+
+def _parser():
     parser = argparse.ArgumentParser(prog="python -m keras_vae", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    _train_parser(sub)
-    args = parser.parse_args(argv)
-    {"train": _run_train}[args.command](args)
+    _add_train(sub)
+    p = _add_model_command(sub, "sample", "decode z ~ N(0, I) into a grid of digits", _sample)
+    p.add_argument("--n", type=int, default=64, help="number of samples (rounded down to a square)")
+    p.add_argument("--seed", type=int, default=0)
+    p = _add_model_command(sub, "manifold", "the tutorial's 2-D latent manifold grid", _manifold)
+    p.add_argument("--n", type=int, default=20, help="digits per side")
+    p.add_argument("--dims", type=int, nargs=2, default=[0, 1], help="the two latent axes to vary")
+    p = _add_model_command(sub, "reconstruct", "test digits and their reconstructions", _reconstruct)
+    p.add_argument("--n", type=int, default=10)
+    p.add_argument("--data", default=None, help="mnist.npz or IDX folder (else $KERAS_VAE_MNIST, else download)")
+    p = sub.add_parser("export", help="write encoder/ and decoder/ TensorFlow SavedModels")
+    p.add_argument("--model", required=True, help="run folder holding encoder.keras and decoder.keras")
+    p.add_argument("--out", default=None, help="output folder (default <model>/saved_model)")
+    p.set_defaults(run=_export)
+    return parser
 
 
-if __name__ == "__main__":
-    main()
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (OSError, ValueError, TrainingDivergedError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)

@@ -28,3 +28,18 @@ class Sampling(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class Clip(keras.layers.Layer):
+    """Clips values to [low, high]: keeps z_log_var where exp() cannot overflow (float32 overflows past 88)."""
+
+    def __init__(self, low=-20.0, high=20.0, **kwargs):
+        super().__init__(**kwargs)
+        self.low, self.high = low, high
+
+    def call(self, inputs):
+        return ops.clip(inputs, self.low, self.high)
+
+    def get_config(self):
+        return {**super().get_config(), "low": self.low, "high": self.high}

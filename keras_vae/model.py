@@ -1,8 +1,11 @@
 """The VAE: encoder -> Sampling -> decoder, trained on the negative ELBO."""
+import warnings
+
 import keras
 import tensorflow as tf
 from keras import ops
 
+from .checks import check_images
 from .losses import bernoulli_reconstruction_loss, kl_divergence
 
 
@@ -53,6 +56,31 @@ class VAE(keras.Model):
         kl_loss = ops.mean(kl_divergence(z_mean, z_log_var))
         total_loss = reconstruction_loss + self.beta * kl_loss
         return {"loss": total_loss, "reconstruction_loss": reconstruction_loss, "kl_loss": kl_loss}
+
+    def fit(self, x=None, y=None, validation_data=None, **kwargs):
+        """Model.fit after checking the images. y is ignored, with a warning: a VAE reconstructs x."""
+        if y is not None:
+            warnings.warn("VAE.fit ignores y: a VAE is unsupervised and learns to reconstruct x.", stacklevel=2)
+        self.check_input(x, "x")
+        if validation_data is not None:
+            self.check_input(validation_data[0] if isinstance(validation_data, tuple) else validation_data, "validation_data")
+        return super().fit(x, None, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        """Model.evaluate after checking the images; y is ignored."""
+        self.check_input(x, "x")
+        return super().evaluate(x, None, **kwargs)
+
+    def check_input(self, x, name):
+        """Refuse data the encoder cannot take or the likelihood cannot score (see checks.check_images)."""
+        image_shape = tuple(self.encoder.input_shape[1:])
+        if isinstance(x, tf.data.Dataset):
+            spec = tf.nest.flatten(x.element_spec)[0]
+            if tuple(spec.shape[1:]) != image_shape or not spec.dtype.is_floating:
+                raise ValueError(f"{name} yields {spec.dtype.name} batches of shape {tuple(spec.shape)}, "
+                                 f"expected float batches of shape (n, {', '.join(map(str, image_shape))}).")
+        elif x is not None:
+            check_images(x, image_shape, name)
 
     def train_step(self, data):
         x = keras.utils.unpack_x_y_sample_weight(data)[0]

@@ -1,6 +1,7 @@
 """The tutorial's figures, each returned as a matplotlib Figure (no pyplot state, safe headless)."""
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.image import imsave
 from scipy.stats import norm
 
 
@@ -94,3 +95,8 @@ def history_figure(history):
         ax.set_title(term)
         ax.legend()
     return fig
+
+
+def save_grid(path, grid):
+    """Write a tiled grid of pixel probabilities as a PNG, one image pixel per file pixel."""
+    imsave(path, np.clip(grid, 0.0, 1.0), cmap="Greys_r", vmin=0.0, vmax=1.0)

@@ -1,8 +1,8 @@
 """The training command: data -> model -> fit -> a self-describing run folder."""
 import dataclasses
-import json
 import os
 import platform
+import shutil
 import time
 from pathlib import Path
 
@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from . import plots
 from .architectures import build_decoder, build_encoder
+from .checkpoint import EpochCheckpoint, load_checkpoint, write_json
 from .data import load_mnist, make_dataset
 from .inference import reconstruct, sample_prior
 from .model import VAE
@@ -61,14 +62,6 @@ def hardware():
     }
 
 
-def write_json(path, payload):
-    """Write JSON through a temporary file and a rename, so a crash never leaves half a file."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
-    os.replace(tmp, path)
-
-
 def save_figures(run_dir, vae, x_test, y_test, history):
     """The tutorial's figures as PNG files in the run folder."""
     encoder, decoder = vae.encoder, vae.decoder
@@ -85,21 +78,50 @@ def save_figures(run_dir, vae, x_test, y_test, history):
         fig.savefig(run_dir / name, dpi=80)
 
 
-def train(config):
-    """Train on MNIST and write vae/encoder/decoder .keras, history, metrics and figures."""
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN or Inf; the last good checkpoint is kept."""
+
+
+def train(config, resume=False):
+    """Train on MNIST and write vae/encoder/decoder .keras, history, metrics and figures.
+
+    Every epoch is checkpointed in <run>/checkpoint; with resume=True training continues from there.
+    """
     keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
     (x_train, _), (x_test, y_test) = load_mnist(config.data)
     run_dir = config.run_dir()
+    checkpoint_dir = run_dir / "checkpoint"
+    if resume:
+        vae, initial_epoch, history = load_checkpoint(checkpoint_dir)
+    else:
+        vae, initial_epoch, history = build_vae(config), 0, {}
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / "config.json", dataclasses.asdict(config))
 
-    vae = build_vae(config)
+    checkpoint = EpochCheckpoint(checkpoint_dir, history)
     train_data = make_dataset(x_train, config.batch_size, shuffle=True, seed=config.seed)
     val_data = make_dataset(x_test, config.batch_size)
     start = time.perf_counter()
-    history = vae.fit(train_data, epochs=config.epochs, validation_data=val_data, shuffle=False, verbose=1).history
+    run = vae.fit(
+        train_data,
+        epochs=config.epochs,
+        initial_epoch=initial_epoch,
+        validation_data=val_data,
+        shuffle=False,
+        callbacks=[keras.callbacks.TerminateOnNaN(), checkpoint],
+        verbose=1,
+    ).history
     seconds = time.perf_counter() - start
+    if not np.isfinite(run.get("loss", [0.0])).all():
+        raise TrainingDivergedError(
+            f"Training stopped at epoch {initial_epoch + len(run['loss'])}: the loss is not finite. "
+            f"The last good checkpoint (epoch {len(checkpoint.history.get('loss', []))}) is in {checkpoint_dir}; "
+            "lower --learning-rate and resume with --resume."
+        )
 
+    history = checkpoint.history
     vae.save(run_dir / "vae.keras")
     vae.encoder.save(run_dir / "encoder.keras")
     vae.decoder.save(run_dir / "decoder.keras")
@@ -108,9 +130,10 @@ def train(config):
         "final": {name: values[-1] for name, values in history.items()},
         "epochs": len(history["loss"]),
         "seconds": round(seconds, 1),
-        "samples_per_second": round(len(x_train) * len(history["loss"]) / seconds, 1),
+        "samples_per_second": round(len(x_train) * len(run["loss"]) / seconds, 1),
         "hardware": hardware(),
     }
     write_json(run_dir / "metrics.json", metrics)
     save_figures(run_dir, vae, x_test, y_test, history)
+    shutil.rmtree(checkpoint_dir)
     return run_dir, metrics

@@ -1,0 +1,56 @@
+"""Per-epoch checkpoints that a kill at any moment cannot break, and resuming from them."""
+import json
+import math
+import os
+from pathlib import Path
+
+import keras
+
+from .export import load_keras_model
+
+
+def write_json(path, payload):
+    """Write JSON through a temporary file and a rename, so a crash never leaves half a file."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2))
+    os.replace(tmp, path)
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """After each epoch whose losses are finite, saves the VAE (with optimizer state) and the history.
+
+    The model goes to a temporary file renamed to epoch_<N>.keras; only then does state.json (also
+    renamed into place) point at it. A kill at any moment leaves state.json naming a complete file.
+    """
+
+    def __init__(self, directory, history=None):
+        super().__init__()
+        self.directory = Path(directory)
+        self.history = {name: list(values) for name, values in (history or {}).items()}
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if not all(math.isfinite(value) for value in logs.values()):
+            return
+        for name, value in logs.items():
+            self.history.setdefault(name, []).append(float(value))
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = f"epoch_{epoch + 1}.keras"
+        tmp = self.directory / f"epoch_{epoch + 1}.tmp.keras"
+        self.model.save(tmp)
+        os.replace(tmp, self.directory / name)
+        write_json(self.directory / "state.json", {"epoch": epoch + 1, "model": name, "history": self.history})
+        for old in self.directory.glob("epoch_*.keras"):
+            if old.name != name:
+                old.unlink()
+
+
+def load_checkpoint(directory):
+    """(vae, epochs done, history so far) from an EpochCheckpoint folder."""
+    state_path = Path(directory) / "state.json"
+    if not state_path.is_file():
+        raise FileNotFoundError(f"No checkpoint to resume from in {directory}: run without --resume to start afresh.")
+    state = json.loads(state_path.read_text())
+    vae = load_keras_model(Path(directory) / state["model"])
+    return vae, state["epoch"], state["history"]

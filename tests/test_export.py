@@ -1,0 +1,124 @@
+import re
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from keras_vae import VAE, build_decoder, build_encoder
+from keras_vae.export import export_saved_model, load_part
+from conftest import SMALL_MNIST
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, mnist_small):
+    """A briefly trained 2-D model saved as a run folder, with its SavedModels exported."""
+    x = mnist_small[0][0][:128]
+    vae = VAE(build_encoder(2, seed=0), build_decoder(2))
+    vae.compile(optimizer=keras.optimizers.Adam())
+    vae.fit(x, epochs=1, batch_size=32, verbose=0)
+    path = tmp_path_factory.mktemp("run")
+    vae.encoder.save(path / "encoder.keras")
+    vae.decoder.save(path / "decoder.keras")
+    export_saved_model(vae, path / "saved_model")
+    z = np.random.default_rng(0).normal(size=(7, 2)).astype("float32")
+    np.savez(path / "expected.npz", x=x[:7], z=z, decoded=vae.decoder.predict(z, verbose=0),
+             z_mean=vae.encoder.predict(x[:7], verbose=0)[0], z_log_var=vae.encoder.predict(x[:7], verbose=0)[1])
+    return path
+
+
+WITHOUT_KERAS_VAE = """
+import sys, json, numpy as np, tensorflow as tf
+assert "keras_vae" not in sys.modules
+run = sys.argv[1]
+data = np.load(run + "/expected.npz")
+decoder = tf.saved_model.load(run + "/saved_model/decoder")
+encoder = tf.saved_model.load(run + "/saved_model/encoder")
+x = decoder.signatures["serve"](z=tf.constant(data["z"]))["x"].numpy()
+posterior = encoder.signatures["serve"](x=tf.constant(data["x"]))
+np.savez(run + "/from_saved_model.npz", x=x, z_mean=posterior["z_mean"].numpy(), z_log_var=posterior["z_log_var"].numpy())
+assert "keras_vae" not in sys.modules
+"""
+
+
+def test_saved_models_load_without_keras_vae_and_match_the_keras_models(run_dir):
+    subprocess.run([sys.executable, "-c", WITHOUT_KERAS_VAE, str(run_dir)], check=True, cwd="/")
+    expected, got = np.load(run_dir / "expected.npz"), np.load(run_dir / "from_saved_model.npz")
+    np.testing.assert_allclose(got["x"], expected["decoded"], atol=1e-6)
+    np.testing.assert_allclose(got["z_mean"], expected["z_mean"], atol=1e-6)
+    np.testing.assert_allclose(got["z_log_var"], expected["z_log_var"], atol=1e-6)
+
+
+def test_saved_models_load_through_tfsmlayer_with_free_batch_size(run_dir):
+    expected = np.load(run_dir / "expected.npz")
+    layer = keras.layers.TFSMLayer(str(run_dir / "saved_model" / "decoder"), call_endpoint="serve")
+    for n in (1, 7):
+        out = layer(expected["z"][:n])["x"]
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(out), expected["decoded"][:n], atol=1e-6)
+
+
+def test_saved_model_cli_lists_the_named_serve_signature(run_dir):
+    cli = subprocess.run([sys.executable, "-m", "tensorflow.python.tools.saved_model_cli", "show", "--all",
+                          "--dir", str(run_dir / "saved_model" / "encoder")], capture_output=True, text=True)
+    assert cli.returncode == 0, cli.stderr
+    assert "signature_def['serve']" in cli.stdout
+    assert "inputs['x']" in cli.stdout and "(-1, 28, 28, 1)" in cli.stdout
+    assert "outputs['z_mean']" in cli.stdout and "outputs['z_log_var']" in cli.stdout
+
+
+@pytest.mark.parametrize("where", ["run", "keras_file", "saved_model"])
+def test_load_part_finds_the_decoder_by_any_path(run_dir, where):
+    path = {"run": run_dir, "keras_file": run_dir / "decoder.keras", "saved_model": run_dir / "saved_model" / "decoder"}[where]
+    expected = np.load(run_dir / "expected.npz")
+    decoder = load_part(path, "decoder")
+    assert decoder.input_shape == (None, 2)
+    np.testing.assert_allclose(decoder.predict(expected["z"], verbose=0), expected["decoded"], atol=1e-6)
+
+
+def own_lines(stderr):
+    """stderr without TensorFlow's start-up log lines, which no setting silences."""
+    return [line for line in stderr.splitlines() if not re.match(r"^([IWE]\d{4} |WARNING: All log messages)", line)]
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "keras_vae", *map(str, args)], capture_output=True, text=True)
+
+
+def test_sample_manifold_and_reconstruct_write_pngs_of_the_expected_size(run_dir, tmp_path):
+    result = cli("sample", "--model", run_dir / "saved_model" / "decoder", "--n", 64, "--seed", 0, "--out", tmp_path / "s.png")
+    assert result.returncode == 0, result.stderr
+    assert imread(tmp_path / "s.png").shape[:2] == (8 * 28, 8 * 28)
+    assert cli("manifold", "--model", run_dir, "--n", 5, "--out", tmp_path / "m.png").returncode == 0
+    assert imread(tmp_path / "m.png").shape[:2] == (5 * 28, 5 * 28)
+    result = cli("reconstruct", "--model", run_dir / "decoder.keras", "--data", SMALL_MNIST, "--n", 6, "--out", tmp_path / "r.png")
+    assert result.returncode == 0, result.stderr
+    assert imread(tmp_path / "r.png").shape[:2] == (2 * 28, 6 * 28)
+
+
+def test_samples_with_the_same_seed_are_the_same_image(run_dir, tmp_path):
+    for name in ("a", "b"):
+        assert cli("sample", "--model", run_dir, "--n", 16, "--out", tmp_path / f"{name}.png").returncode == 0
+    np.testing.assert_array_equal(imread(tmp_path / "a.png"), imread(tmp_path / "b.png"))
+
+
+@pytest.mark.parametrize("args,message", [
+    (["sample", "--model", "/no/such/run"], "No model at /no/such/run"),
+    (["manifold", "--model", "{empty}"], "holds no decoder"),
+    (["manifold", "--model", "{run}", "--dims", "0", "5"], "must be two different axes of the 2-D latent space"),
+    (["reconstruct", "--model", "{run}/saved_model/decoder", "--data", str(SMALL_MNIST)], "holds no encoder"),
+])
+def test_bad_model_paths_give_one_error_line_and_exit_code_2(run_dir, tmp_path, args, message):
+    args = [a.format(run=run_dir, empty=tmp_path) for a in args]
+    result = cli(*args, "--out", tmp_path / "x.png")
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert own_lines(result.stderr) == [f"error: {own_lines(result.stderr)[0][7:]}"]
+
+
+def test_export_command_writes_both_saved_models(run_dir, tmp_path):
+    result = cli("export", "--model", run_dir, "--out", tmp_path / "sm")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "sm" / "encoder" / "saved_model.pb").is_file()
+    assert load_part(tmp_path / "sm", "decoder").input_shape == (None, 2)

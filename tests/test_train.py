@@ -1,0 +1,100 @@
+"""The training command loses nothing: atomic per-epoch checkpoints, resume after SIGKILL, NaN guard."""
+import json
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+
+from keras_vae import VAE, build_decoder, build_encoder
+from keras_vae.checkpoint import EpochCheckpoint, load_checkpoint
+from keras_vae.export import load_part
+from conftest import SMALL_MNIST
+
+TRAIN = [sys.executable, "-m", "keras_vae", "train", "--data", str(SMALL_MNIST), "--architecture", "mlp",
+         "--hidden-dim", "32", "--batch-size", "16"]
+
+
+def test_sigkill_mid_run_then_resume_keeps_finished_epochs_and_completes_the_history(tmp_path):
+    out = tmp_path / "run"
+    state_path = out / "checkpoint" / "state.json"
+    process = subprocess.Popen([*TRAIN, "--epochs", "8", "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (state_path.is_file() and json.loads(state_path.read_text())["epoch"] >= 2):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    state = json.loads(state_path.read_text())
+    assert 2 <= state["epoch"] < 8, "the kill should land mid-run"
+    assert len(state["history"]["loss"]) == state["epoch"]
+    assert not (out / "decoder.keras").exists()
+
+    resumed = subprocess.run([*TRAIN, "--epochs", "8", "--out", str(out), "--resume"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    history = json.loads((out / "history.json").read_text())
+    assert all(len(values) == 8 for values in history.values())
+    for name, values in state["history"].items():
+        assert history[name][: state["epoch"]] == values
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 8
+    assert history["loss"][-1] < history["loss"][0]
+
+
+def test_resume_without_a_checkpoint_says_how_to_start(tmp_path):
+    result = subprocess.run([*TRAIN, "--epochs", "1", "--out", str(tmp_path / "new"), "--resume"], capture_output=True, text=True)
+    assert result.returncode == 2 and "No checkpoint to resume from" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_same_seed_gives_the_same_weights(tmp_path):
+    for name in ("a", "b"):
+        subprocess.run([*TRAIN, "--epochs", "2", "--seed", "3", "--out", str(tmp_path / name)], check=True, capture_output=True)
+    a, b = (load_part(tmp_path / name, "decoder").get_weights() for name in ("a", "b"))
+    for wa, wb in zip(a, b):
+        np.testing.assert_array_equal(wa, wb)
+
+
+class BlowUpAt(keras.callbacks.Callback):
+    """Sets a huge learning rate from the given epoch on, so the loss overflows."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            self.model.optimizer.learning_rate.assign(1e30)
+
+
+def test_training_stops_at_the_first_non_finite_loss_and_keeps_the_last_good_checkpoint(mnist_small, tmp_path):
+    x = mnist_small[0][0][:64]
+    vae = VAE(build_encoder(2, "mlp", hidden_dim=16), build_decoder(2, "mlp", hidden_dim=16))
+    vae.compile(optimizer=keras.optimizers.SGD(1e-3))
+    checkpoint = EpochCheckpoint(tmp_path)
+    history = vae.fit(x, epochs=10, batch_size=16, verbose=0,
+                      callbacks=[BlowUpAt(2), keras.callbacks.TerminateOnNaN(), checkpoint]).history
+    assert len(history["loss"]) == 3 and not np.isfinite(history["loss"][-1])
+    restored, epoch, saved_history = load_checkpoint(tmp_path)
+    assert epoch == 2 and saved_history["loss"] == history["loss"][:2]
+    assert all(np.isfinite(w).all() for w in restored.get_weights())
+
+
+def test_a_model_file_with_a_lambda_layer_is_refused_by_the_cli_loader(tmp_path):
+    z = keras.Input((2,))
+    x = keras.layers.Lambda(lambda t: t * 2.0)(z)
+    x = keras.layers.Reshape((28, 28, 1))(keras.layers.Dense(784)(x))
+    keras.Model(z, keras.layers.Activation("sigmoid")(x)).save(tmp_path / "decoder.keras")
+    with pytest.raises(ValueError, match="could not be loaded.*(safe_mode|Lambda)"):
+        load_part(tmp_path, "decoder")
+
+
+def test_a_corrupted_model_file_gives_one_clear_error(tmp_path):
+    (tmp_path / "decoder.keras").write_bytes(b"not a zip file")
+    with pytest.raises(ValueError, match="decoder.keras could not be loaded as a Keras model"):
+        load_part(tmp_path, "decoder")
+    with zipfile.ZipFile(tmp_path / "encoder.keras", "w") as z:
+        z.writestr("config.json", "{")
+    with pytest.raises(ValueError, match="encoder.keras could not be loaded as a Keras model"):
+        load_part(tmp_path, "encoder")
