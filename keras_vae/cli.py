@@ -7,6 +7,7 @@ import numpy as np
 
 from . import plots
 from .data import load_mnist
+from .distribute import STRATEGIES
 from .export import SHIPPED_MODEL, export_saved_model, load_part
 from .inference import reconstruct, sample_prior
 from .model import VAE
@@ -26,6 +27,10 @@ def _add_train(sub):
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--data", default=None, help="mnist.npz or IDX folder (else $KERAS_VAE_MNIST, else download)")
     p.add_argument("--out", default=None, help="run folder (default saved_models/<architecture>_latent<d>)")
+    p.add_argument("--strategy", default=defaults.strategy, choices=STRATEGIES,
+                   help="tf.distribute: mirrored (local GPUs) or multiworker (TF_CONFIG)")
+    p.add_argument("--steps-per-execution", type=int, default=defaults.steps_per_execution)
+    p.add_argument("--jit-compile", action="store_true", help="compile the train step with XLA")
     p.add_argument("--resume", action="store_true", help="continue a killed run from its last epoch checkpoint")
     p.set_defaults(run=_train)
 

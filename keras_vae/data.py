@@ -104,6 +104,10 @@ def _to_images(x):
 def make_dataset(x, batch_size=128, shuffle=False, seed=None):
     """A tf.data pipeline of image batches: cached, optionally shuffled each epoch, prefetched."""
     dataset = tf.data.Dataset.from_tensor_slices(x).cache()
+    options = tf.data.Options()
+    # In-memory data has no files to shard: multi-worker training splits it by element.
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    dataset = dataset.with_options(options)
     if shuffle:
         dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -101,6 +101,9 @@ class VAE(keras.Model):
         self.total_loss_tracker.update_state(terms["loss"])
         self.reconstruction_loss_tracker.update_state(terms["reconstruction_loss"])
         self.kl_loss_tracker.update_state(terms["kl_loss"])
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras 3.15 reduces multi-worker logs with reduce(MEAN, axis=0), which needs a batch axis.
+            return {m.name: ops.reshape(m.result(), (1,)) for m in self.metrics}
         return {m.name: m.result() for m in self.metrics}
 
     def get_config(self):

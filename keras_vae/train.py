@@ -3,6 +3,7 @@ import dataclasses
 import os
 import platform
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from . import plots
 from .architectures import build_decoder, build_encoder
 from .checkpoint import EpochCheckpoint, load_checkpoint, write_json
 from .data import load_mnist, make_dataset
+from .distribute import is_chief, make_strategy
 from .inference import reconstruct, sample_prior
 from .model import VAE
 
@@ -30,6 +32,9 @@ class TrainConfig:
     learning_rate: float = 1e-3
     beta: float = 1.0
     seed: int = 0
+    steps_per_execution: int = 32
+    jit_compile: bool = False
+    strategy: str = "none"
     data: str | None = None
     out: str | None = None
 
@@ -46,7 +51,13 @@ def build_vae(config):
     encoder = build_encoder(config.latent_dim, config.architecture, seed=config.seed, **options)
     decoder = build_decoder(config.latent_dim, config.architecture, **options)
     vae = VAE(encoder, decoder, beta=config.beta)
-    vae.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
+    # Keras 3.15's multi-step loop fails under MultiWorkerMirroredStrategy ("must feed a value for placeholder").
+    steps_per_execution = 1 if config.strategy == "multiworker" else config.steps_per_execution
+    vae.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        steps_per_execution=steps_per_execution,
+        jit_compile=config.jit_compile,
+    )
     return vae
 
 
@@ -90,13 +101,16 @@ def train(config, resume=False):
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     (x_train, _), (x_test, y_test) = load_mnist(config.data)
-    run_dir = config.run_dir()
+    strategy = make_strategy(config.strategy)
+    # Under multi-worker training every worker runs this; only the chief writes the run folder.
+    run_dir = config.run_dir() if is_chief() else Path(tempfile.mkdtemp(prefix="keras_vae_worker_"))
     checkpoint_dir = run_dir / "checkpoint"
-    if resume:
-        vae, initial_epoch, history = load_checkpoint(checkpoint_dir)
-    else:
-        vae, initial_epoch, history = build_vae(config), 0, {}
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    with strategy.scope():
+        if resume:
+            vae, initial_epoch, history = load_checkpoint(checkpoint_dir)
+        else:
+            vae, initial_epoch, history = build_vae(config), 0, {}
+            shutil.rmtree(checkpoint_dir, ignore_errors=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / "config.json", dataclasses.asdict(config))
 
