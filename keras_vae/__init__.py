@@ -1,6 +1,7 @@
 """keras_vae: the reference Variational Autoencoder in Keras 3 / TensorFlow."""
 from .architectures import ARCHITECTURES, build_decoder, build_encoder
 from .data import load_mnist
+from .evaluate import estimate_log_likelihood, evaluate_elbo
 from .export import export_saved_model, load_part
 from .layers import Sampling
 from .losses import bernoulli_reconstruction_loss, kl_divergence
@@ -11,6 +12,8 @@ __all__ = [
     "Sampling",
     "VAE",
     "bernoulli_reconstruction_loss",
+    "estimate_log_likelihood",
+    "evaluate_elbo",
     "export_saved_model",
     "build_decoder",
     "build_encoder",

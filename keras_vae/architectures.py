@@ -44,7 +44,29 @@ def _mlp_decoder_body(z, image_shape, hidden_dim=500, **_):
     return layers.Reshape(image_shape, name="logits")(x)
 
 
+def _deepconv_encoder_body(x, **_):
+    """A deeper stack for likelihood work: two 3x3 convolutions per resolution, then Dense 512."""
+    for filters in (32, 64):
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Flatten()(x)
+    return layers.Dense(512, activation="relu")(x)
+
+
+def _deepconv_decoder_body(z, image_shape, **_):
+    """The deep encoder mirrored: Dense 512, then two upsampling stages of two 3x3 convolutions."""
+    height, width, channels = image_shape
+    x = layers.Dense(512, activation="relu")(z)
+    x = layers.Dense((height // 4) * (width // 4) * 64, activation="relu")(x)
+    x = layers.Reshape((height // 4, width // 4, 64))(x)
+    for filters in (64, 32):
+        x = layers.Conv2DTranspose(filters, 3, strides=2, padding="same", activation="relu")(x)
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+    return layers.Conv2D(channels, 3, padding="same", name="logits")(x)
+
+
 ARCHITECTURES = {
+    "deepconv": (_deepconv_encoder_body, _deepconv_decoder_body),
     "conv": (_conv_encoder_body, _conv_decoder_body),
     "mlp": (_mlp_encoder_body, _mlp_decoder_body),
 }

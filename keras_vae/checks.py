@@ -2,8 +2,11 @@
 import numpy as np
 
 
-def check_images(x, image_shape, name="x"):
-    """Raise ValueError, naming the fix, unless x is a non-empty float array of `image_shape` images in [0, 1]."""
+def check_images(x, image_shape, name="x", unit_range=True):
+    """Raise ValueError, naming the fix, unless x is a non-empty, finite float array of `image_shape` images.
+
+    unit_range: also require pixels in [0, 1], as the Bernoulli likelihood does.
+    """
     x = np.asarray(x)
     expected = f"(n, {', '.join(map(str, image_shape))})"
     if x.size == 0:
@@ -16,6 +19,6 @@ def check_images(x, image_shape, name="x"):
     if not np.isfinite(x).all():
         raise ValueError(f"{name} holds {np.size(x) - np.isfinite(x).sum()} NaN or Inf pixels: remove or repair those images.")
     low, high = float(x.min()), float(x.max())
-    if low < 0.0 or high > 1.0:
+    if unit_range and (low < 0.0 or high > 1.0):
         fix = "divide by 255" if high > 1.0 and low >= 0.0 else "rescale to [0, 1]"
         raise ValueError(f"{name} has pixels in [{low:g}, {high:g}]; the Bernoulli likelihood needs [0, 1]: {fix}.")

@@ -1,23 +1,27 @@
 """python -m keras_vae <command>: argparse front end; the work lives in the other modules."""
 import argparse
+import json
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 
 from . import plots
-from .data import load_mnist
+from .data import BINARIZE, binarize_images, load_mnist
 from .distribute import STRATEGIES
-from .export import SHIPPED_MODEL, export_saved_model, load_part
+from .checkpoint import write_json
+from .export import SHIPPED_MODEL, export_saved_model, load_keras_model, load_part
 from .inference import reconstruct, sample_prior
-from .model import VAE
+from .evaluate import estimate_log_likelihood, evaluate_elbo
+from .model import LIKELIHOODS, VAE
 from .train import TrainConfig, TrainingDivergedError, train
 
 
 def _add_train(sub):
     defaults = TrainConfig()
     p = sub.add_parser("train", help="train a VAE on MNIST and write a run folder")
-    p.add_argument("--architecture", default=defaults.architecture, help="conv (default) or mlp")
+    p.add_argument("--architecture", default=defaults.architecture, help="conv (default), mlp or deepconv")
     p.add_argument("--latent-dim", type=int, default=defaults.latent_dim)
     p.add_argument("--hidden-dim", type=int, default=defaults.hidden_dim, help="mlp hidden units")
     p.add_argument("--epochs", type=int, default=defaults.epochs)
@@ -25,6 +29,14 @@ def _add_train(sub):
     p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     p.add_argument("--beta", type=float, default=defaults.beta, help="weight of the KL term")
     p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--binarize", default=defaults.binarize, choices=BINARIZE,
+                   help="none (grayscale), dynamic (fresh Bernoulli draw each epoch) or static (one draw)")
+    p.add_argument("--likelihood", default=defaults.likelihood, choices=LIKELIHOODS)
+    p.add_argument("--kl-warmup-epochs", type=int, default=defaults.kl_warmup_epochs, help="raise beta from 0 over this many epochs")
+    p.add_argument("--lr-patience", type=int, default=defaults.lr_patience, help="halve the learning rate after this many epochs "
+                   "without a better val_loss (0: off)")
+    p.add_argument("--early-stopping-patience", type=int, default=defaults.early_stopping_patience, help="stop after this many epochs without "
+                   "a better val_loss and restore the best weights (0: off)")
     p.add_argument("--data", default=None, help="mnist.npz or IDX folder (else $KERAS_VAE_MNIST, else download)")
     p.add_argument("--out", default=None, help="run folder (default saved_models/<architecture>_latent<d>)")
     p.add_argument("--strategy", default=defaults.strategy, choices=STRATEGIES,
@@ -80,6 +92,26 @@ def _export(args):
     print(f"Wrote SavedModels {out}/encoder and {out}/decoder (signature 'serve')")
 
 
+def _evaluate(args):
+    run = Path(args.model)
+    vae = load_keras_model(run / "vae.keras")
+    config = json.loads((run / "config.json").read_text()) if (run / "config.json").is_file() else {}
+    x_test = load_mnist(args.data or config.get("data"))[1][0][: args.n]
+    if config.get("binarize", "none") != "none":
+        x_test = binarize_images(x_test, seed=0)
+    results = {
+        "test_elbo": evaluate_elbo(vae, x_test),
+        "test_log_likelihood": estimate_log_likelihood(vae, x_test, k=args.k, seed=args.seed),
+        "k": args.k,
+        "test_images": len(x_test),
+    }
+    metrics_path = run / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    write_json(metrics_path, {**metrics, "evaluation": results})
+    print(f"test ELBO {results['test_elbo']:.2f}, test log-likelihood {results['test_log_likelihood']:.2f} "
+          f"nats/image (k={args.k}, {len(x_test)} images); NLL = {-results['test_log_likelihood']:.2f}")
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="python -m keras_vae", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +125,13 @@ def _parser():
     p = _add_model_command(sub, "reconstruct", "test digits and their reconstructions", _reconstruct)
     p.add_argument("--n", type=int, default=10)
     p.add_argument("--data", default=None, help="mnist.npz or IDX folder (else $KERAS_VAE_MNIST, else download)")
+    p = sub.add_parser("evaluate", help="test ELBO and importance-weighted log-likelihood into metrics.json")
+    p.add_argument("--model", required=True, help="run folder holding vae.keras")
+    p.add_argument("--k", type=int, default=5000, help="importance samples per image")
+    p.add_argument("--n", type=int, default=None, help="evaluate only the first n test images")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", default=None, help="mnist.npz or IDX folder (default: the run's own --data)")
+    p.set_defaults(run=_evaluate)
     p = sub.add_parser("export", help="write encoder/ and decoder/ TensorFlow SavedModels")
     p.add_argument("--model", required=True, help="run folder holding encoder.keras and decoder.keras")
     p.add_argument("--out", default=None, help="output folder (default <model>/saved_model)")

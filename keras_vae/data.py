@@ -101,8 +101,24 @@ def _to_images(x):
     return (x.astype("float32") / 255.0)[..., None]
 
 
-def make_dataset(x, batch_size=128, shuffle=False, seed=None):
-    """A tf.data pipeline of image batches: cached, optionally shuffled each epoch, prefetched."""
+BINARIZE = ("none", "dynamic", "static")
+
+
+def binarize_images(x, seed=0):
+    """One fixed Bernoulli draw of every pixel (pixel value = probability of 1), as float32 0/1."""
+    return (np.random.default_rng(seed).uniform(size=x.shape) < x).astype("float32")
+
+
+def make_dataset(x, batch_size=128, shuffle=False, seed=None, binarize="none"):
+    """A tf.data pipeline of image batches: cached, optionally shuffled each epoch, prefetched.
+
+    binarize: "none" (grayscale), "static" (one fixed draw, seeded) or "dynamic" (a fresh Bernoulli
+    draw of every pixel each time an image is seen, as in Burda et al. 2015).
+    """
+    if binarize not in BINARIZE:
+        raise ValueError(f"Unknown binarize {binarize!r}; choose one of {BINARIZE}.")
+    if binarize == "static":
+        x = binarize_images(x, seed or 0)
     dataset = tf.data.Dataset.from_tensor_slices(x).cache()
     options = tf.data.Options()
     # In-memory data has no files to shard: multi-worker training splits it by element.
@@ -110,4 +126,12 @@ def make_dataset(x, batch_size=128, shuffle=False, seed=None):
     dataset = dataset.with_options(options)
     if shuffle:
         dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size)
+    if binarize == "dynamic":
+        # One stateless seed pair per batch, drawn anew on every pass over the data.
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        dataset = tf.data.Dataset.zip(dataset, seeds).map(
+            lambda b, s: tf.cast(tf.random.stateless_uniform(tf.shape(b), seed=s) < b, b.dtype),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    return dataset.prefetch(tf.data.AUTOTUNE)

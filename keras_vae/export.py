@@ -33,7 +33,7 @@ def export_saved_model(vae, directory):
     """Write `encoder/` (x -> z_mean, z_log_var) and `decoder/` (z -> x) SavedModels with `serve` signatures."""
     directory = Path(directory)
     encoder = vae.encoder
-    posterior = keras.Model(encoder.inputs, encoder.outputs[:2], name="posterior")
+    posterior = keras.Model(encoder.input, encoder.outputs[:2], name="posterior")
     _write_archive(posterior, directory / "encoder", "encoder")
     _write_archive(vae.decoder, directory / "decoder", "decoder")
     return directory

@@ -6,7 +6,9 @@ import tensorflow as tf
 from keras import ops
 
 from .checks import check_images
-from .losses import bernoulli_reconstruction_loss, kl_divergence
+from .losses import bernoulli_reconstruction_loss, gaussian_reconstruction_loss, kl_divergence
+
+LIKELIHOODS = ("bernoulli", "gaussian")
 
 
 def _logits_model(decoder):
@@ -17,23 +19,29 @@ def _logits_model(decoder):
             "The decoder must end with keras.layers.Activation('sigmoid') so that the "
             f"reconstruction loss can use its logits; its last layer is {last.name!r}."
         )
-    return keras.Model(decoder.inputs, last.input, name="decoder_logits")
+    return keras.Model(decoder.input, last.input, name="decoder_logits")
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
 class VAE(keras.Model):
     """A variational autoencoder whose loss is reconstruction + beta * KL, in nats per image.
 
-    `encoder` maps x to [z_mean, z_log_var, z]; `decoder` maps z to pixel probabilities.
-    `beta` is a variable so that callbacks (KL warm-up) can change it during training.
+    `encoder` maps x to [z_mean, z_log_var, z]; `decoder` maps z to pixel probabilities (Bernoulli) or
+    means (Gaussian, with one learned output log-variance). `beta` is a variable so that callbacks
+    (KL warm-up) can change it during training.
     """
 
-    def __init__(self, encoder, decoder, beta=1.0, **kwargs):
+    def __init__(self, encoder, decoder, beta=1.0, likelihood="bernoulli", **kwargs):
         super().__init__(**kwargs)
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"Unknown likelihood {likelihood!r}; choose one of {LIKELIHOODS}.")
         self.encoder = encoder
         self.decoder = decoder
+        self.likelihood = likelihood
         self.decoder_logits = _logits_model(decoder)
         self.beta = keras.Variable(beta, trainable=False, dtype="float32", name="beta")
+        if likelihood == "gaussian":
+            self.output_log_var = keras.Variable(0.0, dtype="float32", name="output_log_var")
         self.total_loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
@@ -48,11 +56,17 @@ class VAE(keras.Model):
         _, _, z = self.encoder(x, training=training)
         return self.decoder(z, training=training)
 
+    def reconstruction_loss(self, x, z, training=False):
+        """-log p(x|z) per example, in nats."""
+        logits = self.decoder_logits(z, training=training)
+        if self.likelihood == "gaussian":
+            return gaussian_reconstruction_loss(x, ops.sigmoid(logits), self.output_log_var)
+        return bernoulli_reconstruction_loss(x, logits)
+
     def compute_loss_terms(self, x, training=False):
         """Batch means of the reconstruction loss, the KL loss and their beta-weighted sum."""
         z_mean, z_log_var, z = self.encoder(x, training=training)
-        logits = self.decoder_logits(z, training=training)
-        reconstruction_loss = ops.mean(bernoulli_reconstruction_loss(x, logits))
+        reconstruction_loss = ops.mean(self.reconstruction_loss(x, z, training=training))
         kl_loss = ops.mean(kl_divergence(z_mean, z_log_var))
         total_loss = reconstruction_loss + self.beta * kl_loss
         return {"loss": total_loss, "reconstruction_loss": reconstruction_loss, "kl_loss": kl_loss}
@@ -80,7 +94,7 @@ class VAE(keras.Model):
                 raise ValueError(f"{name} yields {spec.dtype.name} batches of shape {tuple(spec.shape)}, "
                                  f"expected float batches of shape (n, {', '.join(map(str, image_shape))}).")
         elif x is not None:
-            check_images(x, image_shape, name)
+            check_images(x, image_shape, name, unit_range=self.likelihood == "bernoulli")
 
     def train_step(self, data):
         x = keras.utils.unpack_x_y_sample_weight(data)[0]
@@ -112,6 +126,7 @@ class VAE(keras.Model):
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "decoder": keras.saving.serialize_keras_object(self.decoder),
             "beta": float(ops.convert_to_numpy(self.beta)),
+            "likelihood": self.likelihood,
         }
 
     @classmethod

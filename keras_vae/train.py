@@ -14,7 +14,8 @@ import tensorflow as tf
 from . import plots
 from .architectures import build_decoder, build_encoder
 from .checkpoint import EpochCheckpoint, load_checkpoint, write_json
-from .data import load_mnist, make_dataset
+from .callbacks import KLWarmup
+from .data import binarize_images, load_mnist, make_dataset
 from .distribute import is_chief, make_strategy
 from .inference import reconstruct, sample_prior
 from .model import VAE
@@ -32,6 +33,11 @@ class TrainConfig:
     learning_rate: float = 1e-3
     beta: float = 1.0
     seed: int = 0
+    binarize: str = "none"
+    likelihood: str = "bernoulli"
+    kl_warmup_epochs: int = 0
+    lr_patience: int = 0
+    early_stopping_patience: int = 0
     steps_per_execution: int = 32
     jit_compile: bool = False
     strategy: str = "none"
@@ -44,13 +50,25 @@ class TrainConfig:
     def architecture_options(self):
         return {"hidden_dim": self.hidden_dim} if self.architecture == "mlp" else {}
 
+    def callbacks(self):
+        """The schedules this config asks for: KL warm-up, learning-rate halving, early stopping."""
+        callbacks = []
+        if self.kl_warmup_epochs:
+            callbacks.append(KLWarmup(self.kl_warmup_epochs, self.beta))
+        if self.lr_patience:
+            callbacks.append(keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=self.lr_patience))
+        if self.early_stopping_patience:
+            callbacks.append(keras.callbacks.EarlyStopping(
+                "val_loss", patience=self.early_stopping_patience, restore_best_weights=True))
+        return callbacks
+
 
 def build_vae(config):
     """A compiled VAE for the config."""
     options = config.architecture_options()
     encoder = build_encoder(config.latent_dim, config.architecture, seed=config.seed, **options)
     decoder = build_decoder(config.latent_dim, config.architecture, **options)
-    vae = VAE(encoder, decoder, beta=config.beta)
+    vae = VAE(encoder, decoder, beta=config.beta, likelihood=config.likelihood)
     # Keras 3.15's multi-step loop fails under MultiWorkerMirroredStrategy ("must feed a value for placeholder").
     steps_per_execution = 1 if config.strategy == "multiworker" else config.steps_per_execution
     vae.compile(
@@ -101,6 +119,8 @@ def train(config, resume=False):
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     (x_train, _), (x_test, y_test) = load_mnist(config.data)
+    if config.binarize != "none":
+        x_test = binarize_images(x_test, seed=0)  # the test set is binarized once, with a fixed seed
     strategy = make_strategy(config.strategy)
     # Under multi-worker training every worker runs this; only the chief writes the run folder.
     run_dir = config.run_dir() if is_chief() else Path(tempfile.mkdtemp(prefix="keras_vae_worker_"))
@@ -115,7 +135,7 @@ def train(config, resume=False):
     write_json(run_dir / "config.json", dataclasses.asdict(config))
 
     checkpoint = EpochCheckpoint(checkpoint_dir, history)
-    train_data = make_dataset(x_train, config.batch_size, shuffle=True, seed=config.seed)
+    train_data = make_dataset(x_train, config.batch_size, shuffle=True, seed=config.seed, binarize=config.binarize)
     val_data = make_dataset(x_test, config.batch_size)
     start = time.perf_counter()
     run = vae.fit(
@@ -124,7 +144,7 @@ def train(config, resume=False):
         initial_epoch=initial_epoch,
         validation_data=val_data,
         shuffle=False,
-        callbacks=[keras.callbacks.TerminateOnNaN(), checkpoint],
+        callbacks=[*config.callbacks(), keras.callbacks.TerminateOnNaN(), checkpoint],
         verbose=1,
     ).history
     seconds = time.perf_counter() - start

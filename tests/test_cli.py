@@ -30,3 +30,17 @@ def test_train_writes_a_complete_self_describing_run_folder(tmp_path):
     assert imread(out / "manifold.png").shape[:2] == (800, 800)
     decoder = keras.models.load_model(out / "decoder.keras", safe_mode=True)
     assert decoder.predict(np.zeros((1, 2)), verbose=0).shape == (1, 28, 28, 1)
+
+
+def test_binarized_training_then_evaluate_writes_elbo_and_log_likelihood(tmp_path):
+    out = tmp_path / "run"
+    result = run_cli("train", "--data", SMALL_MNIST, "--architecture", "mlp", "--hidden-dim", 32, "--latent-dim", 4,
+                     "--epochs", 3, "--binarize", "dynamic", "--kl-warmup-epochs", 2, "--early-stopping-patience", 5,
+                     "--lr-patience", 2, "--out", out)
+    assert result.returncode == 0, result.stderr
+    result = run_cli("evaluate", "--model", out, "--k", 50, "--n", 16)
+    assert result.returncode == 0, result.stderr
+    evaluation = json.loads((out / "metrics.json").read_text())["evaluation"]
+    assert evaluation["k"] == 50 and evaluation["test_images"] == 16
+    assert evaluation["test_elbo"] < evaluation["test_log_likelihood"] < 0
+    assert "NLL =" in result.stdout

@@ -77,3 +77,28 @@ def test_make_dataset_batches_every_image_once_per_epoch(mnist_small):
     batches = list(make_dataset(x, batch_size=50, shuffle=True, seed=0).as_numpy_iterator())
     assert [len(b) for b in batches] == [50, 50, 28]
     np.testing.assert_allclose(np.sort(np.concatenate(batches).sum(axis=(1, 2, 3))), np.sort(x.sum(axis=(1, 2, 3))), rtol=1e-6)
+
+
+def test_static_binarization_is_one_seeded_bernoulli_draw(mnist_small):
+    from keras_vae.data import binarize_images
+
+    x = mnist_small[1][0]
+    a, b, c = binarize_images(x, seed=0), binarize_images(x, seed=0), binarize_images(x, seed=1)
+    assert set(np.unique(a)) == {0.0, 1.0} and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    assert (a != c).any()
+    assert a.mean() == pytest.approx(x.mean(), abs=0.01)
+
+
+def test_dynamic_binarization_draws_afresh_each_epoch_with_the_pixel_as_probability():
+    x = np.full((4, 28, 28, 1), 0.3, "float32")
+    dataset = make_dataset(x, batch_size=4, binarize="dynamic", seed=0)
+    draws = np.stack([next(iter(dataset)).numpy() for _ in range(50)])
+    assert set(np.unique(draws)) == {0.0, 1.0}
+    assert (draws[0] != draws[1]).any()
+    assert draws.mean() == pytest.approx(0.3, abs=0.01)  # 156,800 Bernoulli(0.3) draws
+
+
+def test_make_dataset_refuses_an_unknown_binarization(mnist_small):
+    with pytest.raises(ValueError, match="choose one of"):
+        make_dataset(mnist_small[1][0], binarize="otsu")

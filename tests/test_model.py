@@ -17,7 +17,7 @@ def make_vae(latent_dim=2, architecture="conv", **options):
     return vae
 
 
-@pytest.mark.parametrize("architecture,options", [("conv", {}), ("mlp", {"hidden_dim": 64})])
+@pytest.mark.parametrize("architecture,options", [("conv", {}), ("mlp", {"hidden_dim": 64}), ("deepconv", {})])
 def test_encoder_and_decoder_shapes_and_ranges(mnist_small, architecture, options):
     x = mnist_small[1][0][:16]
     vae = make_vae(3, architecture, **options)
@@ -114,3 +114,38 @@ def test_keras_files_reload_in_a_fresh_process_with_identical_outputs(mnist_smal
     np.testing.assert_array_equal(out["z_mean"], vae.encoder.predict(x[:5], verbose=0)[0])
     assert float(out["beta"]) == 0.5
     assert int(out["optimizer_variables"]) == len(vae.optimizer.variables) > 2
+
+
+def test_gaussian_likelihood_is_a_variance_scaled_squared_error_with_a_learned_variance(mnist_small):
+    x = mnist_small[0][0][:8]
+    vae = VAE(build_encoder(2, "mlp", hidden_dim=16, seed=0), build_decoder(2, "mlp", hidden_dim=16), likelihood="gaussian")
+    z = np.random.default_rng(0).normal(size=(8, 2)).astype("float32")
+    mean = vae.decoder.predict(z, verbose=0).astype("float64")
+    vae.output_log_var.assign(np.log(0.04))
+    expected = 0.5 * ((x - mean) ** 2 / 0.04 + np.log(0.04) + np.log(2 * np.pi)).sum(axis=(1, 2, 3))
+    np.testing.assert_allclose(vae.reconstruction_loss(x, z).numpy(), expected, rtol=1e-5)
+    assert any(w is vae.output_log_var for w in vae.trainable_weights)
+    assert VAE.from_config(vae.get_config()).likelihood == "gaussian"
+
+
+def test_an_unknown_likelihood_is_refused():
+    with pytest.raises(ValueError, match="choose one of"):
+        VAE(build_encoder(2), build_decoder(2), likelihood="poisson")
+
+
+def test_the_fast_path_computes_what_the_plain_path_computes(mnist_small):
+    """steps_per_execution (the speed lever the training command uses) changes no number."""
+    import tensorflow as tf
+
+    x = tf.data.Dataset.from_tensor_slices(mnist_small[0][0][:256]).batch(32)
+    runs = []
+    for steps in (1, 4):
+        keras.utils.clear_session()
+        keras.utils.set_random_seed(0)
+        vae = VAE(build_encoder(2, "mlp", hidden_dim=32, seed=0), build_decoder(2, "mlp", hidden_dim=32))
+        vae.compile(optimizer=keras.optimizers.Adam(1e-3), steps_per_execution=steps)
+        history = vae.fit(x, epochs=2, verbose=0).history
+        runs.append((history["loss"], vae.get_weights()))
+    np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-5)
+    for fast, plain in zip(runs[1][1], runs[0][1]):
+        np.testing.assert_allclose(fast, plain, rtol=1e-5, atol=1e-6)

@@ -1,0 +1,64 @@
+"""Test-set quality in nats per image: the ELBO and the importance-weighted log-likelihood (Burda et al. 2015)."""
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from .losses import diagonal_normal_log_prob, kl_divergence, standard_normal_log_prob
+
+
+def _batches(x, batch_size):
+    for start in range(0, len(x), batch_size):
+        yield x[start:start + batch_size]
+
+
+def evaluate_elbo(vae, x, batch_size=500):
+    """Mean over images of the ELBO, E_q[log p(x|z)] - KL(q(z|x) || p(z)), with one z per image (nats)."""
+    vae.check_input(x, "x")
+    total = 0.0
+    for batch in _batches(x, batch_size):
+        z_mean, z_log_var, z = vae.encoder(batch, training=False)
+        elbo = -vae.reconstruction_loss(batch, z) - kl_divergence(z_mean, z_log_var)
+        total += float(ops.sum(elbo))
+    return total / len(x)
+
+
+def estimate_log_likelihood(vae, x, k=5000, batch_size=20, samples_per_pass=250, seed=0, verbose=1):
+    """Mean over images of log p(x) ~ log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x), z_i ~ q(z|x) (nats).
+
+    The k importance samples go through the decoder `samples_per_pass` at a time, so memory is bounded
+    for any k; the log-mean-exp is accumulated across passes. k=1 gives an unbiased ELBO estimate.
+    """
+    vae.check_input(x, "x")
+    generator = keras.random.SeedGenerator(seed)
+    passes = math.ceil(k / samples_per_pass)
+    progress = keras.utils.Progbar(math.ceil(len(x) / batch_size) * passes, verbose=verbose, unit_name="pass")
+
+    @tf.function
+    def log_weights(batch, z_mean, z_log_var, n):
+        # (n, batch) importance log-weights log p(x|z) + log p(z) - log q(z|x).
+        eps = keras.random.normal((n, *ops.shape(z_mean)), seed=generator)
+        z = z_mean + ops.exp(0.5 * z_log_var) * eps
+        flat_z = ops.reshape(z, (-1, ops.shape(z_mean)[-1]))
+        tiled_x = ops.tile(batch, (n, 1, 1, 1))
+        log_px_z = -ops.reshape(vae.reconstruction_loss(tiled_x, flat_z), (n, -1))
+        return log_px_z + standard_normal_log_prob(z) - diagonal_normal_log_prob(z, z_mean, z_log_var)
+
+    total = 0.0
+    for batch in _batches(x, batch_size):
+        z_mean, z_log_var, _ = vae.encoder(batch, training=False)
+        log_sum = np.full(len(batch), -np.inf)
+        for start in range(0, k, samples_per_pass):
+            n = min(samples_per_pass, k - start)
+            weights = log_weights(tf.constant(batch), z_mean, z_log_var, n).numpy().astype("float64")
+            log_sum = np.logaddexp(log_sum, _logsumexp(weights))
+            progress.add(1)
+        total += float(np.sum(log_sum - math.log(k)))
+    return total / len(x)
+
+
+def _logsumexp(values):
+    peak = values.max(axis=0)
+    return peak + np.log(np.exp(values - peak).sum(axis=0))

@@ -1,0 +1,58 @@
+"""ELBO and importance-weighted log-likelihood against each other and an exact marginal likelihood."""
+import keras
+import numpy as np
+import pytest
+from scipy import stats
+from scipy.special import logsumexp
+
+from keras_vae import VAE, build_decoder, build_encoder, estimate_log_likelihood, evaluate_elbo
+
+
+@pytest.fixture(scope="module")
+def vae_1d(mnist_small):
+    """A 1-D latent MLP VAE trained briefly on real digits: its p(x) is a 1-D integral we can do exactly."""
+    keras.utils.set_random_seed(0)
+    vae = VAE(build_encoder(1, "mlp", hidden_dim=64, seed=0), build_decoder(1, "mlp", hidden_dim=64))
+    vae.compile(optimizer=keras.optimizers.Adam(3e-3))
+    vae.fit(mnist_small[0][0], epochs=15, batch_size=64, verbose=0)
+    return vae
+
+
+def exact_log_likelihood(vae, x):
+    """log p(x) = log integral p(x|z) N(z; 0, 1) dz, by the trapezoid rule on a fine grid of z."""
+    z = np.linspace(-8.0, 8.0, 4001, dtype="float32")[:, None]
+    log_prior = stats.norm.logpdf(z[:, 0])
+    result = []
+    for image in x:
+        log_px_z = -vae.reconstruction_loss(np.repeat(image[None], len(z), axis=0), z).numpy().astype("float64")
+        log_terms = log_px_z + log_prior
+        weights = np.full(len(z), z[1, 0] - z[0, 0])
+        weights[[0, -1]] /= 2
+        result.append(logsumexp(log_terms, b=weights))
+    return float(np.mean(result))
+
+
+def test_importance_weighted_estimate_converges_to_the_exact_marginal_likelihood(vae_1d, mnist_small):
+    x = mnist_small[1][0][:8]
+    exact = exact_log_likelihood(vae_1d, x)
+    elbo = np.mean([evaluate_elbo(vae_1d, x) for _ in range(20)])
+    estimate = estimate_log_likelihood(vae_1d, x, k=5000, verbose=0)
+    assert elbo < exact - 0.5  # the bound is loose enough for the test to mean something
+    assert estimate <= exact + 0.05
+    assert exact - estimate < 0.1 * (exact - elbo)
+
+
+def test_the_estimate_rises_with_k_and_with_k_1_equals_the_elbo_in_expectation(vae_1d, mnist_small):
+    x = mnist_small[1][0][:32]
+    by_k = [estimate_log_likelihood(vae_1d, x, k=k, seed=1, verbose=0) for k in (1, 10, 100, 1000)]
+    assert by_k == sorted(by_k) and by_k[-1] - by_k[0] > 1.0
+    k1 = np.mean([estimate_log_likelihood(vae_1d, x, k=1, seed=s, verbose=0) for s in range(30)])
+    elbo = np.mean([evaluate_elbo(vae_1d, x) for _ in range(30)])
+    assert k1 == pytest.approx(elbo, abs=0.01 * abs(elbo))
+
+
+def test_samples_per_pass_does_not_change_the_estimate_beyond_noise(vae_1d, mnist_small):
+    x = mnist_small[1][0][:8]
+    one_pass = estimate_log_likelihood(vae_1d, x, k=2000, samples_per_pass=2000, verbose=0)
+    many_passes = estimate_log_likelihood(vae_1d, x, k=2000, samples_per_pass=64, verbose=0)
+    assert one_pass == pytest.approx(many_passes, abs=0.2)
