@@ -102,8 +102,12 @@ def time_keras_vae(spec, x, epochs, tf_data=True, steps_per_execution=DEFAULTS.s
     return median_rate(timer.seconds, len(x))
 
 
-def time_pytorch(x, epochs):
-    """The PyTorch example's VAE and loss (784-400-20, BCE summed + KLD), batches from a shuffled tensor."""
+def time_pytorch(x, epochs, data_loader=False):
+    """The PyTorch example's VAE and loss (784-400-20, BCE summed + KLD).
+
+    Batches come from a DataLoader over the images, as in the example (data_loader=True), or, faster,
+    from slices of one shuffled tensor.
+    """
     try:
         import torch
         from torch import nn
@@ -127,11 +131,12 @@ def time_pytorch(x, epochs):
     model = TorchVAE()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     data = torch.from_numpy(x.reshape(len(x), 784))
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data), batch_size=BATCH_SIZE, shuffle=True)
     seconds = []
     for _ in range(epochs):
         start = time.perf_counter()
-        for index in torch.randperm(len(data)).split(BATCH_SIZE):
-            batch = data[index]
+        batches = (b for (b,) in loader) if data_loader else (data[i] for i in torch.randperm(len(data)).split(BATCH_SIZE))
+        for batch in batches:
             recon, mu, logvar = model(batch)
             loss = F.binary_cross_entropy(recon, batch, reduction="sum")
             loss = loss - 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
@@ -142,29 +147,44 @@ def time_pytorch(x, epochs):
     return median_rate(seconds, len(x))
 
 
+def _setups(spec, x, epochs, levers, with_torch):
+    """Each setup to time, as a name -> zero-argument function returning samples/s."""
+    if levers:
+        return {lever: (lambda o=options: time_keras_vae(spec, x, epochs, **o)) for lever, options in LEVERS.items()}
+    setups = {"keras_vae": lambda: time_keras_vae(spec, x, epochs),
+              "Keras example": lambda: time_keras_example(spec, x, epochs)}
+    if with_torch:
+        setups["PyTorch example"] = lambda: time_pytorch(x, epochs)
+        setups["PyTorch example, its DataLoader"] = lambda: time_pytorch(x, epochs, data_loader=True)
+    return setups
+
+
+def _median(values):
+    return None if None in values else statistics.median(values)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None)
     parser.add_argument("--epochs", type=int, default=4, help="epochs per measurement, the first one a warm-up")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--levers", action="store_true", help="time each lever of keras_vae's setup instead")
+    parser.add_argument("--repeats", type=int, default=2, help="rounds over all setups, interleaved; the median "
+                        "round is reported (this machine's speed drifts by tens of percent between minutes)")
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args()
     (x_train, _), _ = load_mnist(args.data)
 
-    results = {"hardware": hardware(), "batch_size": BATCH_SIZE, "epochs": args.epochs, "samples_per_second": {}}
+    results = {"hardware": hardware(), "batch_size": BATCH_SIZE, "epochs": args.epochs, "repeats": args.repeats,
+               "samples_per_second": {}}
     for name in args.models:
-        spec = MODELS[name]
-        if args.levers:
-            rates = {lever: time_keras_vae(spec, x_train, args.epochs, **options) for lever, options in LEVERS.items()}
-        else:
-            rates = {"keras_vae": time_keras_vae(spec, x_train, args.epochs),
-                     "Keras example": time_keras_example(spec, x_train, args.epochs)}
-            if name == "mlp":
-                rates["PyTorch example"] = time_pytorch(x_train, args.epochs)
+        setups = _setups(MODELS[name], x_train, args.epochs, args.levers, with_torch=name == "mlp")
+        rounds = [{setup: measure() for setup, measure in setups.items()} for _ in range(args.repeats)]
+        rates = {setup: _median([r[setup] for r in rounds]) for setup in setups}
         results["samples_per_second"][name] = rates
         base = rates.get("Keras example") or rates["plain: numpy into fit"]
-        print(f"\n{name} (batch {BATCH_SIZE}, median of {args.epochs - 1} epochs after a warm-up)")
+        print(f"\n{name} (batch {BATCH_SIZE}; per run the median of {args.epochs - 1} epochs after a warm-up; "
+              f"median of {args.repeats} interleaved rounds)")
         print(f"{'setup':<48} {'samples/s':>10} {'vs Keras ex.':>12} {'vs PyTorch':>11}")
         for setup, rate in rates.items():
             if rate is None:

@@ -18,7 +18,7 @@ def test_notebook_runs_top_to_bottom_and_produces_its_figures(monkeypatch):
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(images) >= 9  # digits, history, manifold, scatter, reconstructions, samples, SavedModel digit
+    assert len(images) == 7  # digits, history, manifold, scatter, reconstructions, samples, SavedModel digit
     text = "".join(o.get("text", "") for o in outputs)
     assert "KL: True" in text and "BCE: True" in text and "equals the Keras decoder: True" in text
     assert "expected [1, -2]" in text and "test loss" in text
