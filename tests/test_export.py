@@ -122,3 +122,11 @@ def test_export_command_writes_both_saved_models(run_dir, tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "sm" / "encoder" / "saved_model.pb").is_file()
     assert load_part(tmp_path / "sm", "decoder").input_shape == (None, 2)
+
+
+def test_without_model_the_commands_use_the_shipped_2d_model(tmp_path):
+    result = cli("manifold", "--n", 4, "--out", tmp_path / "m.png")
+    assert result.returncode == 0, result.stderr
+    grid = imread(tmp_path / "m.png")
+    assert grid.shape[:2] == (4 * 28, 4 * 28)
+    assert grid[..., 0].std() > 0.1  # a trained decoder draws strokes, not a flat grey field
