@@ -18,6 +18,9 @@ from .model import LIKELIHOODS, VAE
 from .train import TrainConfig, TrainingDivergedError, train
 
 
+DATA_HELP = "mnist.npz or IDX folder (else $KERAS_VAE_MNIST, else download)"
+
+
 def _add_train(sub):
     defaults = TrainConfig()
     p = sub.add_parser("train", help="train a VAE on MNIST and write a run folder")
@@ -37,7 +40,7 @@ def _add_train(sub):
                    "without a better val_loss (0: off)")
     p.add_argument("--early-stopping-patience", type=int, default=defaults.early_stopping_patience, help="stop after this many epochs without "
                    "a better val_loss and restore the best weights (0: off)")
-    p.add_argument("--data", default=None, help="mnist.npz or IDX folder (else $KERAS_VAE_MNIST, else download)")
+    p.add_argument("--data", default=None, help=DATA_HELP)
     p.add_argument("--out", default=None, help="run folder (default saved_models/<architecture>_latent<d>)")
     p.add_argument("--strategy", default=defaults.strategy, choices=STRATEGIES,
                    help="tf.distribute: mirrored (local GPUs) or multiworker (TF_CONFIG)")
@@ -124,7 +127,7 @@ def _parser():
     p.add_argument("--dims", type=int, nargs=2, default=[0, 1], help="the two latent axes to vary")
     p = _add_model_command(sub, "reconstruct", "test digits and their reconstructions", _reconstruct)
     p.add_argument("--n", type=int, default=10)
-    p.add_argument("--data", default=None, help="mnist.npz or IDX folder (else $KERAS_VAE_MNIST, else download)")
+    p.add_argument("--data", default=None, help=DATA_HELP)
     p = sub.add_parser("evaluate", help="test ELBO and importance-weighted log-likelihood into metrics.json")
     p.add_argument("--model", required=True, help="run folder holding vae.keras")
     p.add_argument("--k", type=int, default=5000, help="importance samples per image")

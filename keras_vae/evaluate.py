@@ -5,7 +5,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
+from scipy.special import logsumexp
 
+from .layers import Sampling
 from .losses import diagonal_normal_log_prob, kl_divergence, standard_normal_log_prob
 
 
@@ -32,15 +34,15 @@ def estimate_log_likelihood(vae, x, k=5000, batch_size=20, samples_per_pass=250,
     for any k; the log-mean-exp is accumulated across passes. k=1 gives an unbiased ELBO estimate.
     """
     vae.check_input(x, "x")
-    generator = keras.random.SeedGenerator(seed)
+    sampling = Sampling(seed=seed)
     passes = math.ceil(k / samples_per_pass)
     progress = keras.utils.Progbar(math.ceil(len(x) / batch_size) * passes, verbose=verbose, unit_name="pass")
 
     @tf.function
     def log_weights(batch, z_mean, z_log_var, n):
         # (n, batch) importance log-weights log p(x|z) + log p(z) - log q(z|x).
-        eps = keras.random.normal((n, *ops.shape(z_mean)), seed=generator)
-        z = z_mean + ops.exp(0.5 * z_log_var) * eps
+        shape = (n, *ops.shape(z_mean))
+        z = sampling([ops.broadcast_to(z_mean, shape), ops.broadcast_to(z_log_var, shape)])
         flat_z = ops.reshape(z, (-1, ops.shape(z_mean)[-1]))
         tiled_x = ops.tile(batch, (n, 1, 1, 1))
         log_px_z = -ops.reshape(vae.reconstruction_loss(tiled_x, flat_z), (n, -1))
@@ -53,12 +55,8 @@ def estimate_log_likelihood(vae, x, k=5000, batch_size=20, samples_per_pass=250,
         for start in range(0, k, samples_per_pass):
             n = min(samples_per_pass, k - start)
             weights = log_weights(tf.constant(batch), z_mean, z_log_var, n).numpy().astype("float64")
-            log_sum = np.logaddexp(log_sum, _logsumexp(weights))
+            log_sum = np.logaddexp(log_sum, logsumexp(weights, axis=0))
             progress.add(1)
         total += float(np.sum(log_sum - math.log(k)))
     return total / len(x)
 
-
-def _logsumexp(values):
-    peak = values.max(axis=0)
-    return peak + np.log(np.exp(values - peak).sum(axis=0))
