@@ -15,13 +15,12 @@ import time
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_vae import VAE, build_decoder, build_encoder, load_mnist
+from keras_vae import build_decoder, build_encoder, load_mnist
 from keras_vae.data import make_dataset
-from keras_vae.train import TrainConfig, hardware
+from keras_vae.train import TrainConfig, build_vae, hardware
 
 BATCH_SIZE = 128
 MODELS = {
@@ -37,6 +36,8 @@ LEVERS = {
     "tf.data + steps_per_execution=32": {"tf_data": True, "steps_per_execution": 32, "jit_compile": False},
     "tf.data + jit_compile": {"tf_data": True, "steps_per_execution": 1, "jit_compile": True},
     "tf.data + steps_per_execution=32 + jit_compile": {"tf_data": True, "steps_per_execution": 32, "jit_compile": True},
+    "tf.data + steps_per_execution=32 + mixed_bfloat16": {"tf_data": True, "steps_per_execution": 32, "precision": "mixed_bfloat16"},
+    "tf.data + steps_per_execution=32 + mixed_float16": {"tf_data": True, "steps_per_execution": 32, "precision": "mixed_float16"},
 }
 
 
@@ -93,9 +94,9 @@ def time_keras_example(spec, x, epochs):
 
 
 def time_keras_vae(spec, x, epochs, tf_data=True, steps_per_execution=DEFAULTS.steps_per_execution,
-                   jit_compile=DEFAULTS.jit_compile):
-    vae = VAE(build_encoder(**spec), build_decoder(**spec))
-    vae.compile(optimizer=keras.optimizers.Adam(), steps_per_execution=steps_per_execution, jit_compile=jit_compile)
+                   jit_compile=DEFAULTS.jit_compile, precision=DEFAULTS.precision):
+    vae = build_vae(TrainConfig(**spec, steps_per_execution=steps_per_execution, jit_compile=jit_compile,
+                                precision=precision))
     timer = EpochTimer()
     data = make_dataset(x, BATCH_SIZE, shuffle=True, seed=0) if tf_data else x
     vae.fit(data, epochs=epochs, batch_size=None if tf_data else BATCH_SIZE, shuffle=not tf_data, callbacks=[timer], verbose=0)

@@ -3,6 +3,7 @@ from .architectures import ARCHITECTURES, build_decoder, build_encoder
 from .data import load_mnist
 from .evaluate import estimate_log_likelihood, evaluate_elbo
 from .export import export_saved_model, load_part
+from .inference import decode, sample_prior
 from .layers import Sampling
 from .losses import bernoulli_reconstruction_loss, kl_divergence
 from .model import VAE
@@ -12,6 +13,7 @@ __all__ = [
     "Sampling",
     "VAE",
     "bernoulli_reconstruction_loss",
+    "decode",
     "estimate_log_likelihood",
     "evaluate_elbo",
     "export_saved_model",
@@ -20,4 +22,5 @@ __all__ = [
     "kl_divergence",
     "load_mnist",
     "load_part",
+    "sample_prior",
 ]

@@ -8,7 +8,7 @@ import math
 import keras
 from keras import layers
 
-from .layers import Clip, Sampling
+from .layers import Clip, MaskedDense, Sampling
 
 IMAGE_SHAPE = (28, 28, 1)
 
@@ -65,11 +65,42 @@ def _deepconv_decoder_body(z, image_shape, **_):
     return layers.Conv2D(channels, 3, padding="same", name="logits")(x)
 
 
+def _made_encoder_body(x, hidden_dim=500, **_):
+    """Two hidden layers: the posterior of a strong decoder needs a little more than one."""
+    x = layers.Flatten()(x)
+    x = layers.Dense(hidden_dim, activation="relu")(x)
+    return layers.Dense(hidden_dim, activation="relu")(x)
+
+
+def _made_decoder_body(z, image_shape, x, hidden_dim=500, **_):
+    """p(x_i | x_<i, z): a MADE over the pixels in raster order, conditioned on an MLP of z.
+
+    Global shape comes from z; strokes' local continuity from the preceding pixels, through one
+    masked hidden layer and masked direct connections (each pixel sees all pixels before it).
+    """
+    num_pixels = math.prod(image_shape)
+    pixels = layers.Flatten()(x)
+    context = layers.Dense(hidden_dim, activation="relu")(z)
+    context = layers.Dense(hidden_dim, activation="relu")(context)
+    hidden = layers.Add()([MaskedDense(hidden_dim, num_pixels, "pixels", "hidden")(pixels),
+                           layers.Dense(hidden_dim, use_bias=False)(context)])
+    hidden = layers.Activation("relu")(hidden)
+    logits = layers.Add()([
+        MaskedDense(num_pixels, num_pixels, "hidden", "pixels")(hidden),
+        MaskedDense(num_pixels, num_pixels, "pixels", "pixels", use_bias=False)(pixels),
+        layers.Dense(num_pixels, use_bias=False)(context),
+    ])
+    return layers.Reshape(image_shape, name="logits")(logits)
+
+
 ARCHITECTURES = {
     "deepconv": (_deepconv_encoder_body, _deepconv_decoder_body),
     "conv": (_conv_encoder_body, _conv_decoder_body),
     "mlp": (_mlp_encoder_body, _mlp_decoder_body),
+    "made": (_made_encoder_body, _made_decoder_body),
 }
+# Decoders that also take the image: p(x|z) = prod_i p(x_i | x_<i, z), sampled one pixel at a time.
+AUTOREGRESSIVE = ("made",)
 
 
 def _bodies(architecture):
@@ -92,9 +123,15 @@ def build_encoder(latent_dim=2, architecture="conv", image_shape=IMAGE_SHAPE, se
 
 
 def build_decoder(latent_dim=2, architecture="conv", image_shape=IMAGE_SHAPE, **options):
-    """p(x|z): a functional model from z to pixel probabilities (a sigmoid over logits)."""
+    """p(x|z): a functional model from z to pixel probabilities (a sigmoid over logits).
+
+    An autoregressive decoder takes [z, x] and gives p(x_i = 1 | x_<i, z) for every pixel i.
+    """
     _, body = _bodies(architecture)
-    z = keras.Input(shape=(latent_dim,), name="z")
-    logits = body(z, image_shape=tuple(image_shape), **options)
+    inputs = [keras.Input(shape=(latent_dim,), name="z")]
+    if architecture in AUTOREGRESSIVE:
+        inputs.append(keras.Input(shape=image_shape, name="x"))
+        options["x"] = inputs[1]
+    logits = body(inputs[0], image_shape=tuple(image_shape), **options)
     probabilities = layers.Activation("sigmoid", dtype="float32", name="probabilities")(logits)
-    return keras.Model(z, probabilities, name="decoder")
+    return keras.Model(inputs if len(inputs) > 1 else inputs[0], probabilities, name="decoder")

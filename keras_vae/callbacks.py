@@ -15,3 +15,19 @@ class KLWarmup(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.model.beta.assign(self.target * min(1.0, epoch / self.epochs))
+
+
+class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
+    """Keras's ReduceLROnPlateau, blind to the first `start_from_epoch` epochs as EarlyStopping can be.
+
+    During KL warm-up beta rises, so val_loss rises with it: a plateau there is not one.
+    """
+
+    def __init__(self, *args, start_from_epoch=0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.start_from_epoch = start_from_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)  # also logs the learning rate
+        if epoch < self.start_from_epoch:
+            self._reset()

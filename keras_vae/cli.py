@@ -15,7 +15,7 @@ from .export import SHIPPED_MODEL, export_saved_model, load_keras_model, load_pa
 from .inference import reconstruct, sample_prior
 from .evaluate import estimate_log_likelihood, evaluate_elbo
 from .model import LIKELIHOODS, VAE
-from .train import TrainConfig, TrainingDivergedError, train
+from .train import PRECISIONS, TrainConfig, TrainingDivergedError, train
 
 
 DATA_HELP = "mnist.npz or IDX folder (else $KERAS_VAE_MNIST, else download)"
@@ -24,9 +24,10 @@ DATA_HELP = "mnist.npz or IDX folder (else $KERAS_VAE_MNIST, else download)"
 def _add_train(sub):
     defaults = TrainConfig()
     p = sub.add_parser("train", help="train a VAE on MNIST and write a run folder")
-    p.add_argument("--architecture", default=defaults.architecture, help="conv (default), mlp or deepconv")
+    p.add_argument("--architecture", default=defaults.architecture, help="conv (default), mlp, deepconv or made "
+                   "(autoregressive decoder)")
     p.add_argument("--latent-dim", type=int, default=defaults.latent_dim)
-    p.add_argument("--hidden-dim", type=int, default=defaults.hidden_dim, help="mlp hidden units")
+    p.add_argument("--hidden-dim", type=int, default=defaults.hidden_dim, help="mlp and made hidden units")
     p.add_argument("--epochs", type=int, default=defaults.epochs)
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)
     p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
@@ -40,12 +41,16 @@ def _add_train(sub):
                    "without a better val_loss (0: off)")
     p.add_argument("--early-stopping-patience", type=int, default=defaults.early_stopping_patience, help="stop after this many epochs without "
                    "a better val_loss and restore the best weights (0: off)")
+    p.add_argument("--validation-images", type=int, default=defaults.validation_images, help="hold out the last n "
+                   "training images as the validation set that schedules watch (0: watch the test set)")
     p.add_argument("--data", default=None, help=DATA_HELP)
     p.add_argument("--out", default=None, help="run folder (default saved_models/<architecture>_latent<d>)")
     p.add_argument("--strategy", default=defaults.strategy, choices=STRATEGIES,
                    help="tf.distribute: mirrored (local GPUs) or multiworker (TF_CONFIG)")
     p.add_argument("--steps-per-execution", type=int, default=defaults.steps_per_execution)
     p.add_argument("--jit-compile", action="store_true", help="compile the train step with XLA")
+    p.add_argument("--precision", default=defaults.precision, choices=PRECISIONS,
+                   help="layer compute dtype: mixed_float16 for GPUs, mixed_bfloat16 for TPUs and recent CPUs")
     p.add_argument("--resume", action="store_true", help="continue a killed run from its last epoch checkpoint")
     p.set_defaults(run=_train)
 
@@ -53,9 +58,9 @@ def _add_train(sub):
 def _train(args):
     fields = TrainConfig.__dataclass_fields__
     run_dir, metrics = train(TrainConfig(**{name: getattr(args, name) for name in fields}), resume=args.resume)
-    final = metrics["final"]
+    final, test = metrics["final"], metrics["test"]
     print(
-        f"Wrote {run_dir}: loss {final['loss']:.2f}, val_loss {final['val_loss']:.2f} nats/image, "
+        f"Wrote {run_dir}: loss {final['loss']:.2f}, test loss {test['loss']:.2f} nats/image, "
         f"{metrics['samples_per_second']:.0f} samples/s"
     )
 

@@ -4,6 +4,9 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from .inference import latent_dim, sample_pixels
+from .model import VAE, is_autoregressive
+
 SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "saved_models" / "pretrained_conv_latent2"
 
 
@@ -15,18 +18,25 @@ class ModelNotFoundError(FileNotFoundError):
 SIGNATURES = {"encoder": ("x", ["z_mean", "z_log_var"]), "decoder": ("z", ["x"])}
 
 
-def _write_archive(model, directory, part):
-    """Export `model` with one `serve` endpoint over the part's named float32 tensors; batch size free."""
+def _write_archive(model, function, input_shape, directory, part):
+    """Export `function` of `model` as one `serve` endpoint over the part's named float32 tensors; batch size free."""
     input_name, output_names = SIGNATURES[part]
-    spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=input_name)
+    spec = tf.TensorSpec((None, *input_shape), tf.float32, name=input_name)
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(
-        "serve",
-        lambda x: dict(zip(output_names, tf.nest.flatten(model(x, training=False)))),
-        input_signature=[spec],
+        "serve", lambda x: dict(zip(output_names, tf.nest.flatten(function(x)))), input_signature=[spec]
     )
     archive.write_out(str(directory), verbose=False)
+
+
+def _decode_function(decoder):
+    """z -> x: decoder(z), or for an autoregressive decoder a fresh draw x ~ p(x|z), one pixel at a time."""
+    if not is_autoregressive(decoder):
+        return lambda z: decoder(z, training=False)
+    image_shape = tuple(decoder.inputs[1].shape[1:])
+    sample = tf.function(sample_pixels)  # autograph turns the pixel loop into a tf.while_loop
+    return lambda z: sample(decoder, z, tf.random.uniform((tf.shape(z)[0], *image_shape)))
 
 
 def export_saved_model(vae, directory):
@@ -34,8 +44,9 @@ def export_saved_model(vae, directory):
     directory = Path(directory)
     encoder = vae.encoder
     posterior = keras.Model(encoder.input, encoder.outputs[:2], name="posterior")
-    _write_archive(posterior, directory / "encoder", "encoder")
-    _write_archive(vae.decoder, directory / "decoder", "decoder")
+    _write_archive(posterior, lambda x: posterior(x, training=False), encoder.input_shape[1:],
+                   directory / "encoder", "encoder")
+    _write_archive(vae.decoder, _decode_function(vae.decoder), (latent_dim(vae.decoder),), directory / "decoder", "decoder")
     return directory
 
 
@@ -62,21 +73,22 @@ def _saved_model_as_keras(path, signature, part):
 
 
 def load_part(path, part):
-    """The `encoder` or `decoder` at `path`: a run folder, a <part>.keras file, or a SavedModel folder.
+    """The `encoder` or `decoder` at `path`: a run folder, a <part>.keras or vae.keras file, or a SavedModel folder.
 
     A SavedModel encoder returns [z_mean, z_log_var]; a .keras encoder [z_mean, z_log_var, z].
     """
     path = Path(path)
     input_name = SIGNATURES[part][0]
     if path.is_file() and path.suffix == ".keras":
-        candidates = [path] if part in path.stem else [path.with_name(f"{part}.keras")]
+        candidates = [path] if part in path.stem else [path.with_name(f"{part}.keras"), path]
     elif path.is_dir():
-        candidates = [path / f"{part}.keras", path / "saved_model" / part, path / part, path]
+        candidates = [path / f"{part}.keras", path / "vae.keras", path / "saved_model" / part, path / part, path]
     else:
         raise ModelNotFoundError(f"No model at {path}: give a run folder, a {part}.keras file or a SavedModel folder.")
     for candidate in candidates:
         if candidate.suffix == ".keras" and candidate.is_file():
-            return load_keras_model(candidate)
+            model = load_keras_model(candidate)
+            return getattr(model, part) if isinstance(model, VAE) else model
         if candidate.is_dir() and _is_saved_model(candidate):
             signature = tf.saved_model.load(str(candidate)).signatures.get("serve")
             if signature is not None and input_name in signature.structured_input_signature[1]:

@@ -1,5 +1,6 @@
-"""The reparameterization trick as a Keras layer."""
+"""Custom layers: the reparameterization trick, a safe clip, and the masked Dense of an autoregressive decoder."""
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -43,3 +44,43 @@ class Clip(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "low": self.low, "high": self.high}
+
+
+def made_degrees(size, num_pixels, kind):
+    """MADE degrees (Germain et al. 2015): pixels are 1..D in raster order; hidden units spread over 1..D-1."""
+    if kind == "pixels":
+        return np.arange(1, size + 1)
+    return 1 + (np.arange(size) * (num_pixels - 1)) // size
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class MaskedDense(keras.layers.Dense):
+    """A Dense layer whose kernel is masked so that output i sees only pixels before i (raster order).
+
+    `inputs` and `outputs` say whether each side is `pixels` or `hidden`; a pixel output sees inputs
+    of strictly lower degree, a hidden output inputs of lower or equal degree, as in MADE.
+    """
+
+    def __init__(self, units, num_pixels, inputs="pixels", outputs="hidden", **kwargs):
+        super().__init__(units, **kwargs)
+        self.num_pixels, self.inputs_kind, self.outputs_kind = num_pixels, inputs, outputs
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        in_degrees = made_degrees(input_shape[-1], self.num_pixels, self.inputs_kind)
+        out_degrees = made_degrees(self.units, self.num_pixels, self.outputs_kind)
+        if self.outputs_kind == "pixels":
+            mask = out_degrees[None, :] > in_degrees[:, None]
+        else:
+            mask = out_degrees[None, :] >= in_degrees[:, None]
+        self.kernel_mask = ops.convert_to_tensor(mask.astype(self.compute_dtype))
+
+    def call(self, inputs):
+        outputs = ops.matmul(inputs, self.kernel * self.kernel_mask)
+        if self.use_bias:
+            outputs = outputs + self.bias
+        return self.activation(outputs) if self.activation is not None else outputs
+
+    def get_config(self):
+        return {**super().get_config(), "num_pixels": self.num_pixels,
+                "inputs": self.inputs_kind, "outputs": self.outputs_kind}

@@ -19,7 +19,12 @@ def _logits_model(decoder):
             "The decoder must end with keras.layers.Activation('sigmoid') so that the "
             f"reconstruction loss can use its logits; its last layer is {last.name!r}."
         )
-    return keras.Model(decoder.input, last.input, name="decoder_logits")
+    return keras.Model(decoder.inputs, last.input, name="decoder_logits")
+
+
+def is_autoregressive(decoder):
+    """True for a decoder that takes [z, x] and gives p(x_i | x_<i, z) (see architectures.AUTOREGRESSIVE)."""
+    return len(decoder.inputs) == 2
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -27,7 +32,8 @@ class VAE(keras.Model):
     """A variational autoencoder whose loss is reconstruction + beta * KL, in nats per image.
 
     `encoder` maps x to [z_mean, z_log_var, z]; `decoder` maps z to pixel probabilities (Bernoulli) or
-    means (Gaussian, with one learned output log-variance). `beta` is a variable so that callbacks
+    means (Gaussian, with one learned output log-variance); an autoregressive decoder maps [z, x] to
+    p(x_i | x_<i, z). `beta` is a variable so that callbacks
     (KL warm-up) can change it during training.
     """
 
@@ -39,6 +45,7 @@ class VAE(keras.Model):
         self.decoder = decoder
         self.likelihood = likelihood
         self.decoder_logits = _logits_model(decoder)
+        self.autoregressive = is_autoregressive(decoder)
         self.beta = keras.Variable(beta, trainable=False, dtype="float32", name="beta")
         if likelihood == "gaussian":
             self.output_log_var = keras.Variable(0.0, dtype="float32", name="output_log_var")
@@ -52,13 +59,19 @@ class VAE(keras.Model):
         return [self.total_loss_tracker, self.reconstruction_loss_tracker, self.kl_loss_tracker]
 
     def call(self, x, training=False):
-        """The reconstruction of x through a sampled z."""
+        """The reconstruction of x through a sampled z (autoregressive: each pixel given the true ones before it)."""
         _, _, z = self.encoder(x, training=training)
-        return self.decoder(z, training=training)
+        return self.decoder(self._decoder_inputs(z, x), training=training)
+
+    def _decoder_inputs(self, z, x):
+        if not self.autoregressive:
+            return z
+        z = ops.convert_to_tensor(z)
+        return [z, ops.convert_to_tensor(x, dtype=z.dtype)]
 
     def reconstruction_loss(self, x, z, training=False):
         """-log p(x|z) per example, in nats."""
-        logits = self.decoder_logits(z, training=training)
+        logits = self.decoder_logits(self._decoder_inputs(z, x), training=training)
         if self.likelihood == "gaussian":
             return gaussian_reconstruction_loss(x, ops.sigmoid(logits), self.output_log_var)
         return bernoulli_reconstruction_loss(x, logits)

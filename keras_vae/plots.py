@@ -4,6 +4,8 @@ from matplotlib.figure import Figure
 from matplotlib.image import imsave
 from scipy.stats import norm
 
+from .inference import decode, latent_dim
+
 
 def tile_images(images, rows, cols):
     """(rows*cols, h, w[, 1]) images -> one (rows*h, cols*w) array, row by row."""
@@ -17,17 +19,17 @@ def manifold_grid(decoder, n=20, dims=(0, 1), batch_size=256):
 
     Row i takes z[dims[1]] = grid_x[i], column j takes z[dims[0]] = grid_y[j], as in the tutorial's loop.
     """
-    latent_dim = decoder.input_shape[-1]
-    if max(dims) >= latent_dim or dims[0] == dims[1]:
-        raise ValueError(f"dims {dims} must be two different axes of the {latent_dim}-D latent space.")
+    size = latent_dim(decoder)
+    if max(dims) >= size or dims[0] == dims[1]:
+        raise ValueError(f"dims {dims} must be two different axes of the {size}-D latent space.")
     grid_x = norm.ppf(np.linspace(0.05, 0.95, n))
     grid_y = norm.ppf(np.linspace(0.05, 0.95, n))
-    z_sample = np.zeros((n * n, latent_dim), dtype="float32")
+    z_sample = np.zeros((n * n, size), dtype="float32")
     for i, yi in enumerate(grid_x):
         for j, xi in enumerate(grid_y):
             z_sample[i * n + j, dims[0]] = xi
             z_sample[i * n + j, dims[1]] = yi
-    x_decoded = decoder.predict(z_sample, batch_size=batch_size, verbose=0)
+    x_decoded = decode(decoder, z_sample, batch_size=batch_size)
     return tile_images(x_decoded, n, n), grid_x
 
 

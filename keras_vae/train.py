@@ -14,10 +14,10 @@ import tensorflow as tf
 from . import plots
 from .architectures import build_decoder, build_encoder
 from .checkpoint import EpochCheckpoint, load_checkpoint, write_json
-from .callbacks import KLWarmup
+from .callbacks import KLWarmup, ReduceLROnPlateau
 from .data import binarize_images, load_mnist, make_dataset
 from .distribute import is_chief, make_strategy
-from .inference import reconstruct, sample_prior
+from .inference import latent_dim, reconstruct, sample_prior
 from .model import VAE
 
 
@@ -38,8 +38,10 @@ class TrainConfig:
     kl_warmup_epochs: int = 0
     lr_patience: int = 0
     early_stopping_patience: int = 0
+    validation_images: int = 0
     steps_per_execution: int = 32
     jit_compile: bool = False
+    precision: str = "float32"
     strategy: str = "none"
     data: str | None = None
     out: str | None = None
@@ -48,30 +50,45 @@ class TrainConfig:
         return Path(self.out or f"saved_models/{self.architecture}_latent{self.latent_dim}")
 
     def architecture_options(self):
-        return {"hidden_dim": self.hidden_dim} if self.architecture == "mlp" else {}
+        return {"hidden_dim": self.hidden_dim} if self.architecture in ("mlp", "made") else {}
 
     def callbacks(self):
-        """The schedules this config asks for: KL warm-up, learning-rate halving, early stopping."""
+        """The schedules this config asks for: KL warm-up, learning-rate halving, early stopping.
+
+        The last two watch val_loss only once the warm-up is over, when beta has stopped changing.
+        """
         callbacks = []
         if self.kl_warmup_epochs:
             callbacks.append(KLWarmup(self.kl_warmup_epochs, self.beta))
         if self.lr_patience:
-            callbacks.append(keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=self.lr_patience))
+            callbacks.append(ReduceLROnPlateau(
+                "val_loss", factor=0.5, patience=self.lr_patience, start_from_epoch=self.kl_warmup_epochs))
         if self.early_stopping_patience:
             callbacks.append(keras.callbacks.EarlyStopping(
-                "val_loss", patience=self.early_stopping_patience, restore_best_weights=True))
+                "val_loss", patience=self.early_stopping_patience, restore_best_weights=True,
+                start_from_epoch=self.kl_warmup_epochs))
         return callbacks
 
 
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
 def build_vae(config):
-    """A compiled VAE for the config."""
+    """A compiled VAE for the config, its layers computing in `config.precision` (the loss stays float32)."""
+    if config.precision not in PRECISIONS:
+        raise ValueError(f"Unknown precision {config.precision!r}; choose one of {PRECISIONS}.")
     options = config.architecture_options()
-    encoder = build_encoder(config.latent_dim, config.architecture, seed=config.seed, **options)
-    decoder = build_decoder(config.latent_dim, config.architecture, **options)
-    vae = VAE(encoder, decoder, beta=config.beta, likelihood=config.likelihood)
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(config.precision)
+    try:
+        encoder = build_encoder(config.latent_dim, config.architecture, seed=config.seed, **options)
+        decoder = build_decoder(config.latent_dim, config.architecture, **options)
+        vae = VAE(encoder, decoder, beta=config.beta, likelihood=config.likelihood)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
     # Keras 3.15's multi-step loop fails under MultiWorkerMirroredStrategy ("must feed a value for placeholder").
     steps_per_execution = 1 if config.strategy == "multiworker" else config.steps_per_execution
-    vae.compile(
+    vae.compile(  # under mixed_float16, compile wraps Adam in a LossScaleOptimizer
         optimizer=keras.optimizers.Adam(config.learning_rate),
         steps_per_execution=steps_per_execution,
         jit_compile=config.jit_compile,
@@ -101,10 +118,17 @@ def save_figures(run_dir, vae, x_test, y_test, history):
         "samples.png": plots.samples_figure(sample_prior(decoder, 64, seed=0)),
         "history.png": plots.history_figure(history),
     }
-    if decoder.input_shape[-1] >= 2:
+    if latent_dim(decoder) >= 2:
         figures["manifold.png"] = plots.manifold_figure(decoder, n=20)
     for name, fig in figures.items():
         fig.savefig(run_dir / name, dpi=80)
+
+
+def split_validation(x_train, n):
+    """The training images less the last n, and those n as a validation set."""
+    if not 0 <= n < len(x_train):
+        raise ValueError(f"validation_images must be in [0, {len(x_train)}), got {n}.")
+    return x_train[:len(x_train) - n], x_train[len(x_train) - n:]
 
 
 class TrainingDivergedError(RuntimeError):
@@ -119,8 +143,10 @@ def train(config, resume=False):
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     (x_train, _), (x_test, y_test) = load_mnist(config.data)
+    x_train, x_val = split_validation(x_train, config.validation_images)
     if config.binarize != "none":
         x_test = binarize_images(x_test, seed=0)  # the test set is binarized once, with a fixed seed
+        x_val = binarize_images(x_val, seed=1)
     strategy = make_strategy(config.strategy)
     # Under multi-worker training every worker runs this; only the chief writes the run folder.
     run_dir = config.run_dir() if is_chief() else Path(tempfile.mkdtemp(prefix="keras_vae_worker_"))
@@ -136,7 +162,9 @@ def train(config, resume=False):
 
     checkpoint = EpochCheckpoint(checkpoint_dir, history)
     train_data = make_dataset(x_train, config.batch_size, shuffle=True, seed=config.seed, binarize=config.binarize)
-    val_data = make_dataset(x_test, config.batch_size)
+    test_data = make_dataset(x_test, config.batch_size)
+    # Schedules and early stopping watch val_loss: on held-out training images when asked, else on the test set.
+    val_data = make_dataset(x_val, config.batch_size) if len(x_val) else test_data
     start = time.perf_counter()
     run = vae.fit(
         train_data,
@@ -162,6 +190,8 @@ def train(config, resume=False):
     write_json(run_dir / "history.json", history)
     metrics = {
         "final": {name: values[-1] for name, values in history.items()},
+        # The weights kept (the best epoch's under early stopping) on the test set.
+        "test": vae.evaluate(test_data, verbose=0, return_dict=True),
         "epochs": len(history["loss"]),
         "seconds": round(seconds, 1),
         "samples_per_second": round(len(x_train) * len(run["loss"]) / seconds, 1),

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 
 from keras_vae import VAE, build_decoder, build_encoder
-from keras_vae.callbacks import KLWarmup
+from keras_vae.callbacks import KLWarmup, ReduceLROnPlateau
 
 
 def test_kl_warmup_raises_beta_linearly_from_zero_to_the_target(mnist_small):
@@ -14,3 +14,18 @@ def test_kl_warmup_raises_beta_linearly_from_zero_to_the_target(mnist_small):
     np.testing.assert_allclose(seen, [0.0, 0.5, 1.0, 1.5, 2.0, 2.0])
     # With beta = 0 the total loss is the reconstruction alone.
     assert history.history["loss"][0] == history.history["reconstruction_loss"][0]
+
+
+def test_lr_schedule_ignores_the_warm_up_epochs_and_then_halves_on_a_plateau(mnist_small):
+    vae = VAE(build_encoder(2, "mlp", hidden_dim=16), build_decoder(2, "mlp", hidden_dim=16))
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    schedule = ReduceLROnPlateau("val_loss", factor=0.5, patience=1, start_from_epoch=3)
+    schedule.set_model(vae)
+    schedule.on_train_begin()
+    rates = []
+    # val_loss rises through the warm-up (beta grows), then stalls once (epoch 4): one halving, logged from epoch 5.
+    for epoch, val_loss in enumerate([1.0, 2.0, 3.0, 4.0, 5.0, 3.0]):
+        logs = {"val_loss": val_loss}
+        schedule.on_epoch_end(epoch, logs)
+        rates.append(logs["learning_rate"])
+    np.testing.assert_allclose(rates, [1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 5e-4], rtol=1e-6)

@@ -22,6 +22,8 @@ def run_dir(tmp_path_factory, mnist_small):
     path = tmp_path_factory.mktemp("run")
     vae.encoder.save(path / "encoder.keras")
     vae.decoder.save(path / "decoder.keras")
+    (path / "vae_only").mkdir()
+    vae.save(path / "vae_only" / "vae.keras")
     export_saved_model(vae, path / "saved_model")
     z = np.random.default_rng(0).normal(size=(7, 2)).astype("float32")
     np.savez(path / "expected.npz", x=x[:7], z=z, decoded=vae.decoder.predict(z, verbose=0),
@@ -68,9 +70,10 @@ def test_saved_model_cli_lists_the_named_serve_signature(run_dir):
     assert "outputs['z_mean']" in cli.stdout and "outputs['z_log_var']" in cli.stdout
 
 
-@pytest.mark.parametrize("where", ["run", "keras_file", "saved_model"])
+@pytest.mark.parametrize("where", ["run", "keras_file", "saved_model", "vae_file", "run_with_only_vae"])
 def test_load_part_finds_the_decoder_by_any_path(run_dir, where):
-    path = {"run": run_dir, "keras_file": run_dir / "decoder.keras", "saved_model": run_dir / "saved_model" / "decoder"}[where]
+    path = {"run": run_dir, "keras_file": run_dir / "decoder.keras", "saved_model": run_dir / "saved_model" / "decoder",
+            "vae_file": run_dir / "vae_only" / "vae.keras", "run_with_only_vae": run_dir / "vae_only"}[where]
     expected = np.load(run_dir / "expected.npz")
     decoder = load_part(path, "decoder")
     assert decoder.input_shape == (None, 2)

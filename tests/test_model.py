@@ -149,3 +149,30 @@ def test_the_fast_path_computes_what_the_plain_path_computes(mnist_small):
     np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-5)
     for fast, plain in zip(runs[1][1], runs[0][1]):
         np.testing.assert_allclose(fast, plain, rtol=1e-5, atol=1e-6)
+
+
+def test_a_mixed_float16_step_makes_the_float32_update(mnist_small):
+    """Under mixed_float16 the loss stays float32 and the loss-scaled gradients are unscaled (else SGD barely moves)."""
+    x = mnist_small[0][0][:64]
+
+    def sgd_vae():
+        keras.utils.set_random_seed(0)
+        vae = make_vae(4, "mlp", hidden_dim=32)
+        vae.compile(optimizer=keras.optimizers.SGD(1e-3))
+        return vae
+
+    reference = sgd_vae()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        mixed = sgd_vae()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    mixed.set_weights(reference.get_weights())
+    assert mixed.decoder.layers[-2].compute_dtype == "float16"
+    assert mixed.compute_loss_terms(x)["loss"].dtype == "float32"
+    start = reference.get_weights()
+    for vae in (reference, mixed):
+        vae.encoder.get_layer("z").seed_generator.state.assign([7, 0])  # the same eps for both
+        vae.fit(x, batch_size=64, epochs=1, verbose=0)
+    for before, a, b in zip(start, reference.get_weights(), mixed.get_weights()):
+        np.testing.assert_allclose(b - before, a - before, atol=2e-2 * np.abs(a - before).max() + 1e-7)

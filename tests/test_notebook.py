@@ -1,5 +1,4 @@
 """The Colab notebook runs top to bottom (quick mode) and draws its figures."""
-import os
 from pathlib import Path
 
 import nbformat
