@@ -84,11 +84,16 @@ def samples_figure(x_sampled, title="Samples: decoder(z), z ~ N(0, I)"):
     return fig
 
 
-def history_figure(history):
-    """Loss, reconstruction and KL per epoch, train and validation (a Keras History.history dict)."""
+def history_figure(history, warmup_epochs=0):
+    """Loss, reconstruction and KL per epoch, train and validation (a Keras History.history dict).
+
+    The first `warmup_epochs` are shaded: there beta < 1, so the loss is not yet the negative ELBO.
+    """
     fig = Figure(figsize=(13, 3.8), layout="constrained")
     for ax, term in zip(fig.subplots(1, 3), ("loss", "reconstruction_loss", "kl_loss")):
         epochs = np.arange(1, len(history[term]) + 1)
+        if warmup_epochs:
+            ax.axvspan(0.5, warmup_epochs + 0.5, color="0.9", label="KL warm-up")
         ax.plot(epochs, history[term], marker=".", label="train")
         if f"val_{term}" in history:
             ax.plot(epochs, history[f"val_{term}"], marker=".", label="validation")

@@ -108,7 +108,7 @@ def hardware():
     }
 
 
-def save_figures(run_dir, vae, x_test, y_test, history):
+def save_figures(run_dir, vae, x_test, y_test, history, warmup_epochs=0):
     """The tutorial's figures as PNG files in the run folder."""
     encoder, decoder = vae.encoder, vae.decoder
     z_mean = encoder.predict(x_test, verbose=0)[0]
@@ -116,9 +116,9 @@ def save_figures(run_dir, vae, x_test, y_test, history):
         "latent_scatter.png": plots.latent_scatter_figure(z_mean, y_test),
         "reconstructions.png": plots.reconstruction_figure(x_test[:10], reconstruct(encoder, decoder, x_test[:10])),
         "samples.png": plots.samples_figure(sample_prior(decoder, 64, seed=0)),
-        "history.png": plots.history_figure(history),
+        "history.png": plots.history_figure(history, warmup_epochs),
     }
-    if latent_dim(decoder) >= 2:
+    if latent_dim(decoder) == 2:  # the tutorial's picture of a 2-D latent space
         figures["manifold.png"] = plots.manifold_figure(decoder, n=20)
     for name, fig in figures.items():
         fig.savefig(run_dir / name, dpi=80)
@@ -198,6 +198,6 @@ def train(config, resume=False):
         "hardware": hardware(),
     }
     write_json(run_dir / "metrics.json", metrics)
-    save_figures(run_dir, vae, x_test, y_test, history)
+    save_figures(run_dir, vae, x_test, y_test, history, config.kl_warmup_epochs)
     shutil.rmtree(checkpoint_dir)
     return run_dir, metrics

@@ -39,3 +39,11 @@ def test_every_figure_function_returns_a_figure_with_content(mnist_small):
     for fig in figures:
         assert isinstance(fig, Figure) and fig.axes
     assert len(figures[-1].axes[0].lines) == 2 and len(figures[-1].axes[1].lines) == 1
+
+
+def test_history_figure_shades_the_kl_warm_up_epochs():
+    history = {"loss": [3.0, 2.0, 1.5], "reconstruction_loss": [2.0, 1.5, 1.0], "kl_loss": [1.0, 0.5, 0.5]}
+    for ax in plots.history_figure(history, warmup_epochs=2).axes:
+        (span,) = ax.patches
+        assert (span.get_x(), span.get_x() + span.get_width()) == (0.5, 2.5)
+    assert not plots.history_figure(history).axes[0].patches

@@ -13,6 +13,7 @@ import pytest
 from keras_vae import VAE, build_decoder, build_encoder
 from keras_vae.checkpoint import EpochCheckpoint, load_checkpoint
 from keras_vae.export import load_part
+from keras_vae.train import TrainConfig, build_vae, split_validation
 from conftest import SMALL_MNIST
 
 TRAIN = [sys.executable, "-m", "keras_vae", "train", "--data", str(SMALL_MNIST), "--architecture", "mlp",
@@ -98,3 +99,23 @@ def test_a_corrupted_model_file_gives_one_clear_error(tmp_path):
         z.writestr("config.json", "{")
     with pytest.raises(ValueError, match="encoder.keras could not be loaded as a Keras model"):
         load_part(tmp_path, "encoder")
+
+
+@pytest.mark.parametrize("precision,compute_dtype,optimizer", [
+    ("float32", "float32", "Adam"), ("mixed_bfloat16", "bfloat16", "Adam"), ("mixed_float16", "float16", "LossScaleOptimizer")])
+def test_precision_sets_the_layers_compute_dtype_and_leaves_the_global_policy_alone(precision, compute_dtype, optimizer):
+    vae = build_vae(TrainConfig(architecture="mlp", hidden_dim=16, precision=precision))
+    assert vae.decoder.get_layer("logits").compute_dtype == compute_dtype
+    assert vae.decoder.output.dtype == "float32" and type(vae.optimizer).__name__ == optimizer
+    assert keras.mixed_precision.global_policy().name == "float32"
+    with pytest.raises(ValueError, match="Unknown precision 'float8'"):
+        build_vae(TrainConfig(precision="float8"))
+
+
+def test_validation_images_are_the_last_training_images():
+    x = np.arange(10)
+    train_part, validation = split_validation(x, 3)
+    np.testing.assert_array_equal(train_part, np.arange(7))
+    np.testing.assert_array_equal(validation, [7, 8, 9])
+    with pytest.raises(ValueError, match="validation_images"):
+        split_validation(x, 10)
