@@ -64,6 +64,7 @@ class VAE(keras.Model):
         return self.decoder(self._decoder_inputs(z, x), training=training)
 
     def _decoder_inputs(self, z, x):
+        """z, or [z, x] for an autoregressive decoder, which scores each pixel given those before it."""
         if not self.autoregressive:
             return z
         z = ops.convert_to_tensor(z)
