@@ -7,9 +7,11 @@ from .inference import decode, sample_prior
 from .layers import Sampling
 from .losses import bernoulli_reconstruction_loss, kl_divergence
 from .model import VAE
+from .optimizers import FusedAdam
 
 __all__ = [
     "ARCHITECTURES",
+    "FusedAdam",
     "Sampling",
     "VAE",
     "bernoulli_reconstruction_loss",

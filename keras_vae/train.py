@@ -19,6 +19,7 @@ from .data import binarize_images, load_mnist, make_dataset
 from .distribute import is_chief, make_strategy
 from .inference import latent_dim, reconstruct, sample_prior
 from .model import VAE
+from .optimizers import FusedAdam
 
 
 @dataclasses.dataclass
@@ -73,8 +74,11 @@ class TrainConfig:
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
-def build_vae(config):
-    """A compiled VAE for the config, its layers computing in `config.precision` (the loss stays float32)."""
+def build_vae(config, optimizer=None):
+    """A compiled VAE for the config, its layers computing in `config.precision` (the loss stays float32).
+
+    optimizer: FusedAdam(config.learning_rate) unless given.
+    """
     if config.precision not in PRECISIONS:
         raise ValueError(f"Unknown precision {config.precision!r}; choose one of {PRECISIONS}.")
     options = config.architecture_options()
@@ -88,8 +92,8 @@ def build_vae(config):
         keras.mixed_precision.set_global_policy(previous)
     # Keras 3.15's multi-step loop fails under MultiWorkerMirroredStrategy ("must feed a value for placeholder").
     steps_per_execution = 1 if config.strategy == "multiworker" else config.steps_per_execution
-    vae.compile(  # under mixed_float16, compile wraps Adam in a LossScaleOptimizer
-        optimizer=keras.optimizers.Adam(config.learning_rate),
+    vae.compile(  # under mixed_float16, compile wraps the optimizer in a LossScaleOptimizer
+        optimizer=optimizer or FusedAdam(config.learning_rate),
         steps_per_execution=steps_per_execution,
         jit_compile=config.jit_compile,
     )

@@ -1,4 +1,4 @@
-"""Custom train_step under tf.distribute: same loss and update as one device; two local workers train together."""
+"""Custom train_step under tf.distribute: same loss and update as one device; FusedAdam on replicas; two local workers train together."""
 import json
 import os
 import socket
@@ -52,6 +52,38 @@ def test_one_mirrored_step_on_two_devices_equals_one_step_on_one_device(tmp_path
         np.testing.assert_allclose(out[f"mirrored_{i}"], out[f"single_{i}"], rtol=1e-5, atol=1e-7)
         moved = max(moved, float(np.abs(out[f"single_{i}"] - out[f"start_{i}"]).max()))
     assert moved > 1e-4, "the step must have changed the weights for the comparison to mean anything"
+
+
+MIRRORED_ADAM = """
+import sys, numpy as np, keras, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from keras_vae import VAE, FusedAdam, build_decoder, build_encoder
+
+x = (np.load(sys.argv[1])["x_train"][:64, ..., None] / 255.0).astype("float32")
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+copies = {}
+for optimizer in (keras.optimizers.Adam, FusedAdam):
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        vae = VAE(build_encoder(2, "mlp", hidden_dim=32, seed=0), build_decoder(2, "mlp", hidden_dim=32))
+        vae.compile(optimizer=optimizer(1e-2))
+    vae.fit(tf.data.Dataset.from_tensor_slices(x).batch(32), epochs=1, verbose=0)
+    for i, w in enumerate(vae.trainable_weights):
+        for r, copy in enumerate(w.value.values):
+            copies[f"{optimizer.__name__}_{i}_{r}"] = copy.numpy()
+np.savez(sys.argv[2], **copies)
+"""
+
+
+def test_fused_adam_updates_every_replica_as_adam_does(tmp_path):
+    subprocess.run([sys.executable, "-c", MIRRORED_ADAM, str(SMALL_MNIST), str(tmp_path / "out.npz")], check=True)
+    out = np.load(tmp_path / "out.npz")
+    n = len([k for k in out.files if k.startswith("Adam_") and k.endswith("_0")])
+    assert n == 10  # five Dense layers
+    for i in range(n):
+        np.testing.assert_array_equal(out[f"FusedAdam_{i}_1"], out[f"FusedAdam_{i}_0"])
+        np.testing.assert_allclose(out[f"FusedAdam_{i}_0"], out[f"Adam_{i}_0"], rtol=1e-5, atol=1e-6)
 
 
 def free_port():

@@ -102,7 +102,7 @@ def test_a_corrupted_model_file_gives_one_clear_error(tmp_path):
 
 
 @pytest.mark.parametrize("precision,compute_dtype,optimizer", [
-    ("float32", "float32", "Adam"), ("mixed_bfloat16", "bfloat16", "Adam"), ("mixed_float16", "float16", "LossScaleOptimizer")])
+    ("float32", "float32", "FusedAdam"), ("mixed_bfloat16", "bfloat16", "FusedAdam"), ("mixed_float16", "float16", "LossScaleOptimizer")])
 def test_precision_sets_the_layers_compute_dtype_and_leaves_the_global_policy_alone(precision, compute_dtype, optimizer):
     vae = build_vae(TrainConfig(architecture="mlp", hidden_dim=16, precision=precision))
     assert vae.decoder.get_layer("logits").compute_dtype == compute_dtype
