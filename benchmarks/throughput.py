@@ -185,12 +185,13 @@ def main():
     (x_train, _), _ = load_mnist(args.data)
 
     results = {"hardware": hardware(), "batch_size": BATCH_SIZE, "epochs": args.epochs, "repeats": args.repeats,
-               "samples_per_second": {}}
+               "samples_per_second": {}, "rounds": {}}
     for name in args.models:
         setups = _setups(MODELS[name], x_train, args.epochs, args.levers, with_torch=name == "mlp")
         rounds = [{setup: measure() for setup, measure in setups.items()} for _ in range(args.repeats)]
         rates = {setup: _median([r[setup] for r in rounds]) for setup in setups}
         results["samples_per_second"][name] = rates
+        results["rounds"][name] = rounds
         base = rates.get("Keras example") or rates["plain: numpy into fit"]
         print(f"\n{name} (batch {BATCH_SIZE}; per run the median of {args.epochs - 1} epochs after a warm-up; "
               f"median of {args.repeats} interleaved rounds)")
