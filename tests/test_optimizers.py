@@ -45,7 +45,7 @@ def test_training_with_fused_adam_follows_adams_loss_curve(mnist_small):
         history = vae.fit(x, epochs=2, verbose=0).history
         runs.append((history["loss"], vae.get_weights()))
     np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-5)
-    for fused, adam, w0 in zip(runs[1][1], runs[0][1], start):
+    for fused, adam in zip(runs[1][1], runs[0][1]):
         # Adam divides by sqrt(v): for near-zero gradients, float32 rounding is amplified to ~1e-5
         # against the ~1.6e-2 that 16 steps of lr 1e-3 move a weight.
         np.testing.assert_allclose(fused, adam, atol=5e-5)
