@@ -4,7 +4,9 @@ import sys
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
+from conftest import fit_small_vae
 from keras_vae import VAE, build_decoder, build_encoder
 
 
@@ -135,20 +137,12 @@ def test_an_unknown_likelihood_is_refused():
 
 def test_the_fast_path_computes_what_the_plain_path_computes(mnist_small):
     """steps_per_execution (the speed lever the training command uses) changes no number."""
-    import tensorflow as tf
-
     x = tf.data.Dataset.from_tensor_slices(mnist_small[0][0][:256]).batch(32)
-    runs = []
-    for steps in (1, 4):
-        keras.utils.clear_session()
-        keras.utils.set_random_seed(0)
-        vae = VAE(build_encoder(2, "mlp", hidden_dim=32, seed=0), build_decoder(2, "mlp", hidden_dim=32))
-        vae.compile(optimizer=keras.optimizers.Adam(1e-3), steps_per_execution=steps)
-        history = vae.fit(x, epochs=2, verbose=0).history
-        runs.append((history["loss"], vae.get_weights()))
-    np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-5)
-    for fast, plain in zip(runs[1][1], runs[0][1]):
-        np.testing.assert_allclose(fast, plain, rtol=1e-5, atol=1e-6)
+    _, plain_losses, plain = fit_small_vae(x, keras.optimizers.Adam(1e-3))
+    _, fast_losses, fast = fit_small_vae(x, keras.optimizers.Adam(1e-3), steps_per_execution=4)
+    np.testing.assert_allclose(fast_losses, plain_losses, rtol=1e-5)
+    for f, p in zip(fast, plain):
+        np.testing.assert_allclose(f, p, rtol=1e-5, atol=1e-6)
 
 
 def test_a_mixed_float16_step_makes_the_float32_update(mnist_small):
