@@ -1,6 +1,7 @@
-"""Training throughput (samples/s, median epoch after a warm-up) of keras_vae against two baselines.
+"""Training throughput (samples/s of fit) of keras_vae against two baselines, in interleaved rounds.
 
-Baselines, timed in the same process on the same data and architecture:
+Every setup is built first, then each round trains one epoch of every setup in turn, so setups are
+compared over the same minutes. Baselines, on the same data and architecture:
 - the Keras example's way (keras-io examples/generative/vae.py): numpy arrays into fit, a GradientTape
   train_step with BCE on probabilities, no tuning;
 - the PyTorch example (pytorch/examples vae/main.py): 784-400-20 MLP and its loss, if torch imports.
@@ -40,6 +41,7 @@ LEVERS = {
     "tf.data + steps_per_execution=32 + jit_compile": {**SPE32, "jit_compile": True},
     "tf.data + steps_per_execution=32 + mixed_bfloat16": {**SPE32, "precision": "mixed_bfloat16"},
     "tf.data + steps_per_execution=32 + FusedAdam": {**SPE32, "fused_adam": True},
+    "tf.data + steps_per_execution=32 + FusedAdam + jit_compile": {**SPE32, "fused_adam": True, "jit_compile": True},
 }
 # float16 has no fast path on a CPU (measured here: ~100 samples/s for the MLP): timed only where a GPU is visible.
 GPU_LEVERS = {
@@ -48,23 +50,19 @@ GPU_LEVERS = {
 }
 
 
-class EpochTimer(keras.callbacks.Callback):
-    """Wall-clock seconds of each epoch."""
+def fit_one_epoch(model, data, **fit_args):
+    """Seconds of one epoch of model.fit, timed from the epoch's start to its end (no set-up)."""
+    seconds = []
 
-    def __init__(self):
-        super().__init__()
-        self.seconds = []
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
+        def on_epoch_end(self, epoch, logs=None):
+            seconds.append(time.perf_counter() - self.start)
 
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)
-
-
-def median_rate(seconds, n):
-    """Samples per second of the median epoch, the first (warm-up, tracing) epoch left out."""
-    return n / statistics.median(seconds[1:])
+    model.fit(data, epochs=1, callbacks=[EpochTimer()], verbose=0, **fit_args)
+    return seconds[0]
 
 
 class KerasExampleVAE(keras.Model):
@@ -92,26 +90,26 @@ class KerasExampleVAE(keras.Model):
         return {"loss": self.total_loss_tracker.result()}
 
 
-def time_keras_example(spec, x, epochs):
+def keras_example(spec, x):
+    """The Keras example's way, ready to train: a function that runs one epoch and returns its seconds."""
     model = KerasExampleVAE(build_encoder(**spec), build_decoder(**spec))
     model.compile(optimizer=keras.optimizers.Adam())
-    timer = EpochTimer()
-    model.fit(x, epochs=epochs, batch_size=BATCH_SIZE, callbacks=[timer], verbose=0)
-    return median_rate(timer.seconds, len(x))
+    return lambda: fit_one_epoch(model, x, batch_size=BATCH_SIZE)
 
 
-def time_keras_vae(spec, x, epochs, tf_data=True, steps_per_execution=DEFAULTS.steps_per_execution,
-                   jit_compile=DEFAULTS.jit_compile, precision=DEFAULTS.precision, fused_adam=True):
+def keras_vae(spec, x, tf_data=True, steps_per_execution=DEFAULTS.steps_per_execution,
+              jit_compile=DEFAULTS.jit_compile, precision=DEFAULTS.precision, fused_adam=True):
+    """keras_vae as the training command builds it (or with one lever changed), ready to train one epoch."""
     config = TrainConfig(**spec, steps_per_execution=steps_per_execution, jit_compile=jit_compile, precision=precision)
     vae = build_vae(config, optimizer=None if fused_adam else keras.optimizers.Adam(config.learning_rate))
-    timer = EpochTimer()
-    data = make_dataset(x, BATCH_SIZE, shuffle=True, seed=0) if tf_data else x
-    vae.fit(data, epochs=epochs, batch_size=None if tf_data else BATCH_SIZE, shuffle=not tf_data, callbacks=[timer], verbose=0)
-    return median_rate(timer.seconds, len(x))
+    if tf_data:
+        return lambda: fit_one_epoch(vae, make_dataset(x, BATCH_SIZE, shuffle=True, seed=0), shuffle=False)
+    return lambda: fit_one_epoch(vae, x, batch_size=BATCH_SIZE)
 
 
-def time_pytorch(x, epochs, data_loader=False):
-    """The PyTorch example's VAE and loss (784-400-20, BCE summed + KLD).
+def pytorch_example(x, data_loader=False):
+    """The PyTorch example's VAE and loss (784-400-20, BCE summed + KLD), ready to train one epoch; None
+    without torch.
 
     Batches come from a DataLoader over the images, as in the example (data_loader=True), or, faster,
     from slices of one shuffled tensor.
@@ -140,8 +138,8 @@ def time_pytorch(x, epochs, data_loader=False):
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     data = torch.from_numpy(x.reshape(len(x), 784))
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data), batch_size=BATCH_SIZE, shuffle=True)
-    seconds = []
-    for _ in range(epochs):
+
+    def epoch():
         start = time.perf_counter()
         batches = (b for (b,) in loader) if data_loader else (data[i] for i in torch.randperm(len(data)).split(BATCH_SIZE))
         for batch in batches:
@@ -151,57 +149,68 @@ def time_pytorch(x, epochs, data_loader=False):
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        seconds.append(time.perf_counter() - start)
-    return median_rate(seconds, len(x))
+        return time.perf_counter() - start
+
+    return epoch
 
 
-def _setups(spec, x, epochs, levers, with_torch):
-    """Each setup to time, as a name -> zero-argument function returning samples/s."""
+def setups(spec, x, levers, with_torch):
+    """Each setup to time, built and ready: name -> function that trains one epoch and returns its seconds."""
     if levers:
         levers = {**LEVERS, **(GPU_LEVERS if tf.config.list_physical_devices("GPU") else {})}
-        return {lever: (lambda o=options: time_keras_vae(spec, x, epochs, **o)) for lever, options in levers.items()}
-    setups = {"keras_vae": lambda: time_keras_vae(spec, x, epochs),
-              "Keras example": lambda: time_keras_example(spec, x, epochs)}
-    if with_torch:
-        setups["PyTorch example"] = lambda: time_pytorch(x, epochs)
-        setups["PyTorch example, its DataLoader"] = lambda: time_pytorch(x, epochs, data_loader=True)
-    return setups
+        return {lever: keras_vae(spec, x, **options) for lever, options in levers.items()}
+    built = {"keras_vae": keras_vae(spec, x), "Keras example": keras_example(spec, x)}
+    if with_torch and (torch_epoch := pytorch_example(x)):
+        built["PyTorch example"] = torch_epoch
+        built["PyTorch example, its DataLoader"] = pytorch_example(x, data_loader=True)
+    return built
 
 
-def _median(values):
-    return None if None in values else statistics.median(values)
+def interleaved_rounds(epochs, num_samples, rounds):
+    """Samples/s of every setup's epoch, round by round: one epoch of each setup per round, the order rotated
+    each round, after one warm-up epoch each (tracing). Setups compared within a round saw the same minute of
+    this machine, whose speed drifts."""
+    for epoch in epochs.values():
+        epoch()
+    names = list(epochs)
+    measured = []
+    for r in range(rounds):
+        order = names[r % len(names):] + names[:r % len(names)]
+        rates = {name: num_samples / epochs[name]() for name in order}
+        measured.append({name: rates[name] for name in names})
+    return measured
+
+
+def summarize(measured, baselines):
+    """Median samples/s of each setup, and the median over rounds of its ratio to each baseline in that round."""
+    return {name: {"samples_per_second": statistics.median(r[name] for r in measured),
+                   **{f"vs {b}": statistics.median(r[name] / r[b] for r in measured) for b in baselines}}
+            for name in measured[0]}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None)
-    parser.add_argument("--epochs", type=int, default=4, help="epochs per measurement, the first one a warm-up")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--levers", action="store_true", help="time each lever of keras_vae's setup instead")
-    parser.add_argument("--repeats", type=int, default=2, help="rounds over all setups, interleaved; the median "
-                        "round is reported (this machine's speed drifts by tens of percent between minutes)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of one epoch per setup, interleaved, after "
+                        "a warm-up round; medians are reported (this machine's speed drifts between minutes)")
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args()
     (x_train, _), _ = load_mnist(args.data)
 
-    results = {"hardware": hardware(), "batch_size": BATCH_SIZE, "epochs": args.epochs, "repeats": args.repeats,
-               "samples_per_second": {}, "rounds": {}}
+    results = {"hardware": hardware(), "batch_size": BATCH_SIZE, "rounds": args.rounds, "models": {}}
     for name in args.models:
-        setups = _setups(MODELS[name], x_train, args.epochs, args.levers, with_torch=name == "mlp")
-        rounds = [{setup: measure() for setup, measure in setups.items()} for _ in range(args.repeats)]
-        rates = {setup: _median([r[setup] for r in rounds]) for setup in setups}
-        results["samples_per_second"][name] = rates
-        results["rounds"][name] = rounds
-        base = rates.get("Keras example") or rates["plain: numpy into fit"]
-        print(f"\n{name} (batch {BATCH_SIZE}; per run the median of {args.epochs - 1} epochs after a warm-up; "
-              f"median of {args.repeats} interleaved rounds)")
-        print(f"{'setup':<48} {'samples/s':>10} {'vs Keras ex.':>12} {'vs PyTorch':>11}")
-        for setup, rate in rates.items():
-            if rate is None:
-                continue
-            torch_rate = rates.get("PyTorch example")
-            versus_torch = f"{rate / torch_rate:.2f}x" if torch_rate else "-"
-            print(f"{setup:<48} {rate:>10.0f} {rate / base:>11.2f}x {versus_torch:>11}")
+        epochs = setups(MODELS[name], x_train, args.levers, with_torch=name == "mlp")
+        measured = interleaved_rounds(epochs, len(x_train), args.rounds)
+        baselines = [b for b in ("plain: numpy into fit", "Keras example", "PyTorch example") if b in epochs]
+        summary = summarize(measured, baselines)
+        results["models"][name] = {"summary": summary, "rounds": measured}
+        print(f"\n{name} (batch {BATCH_SIZE}; medians over {args.rounds} interleaved rounds of one epoch per setup; "
+              f"a ratio is the median of the ratios within each round)")
+        print(f"{'setup':<60} {'samples/s':>10}" + "".join(f" {'vs ' + b.split(':')[0]:>19}" for b in baselines))
+        for setup, row in summary.items():
+            print(f"{setup:<60} {row['samples_per_second']:>10.0f}" + "".join(f" {row['vs ' + b]:>18.2f}x" for b in baselines))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(results, indent=2))

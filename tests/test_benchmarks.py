@@ -1,0 +1,38 @@
+"""The benchmarks' arithmetic: interleaved rounds, paired ratios, FLOP counts."""
+import keras
+import pytest
+
+from benchmarks.compute_cap import forward_flops
+from benchmarks.throughput import interleaved_rounds, summarize
+
+
+def test_rounds_skip_the_warm_up_and_rotate_the_order():
+    calls = []
+
+    def setup(name, seconds):
+        times = iter(seconds)
+        return lambda: calls.append(name) or next(times)
+
+    epochs = {"a": setup("a", [100.0, 1.0, 2.0, 4.0]), "b": setup("b", [100.0, 2.0, 2.0, 8.0])}
+    measured = interleaved_rounds(epochs, num_samples=8, rounds=3)
+    assert calls == ["a", "b", "a", "b", "b", "a", "a", "b"]
+    assert measured == [{"a": 8.0, "b": 4.0}, {"a": 4.0, "b": 4.0}, {"a": 2.0, "b": 1.0}]
+
+
+def test_ratios_pair_setups_within_a_round():
+    # The machine slows down between rounds; within each round "a" is twice as fast, except in one.
+    measured = [{"a": 100.0, "b": 50.0}, {"a": 10.0, "b": 5.0}, {"a": 40.0, "b": 40.0}]
+    summary = summarize(measured, ["b"])
+    assert summary["a"]["samples_per_second"] == 40.0 and summary["b"]["samples_per_second"] == 40.0
+    assert summary["a"]["vs b"] == 2.0  # the ratio of the medians would say 1.0
+    assert summary["b"]["vs b"] == 1.0
+
+
+@pytest.mark.parametrize("layer, input_shape, flops", [
+    (keras.layers.Dense(400), (784,), 2 * 784 * 400),
+    (keras.layers.Conv2D(32, 3, strides=2, padding="same"), (28, 28, 1), 2 * 14 * 14 * 9 * 1 * 32),
+    (keras.layers.Conv2DTranspose(32, 3, strides=2, padding="same"), (14, 14, 64), 2 * 14 * 14 * 9 * 64 * 32),
+])
+def test_forward_flops_count_multiply_adds_per_image(layer, input_shape, flops):
+    keras.Model(inputs := keras.Input(input_shape), layer(inputs))
+    assert forward_flops(layer) == flops
