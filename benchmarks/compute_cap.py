@@ -4,11 +4,12 @@ For each benchmark model it times every weight layer's forward and backward pass
 and the FusedAdam update of all weights, and gives three caps in samples/s: FLOPs per image at the
 matmul peak; the sum of the layers' measured times (a step before any loss, update or input); that
 sum plus the update. It also times the training command's whole step, stage by stage (forward and
-loss, + gradients, + update, + metrics), on one batch: what fit costs without its own loop and input
-pipeline. Everything runs many steps per graph call (Python's dispatch not counted), and all the
-timings of a model are interleaved, the fastest of several repeats kept, as this machine's speed drifts.
+loss, + gradients, + update, + metrics) on one batch, which is what fit costs without its own loop
+and input pipeline, and fit itself (an epoch of MNIST per call). All but fit run many steps per graph
+call, so Python's dispatch is not counted; all the timings of a model are interleaved and the fastest
+of several repeats kept, as this machine's speed drifts.
 
-    python -m benchmarks.compute_cap --json benchmarks/results/cpu_2core_cap.json
+    python -m benchmarks.compute_cap --data ../shared/data/mnist.npz --json benchmarks/results/cpu_2core_cap.json
 """
 import argparse
 import json
@@ -19,8 +20,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from benchmarks.throughput import BATCH_SIZE, MODELS
-from keras_vae import FusedAdam, build_decoder, build_encoder
+from benchmarks.throughput import BATCH_SIZE, MODELS, keras_vae
+from keras_vae import FusedAdam, build_decoder, build_encoder, load_mnist
 from keras_vae.architectures import IMAGE_SHAPE
 from keras_vae.train import TrainConfig, build_vae, hardware
 
@@ -134,12 +135,20 @@ def stage_timers(spec):
     return {stage: timer(step, x) for stage, step in stages.items()}
 
 
-def measure(spec):
-    """One model's layers, update and step stages, all timed interleaved with the matmul peak."""
+def fit_timer(spec, x):
+    """Timer of the training command's fit per batch: one epoch over x per call, after a warm-up epoch."""
+    epoch = keras_vae(spec, x)
+    epoch()
+    batches = math.ceil(len(x) / BATCH_SIZE)
+    return lambda: epoch() / batches
+
+
+def measure(spec, x):
+    """One model's layers, update, step stages and fit on x, all timed interleaved with the matmul peak."""
     parts = (build_encoder(**spec), build_decoder(**spec))
     layers = layer_timers(parts)
     stages = stage_timers(spec)
-    best = fastest({"peak": matmul_timer(), "update": update_timer(parts),
+    best = fastest({"peak": matmul_timer(), "update": update_timer(parts), "fit": fit_timer(spec, x),
                     **{name: time_layer for name, (_, time_layer) in layers.items()}, **stages})
     peak = 2 * PEAK_SIZE**3 / best["peak"] / 1e9
     flops = sum(f for f, _ in layers.values())
@@ -151,19 +160,21 @@ def measure(spec):
         "mflop_per_image": flops / 1e6, "layers_ms_per_batch": seconds * 1e3, "update_ms_per_batch": best["update"] * 1e3,
         "cap_at_peak": peak * 1e9 / flops, "cap_at_layer_speeds": BATCH_SIZE / seconds,
         "cap_with_update": BATCH_SIZE / (seconds + best["update"]),
-        "step_ms_per_batch": {stage: best[stage] * 1e3 for stage in stages},
+        "step_ms_per_batch": {stage: best[stage] * 1e3 for stage in stages}, "fit_ms_per_batch": best["fit"] * 1e3,
     }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=None)
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args()
     tf.get_logger().setLevel("ERROR")  # one traced graph per timer is the design, not a retracing problem
+    (x_train, _), _ = load_mnist(args.data)
     results = {"hardware": hardware(), "batch_size": BATCH_SIZE, "models": {}}
     for name in args.models:
-        r = results["models"][name] = measure(MODELS[name])
+        r = results["models"][name] = measure(MODELS[name], x_train)
         print(f"\n{name}, batch {BATCH_SIZE}; matmul peak ({PEAK_SIZE}x{PEAK_SIZE}, float32) {r['matmul_peak_gflops']:.0f} GFLOP/s")
         print(f"{'forward and backward of each weight layer':<42} {'MFLOP/image':>11} {'ms/batch':>9} {'GFLOP/s':>8}")
         for row in r["layers"]:
@@ -176,6 +187,8 @@ def main():
         stages = r["step_ms_per_batch"]
         print("the training step, ms/batch: " + "; ".join(f"{stage} {ms:.2f}" for stage, ms in stages.items())
               + f" ({BATCH_SIZE * 1e3 / stages[TRAIN_STEP]:,.0f} samples/s)")
+        print(f"fit as the training command runs it: {r['fit_ms_per_batch']:.2f} ms/batch "
+              f"({BATCH_SIZE * 1e3 / r['fit_ms_per_batch']:,.0f} samples/s)")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(results, indent=2))

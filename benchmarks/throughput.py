@@ -103,7 +103,8 @@ def keras_vae(spec, x, tf_data=True, steps_per_execution=DEFAULTS.steps_per_exec
     config = TrainConfig(**spec, steps_per_execution=steps_per_execution, jit_compile=jit_compile, precision=precision)
     vae = build_vae(config, optimizer=None if fused_adam else keras.optimizers.Adam(config.learning_rate))
     if tf_data:
-        return lambda: fit_one_epoch(vae, make_dataset(x, BATCH_SIZE, shuffle=True, seed=0), shuffle=False)
+        dataset = make_dataset(x, BATCH_SIZE, shuffle=True, seed=0)  # one pipeline, cached on the first pass
+        return lambda: fit_one_epoch(vae, dataset, shuffle=False)
     return lambda: fit_one_epoch(vae, x, batch_size=BATCH_SIZE)
 
 
