@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from benchmarks.throughput import BATCH_SIZE, MODELS, keras_vae
+from benchmarks.throughput import BATCH_SIZE, MODELS, interleaved_rounds, keras_vae
 from keras_vae import FusedAdam, build_decoder, build_encoder, load_mnist
 from keras_vae.architectures import IMAGE_SHAPE
 from keras_vae.train import TrainConfig, build_vae, hardware
@@ -30,7 +30,7 @@ TRAIN_STEP = "+ loss metrics (VAE.train_step)"
 
 
 def timer(step, *args, calls=20):
-    """A function that runs `calls` steps in one graph call and returns the seconds per step (traced here)."""
+    """A function that runs `calls` steps in one graph call and returns the seconds per step."""
 
     @tf.function
     def steps(*args):
@@ -38,8 +38,6 @@ def timer(step, *args, calls=20):
         for _ in tf.range(calls):
             total += tf.add_n([tf.reduce_sum(t) for t in tf.nest.flatten(step(*args))])
         return total
-
-    steps(*args)
 
     def seconds():
         start = time.perf_counter()
@@ -50,12 +48,9 @@ def timer(step, *args, calls=20):
 
 
 def fastest(timers, repeats=5):
-    """The fastest seconds per step of each timer over `repeats` rounds, the timers interleaved in each round."""
-    best = dict.fromkeys(timers, math.inf)
-    for _ in range(repeats):
-        for name, seconds in timers.items():
-            best[name] = min(best[name], seconds())
-    return best
+    """The fastest seconds per step of each timer over `repeats` interleaved rounds, after a warm-up round."""
+    rounds = interleaved_rounds(timers, num_samples=1, rounds=repeats)  # steps per second
+    return {name: 1 / max(r[name] for r in rounds) for name in timers}
 
 
 def matmul_timer():
@@ -136,9 +131,8 @@ def stage_timers(spec):
 
 
 def fit_timer(spec, x):
-    """Timer of the training command's fit per batch: one epoch over x per call, after a warm-up epoch."""
+    """Timer of the training command's fit per batch: one epoch over x per call."""
     epoch = keras_vae(spec, x)
-    epoch()
     batches = math.ceil(len(x) / BATCH_SIZE)
     return lambda: epoch() / batches
 
