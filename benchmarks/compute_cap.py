@@ -20,8 +20,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from benchmarks.throughput import BATCH_SIZE, MODELS, interleaved_rounds, keras_vae
-from keras_vae import FusedAdam, build_decoder, build_encoder, load_mnist
+from benchmarks.throughput import BATCH_SIZE, MODELS, interleaved_rounds, keras_vae, parts
+from keras_vae import FusedAdam, load_mnist
 from keras_vae.architectures import IMAGE_SHAPE
 from keras_vae.train import TrainConfig, build_vae, hardware
 
@@ -139,10 +139,10 @@ def fit_timer(spec, x):
 
 def measure(spec, x):
     """One model's layers, update, step stages and fit on x, all timed interleaved with the matmul peak."""
-    parts = (build_encoder(**spec), build_decoder(**spec))
-    layers = layer_timers(parts)
+    model_parts = parts(spec)
+    layers = layer_timers(model_parts)
     stages = stage_timers(spec)
-    best = fastest({"peak": matmul_timer(), "update": update_timer(parts), "fit": fit_timer(spec, x),
+    best = fastest({"peak": matmul_timer(), "update": update_timer(model_parts), "fit": fit_timer(spec, x),
                     **{name: time_layer for name, (_, time_layer) in layers.items()}, **stages})
     peak = 2 * PEAK_SIZE**3 / best["peak"] / 1e9
     flops = sum(f for f, _ in layers.values())

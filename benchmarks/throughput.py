@@ -25,7 +25,7 @@ from keras_vae.train import TrainConfig, build_vae, hardware
 
 BATCH_SIZE = 128
 MODELS = {
-    "mlp": {"latent_dim": 20, "architecture": "mlp", "hidden_dim": 400},
+    "mlp": {"latent_dim": 20, "architecture": "mlp", "options": {"hidden_dim": 400}},
     "conv": {"latent_dim": 2, "architecture": "conv"},
 }
 DEFAULTS = TrainConfig()
@@ -90,9 +90,15 @@ class KerasExampleVAE(keras.Model):
         return {"loss": self.total_loss_tracker.result()}
 
 
+def parts(spec):
+    """The encoder and decoder of a MODELS entry, as keras_vae's builders make them."""
+    args = (spec["latent_dim"], spec["architecture"])
+    return build_encoder(*args, **spec.get("options", {})), build_decoder(*args, **spec.get("options", {}))
+
+
 def keras_example(spec, x):
     """The Keras example's way, ready to train: a function that runs one epoch and returns its seconds."""
-    model = KerasExampleVAE(build_encoder(**spec), build_decoder(**spec))
+    model = KerasExampleVAE(*parts(spec))
     model.compile(optimizer=keras.optimizers.Adam())
     return lambda: fit_one_epoch(model, x, batch_size=BATCH_SIZE)
 

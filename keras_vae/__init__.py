@@ -1,28 +1,33 @@
 """keras_vae: the reference Variational Autoencoder in Keras 3 / TensorFlow."""
-from .architectures import ARCHITECTURES, build_decoder, build_encoder
+from .architectures import ARCHITECTURES, build_decoder, build_encoder, register_architecture
 from .data import load_mnist
+from .decoders import decode, reconstruct, sample_prior
 from .evaluate import estimate_log_likelihood, evaluate_elbo
-from .export import export_saved_model, load_part
-from .inference import decode, sample_prior
+from .export import export_saved_model
 from .layers import Sampling
-from .losses import bernoulli_reconstruction_loss, kl_divergence
+from .losses import LIKELIHOODS, bernoulli_reconstruction_loss, kl_divergence, register_likelihood
 from .model import VAE
 from .optimizers import FusedAdam
+from .runs import load_part
 
 __all__ = [
     "ARCHITECTURES",
     "FusedAdam",
+    "LIKELIHOODS",
     "Sampling",
     "VAE",
     "bernoulli_reconstruction_loss",
+    "build_decoder",
+    "build_encoder",
     "decode",
     "estimate_log_likelihood",
     "evaluate_elbo",
     "export_saved_model",
-    "build_decoder",
-    "build_encoder",
     "kl_divergence",
     "load_mnist",
     "load_part",
+    "reconstruct",
+    "register_architecture",
+    "register_likelihood",
     "sample_prior",
 ]

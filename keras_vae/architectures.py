@@ -1,19 +1,73 @@
-"""Encoder and decoder builders: one small body function per architecture, shared heads.
+"""Encoder and decoder builders, and the registry of architectures they build from.
 
-To add an architecture, write an encoder body (image -> features) and a decoder body
-(z -> pixel logits of the image's shape) and register them in ARCHITECTURES.
+An architecture is an encoder body (image -> features) and a decoder body (z, and for an autoregressive
+decoder x, -> pixel parameters of the image's shape), registered with `register_architecture`. Its options
+are the bodies' keyword arguments with defaults: the builders, the training command and its flags read them
+from there.
 """
+import dataclasses
+import inspect
 import math
+from typing import Callable
 
 import keras
 from keras import layers
 
+from .decoders import DECODER_KINDS
 from .layers import Clip, MaskedDense, Sampling
+from .losses import get_likelihood
 
 IMAGE_SHAPE = (28, 28, 1)
 
 
-def _conv_encoder_body(x, **_):
+@dataclasses.dataclass(frozen=True)
+class Architecture:
+    """A registered architecture: its two bodies, its options with their defaults, its decoder kind."""
+
+    name: str
+    encoder_body: Callable
+    decoder_body: Callable
+    options: dict
+    decoder_kind: type
+    description: str
+
+
+ARCHITECTURES = {}
+
+
+def _keyword_defaults(body):
+    return {name: p.default for name, p in inspect.signature(body).parameters.items()
+            if p.default is not inspect.Parameter.empty and name != "image_shape"}
+
+
+def register_architecture(name, encoder_body, decoder_body, decoder_kind="direct", description=""):
+    """Register `name`: encoder_body(x, **options) -> features; decoder_body(*decoder inputs, image_shape,
+    **options) -> logits of image_shape. The options are the keyword arguments with defaults of both bodies."""
+    encoder_options, decoder_options = _keyword_defaults(encoder_body), _keyword_defaults(decoder_body)
+    shared = {k for k in encoder_options.keys() & decoder_options.keys() if encoder_options[k] != decoder_options[k]}
+    if shared:
+        raise ValueError(f"Architecture {name!r}: the bodies give option(s) {sorted(shared)} different defaults.")
+    ARCHITECTURES[name] = Architecture(name, encoder_body, decoder_body, {**encoder_options, **decoder_options},
+                                       DECODER_KINDS[decoder_kind], description)
+
+
+def get_architecture(name):
+    """The registered architecture `name`; a ValueError naming the registered ones otherwise."""
+    if name not in ARCHITECTURES:
+        raise ValueError(f"Unknown architecture {name!r}; choose one of {sorted(ARCHITECTURES)}.")
+    return ARCHITECTURES[name]
+
+
+def _body_options(architecture, body, options):
+    """The options `body` takes, after refusing any option the architecture does not have."""
+    unknown = sorted(set(options) - set(architecture.options))
+    if unknown:
+        known = ", ".join(sorted(architecture.options)) or "none"
+        raise ValueError(f"Architecture {architecture.name!r} has no option {unknown[0]!r} (its options: {known}).")
+    return {k: v for k, v in options.items() if k in _keyword_defaults(body)}
+
+
+def _conv_encoder_body(x):
     """The Keras example: Conv2D 32/64 with stride 2, then Dense 16."""
     x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(x)
     x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu")(x)
@@ -21,7 +75,7 @@ def _conv_encoder_body(x, **_):
     return layers.Dense(16, activation="relu")(x)
 
 
-def _conv_decoder_body(z, image_shape, **_):
+def _conv_decoder_body(z, image_shape):
     """The Keras example mirrored: Dense 7*7*64, Conv2DTranspose 64/32, one output channel."""
     height, width, channels = image_shape
     x = layers.Dense((height // 4) * (width // 4) * 64, activation="relu")(z)
@@ -31,20 +85,20 @@ def _conv_decoder_body(z, image_shape, **_):
     return layers.Conv2DTranspose(channels, 3, padding="same", name="logits")(x)
 
 
-def _mlp_encoder_body(x, hidden_dim=500, **_):
+def _mlp_encoder_body(x, hidden_dim=500):
     """The tutorials' 784-500-20 model: one hidden layer."""
     x = layers.Flatten()(x)
     return layers.Dense(hidden_dim, activation="relu")(x)
 
 
-def _mlp_decoder_body(z, image_shape, hidden_dim=500, **_):
+def _mlp_decoder_body(z, image_shape, hidden_dim=500):
     """One hidden layer, then one logit per pixel."""
     x = layers.Dense(hidden_dim, activation="relu")(z)
     x = layers.Dense(math.prod(image_shape))(x)
     return layers.Reshape(image_shape, name="logits")(x)
 
 
-def _deepconv_encoder_body(x, **_):
+def _deepconv_encoder_body(x):
     """A deeper stack for likelihood work: two 3x3 convolutions per resolution, then Dense 512."""
     for filters in (32, 64):
         x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
@@ -53,7 +107,7 @@ def _deepconv_encoder_body(x, **_):
     return layers.Dense(512, activation="relu")(x)
 
 
-def _deepconv_decoder_body(z, image_shape, **_):
+def _deepconv_decoder_body(z, image_shape):
     """The deep encoder mirrored: Dense 512, then two upsampling stages of two 3x3 convolutions."""
     height, width, channels = image_shape
     x = layers.Dense(512, activation="relu")(z)
@@ -65,14 +119,14 @@ def _deepconv_decoder_body(z, image_shape, **_):
     return layers.Conv2D(channels, 3, padding="same", name="logits")(x)
 
 
-def _made_encoder_body(x, hidden_dim=500, **_):
+def _made_encoder_body(x, hidden_dim=500):
     """Two hidden layers: the posterior of a strong decoder needs a little more than one."""
     x = layers.Flatten()(x)
     x = layers.Dense(hidden_dim, activation="relu")(x)
     return layers.Dense(hidden_dim, activation="relu")(x)
 
 
-def _made_decoder_body(z, image_shape, x, hidden_dim=500, **_):
+def _made_decoder_body(z, x, image_shape, hidden_dim=500):
     """p(x_i | x_<i, z): a MADE over the pixels in raster order, conditioned on an MLP of z.
 
     Global shape comes from z; strokes' local continuity from the preceding pixels, through one
@@ -93,45 +147,32 @@ def _made_decoder_body(z, image_shape, x, hidden_dim=500, **_):
     return layers.Reshape(image_shape, name="logits")(logits)
 
 
-ARCHITECTURES = {
-    "deepconv": (_deepconv_encoder_body, _deepconv_decoder_body),
-    "conv": (_conv_encoder_body, _conv_decoder_body),
-    "mlp": (_mlp_encoder_body, _mlp_decoder_body),
-    "made": (_made_encoder_body, _made_decoder_body),
-}
-# Decoders that also take the image: p(x|z) = prod_i p(x_i | x_<i, z), sampled one pixel at a time.
-AUTOREGRESSIVE = ("made",)
-
-
-def _bodies(architecture):
-    if architecture not in ARCHITECTURES:
-        raise ValueError(
-            f"Unknown architecture {architecture!r}; choose one of {sorted(ARCHITECTURES)}."
-        )
-    return ARCHITECTURES[architecture]
+register_architecture("conv", _conv_encoder_body, _conv_decoder_body, description="the Keras example's conv stack")
+register_architecture("mlp", _mlp_encoder_body, _mlp_decoder_body, description="the tutorials' one-hidden-layer MLP")
+register_architecture("deepconv", _deepconv_encoder_body, _deepconv_decoder_body,
+                      description="two convolutions per resolution")
+register_architecture("made", _made_encoder_body, _made_decoder_body, decoder_kind="autoregressive",
+                      description="MLP encoder, autoregressive (MADE) decoder")
 
 
 def build_encoder(latent_dim=2, architecture="conv", image_shape=IMAGE_SHAPE, seed=None, **options):
     """q(z|x): a functional model from images to [z_mean, z_log_var, z]."""
-    body, _ = _bodies(architecture)
+    architecture = get_architecture(architecture)
     x = keras.Input(shape=image_shape, name="x")
-    features = body(x, **options)
+    features = architecture.encoder_body(x, **_body_options(architecture, architecture.encoder_body, options))
     z_mean = layers.Dense(latent_dim, name="z_mean")(features)
     z_log_var = Clip(name="z_log_var")(layers.Dense(latent_dim, name="z_log_var_dense")(features))
     z = Sampling(seed=seed, name="z")([z_mean, z_log_var])
     return keras.Model(x, [z_mean, z_log_var, z], name="encoder")
 
 
-def build_decoder(latent_dim=2, architecture="conv", image_shape=IMAGE_SHAPE, **options):
-    """p(x|z): a functional model from z to pixel probabilities (a sigmoid over logits).
-
-    An autoregressive decoder takes [z, x] and gives p(x_i = 1 | x_<i, z) for every pixel i.
-    """
-    _, body = _bodies(architecture)
-    inputs = [keras.Input(shape=(latent_dim,), name="z")]
-    if architecture in AUTOREGRESSIVE:
-        inputs.append(keras.Input(shape=image_shape, name="x"))
-        options["x"] = inputs[1]
-    logits = body(inputs[0], image_shape=tuple(image_shape), **options)
-    probabilities = layers.Activation("sigmoid", dtype="float32", name="probabilities")(logits)
+def build_decoder(latent_dim=2, architecture="conv", image_shape=IMAGE_SHAPE, likelihood="bernoulli", **options):
+    """p(x|z): a functional model from z (or [z, x], for an autoregressive decoder) to the image the likelihood
+    shows (for Bernoulli, pixel probabilities: a sigmoid over logits)."""
+    architecture = get_architecture(architecture)
+    inputs = architecture.decoder_kind.inputs(latent_dim, image_shape)
+    logits = architecture.decoder_body(*inputs, image_shape=tuple(image_shape),
+                                       **_body_options(architecture, architecture.decoder_body, options))
+    activation = get_likelihood(likelihood).activation
+    probabilities = layers.Activation(activation, dtype="float32", name="probabilities")(logits)
     return keras.Model(inputs if len(inputs) > 1 else inputs[0], probabilities, name="decoder")

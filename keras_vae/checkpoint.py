@@ -6,15 +6,7 @@ from pathlib import Path
 
 import keras
 
-from .export import load_keras_model
-
-
-def write_json(path, payload):
-    """Write JSON through a temporary file and a rename, so a crash never leaves half a file."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
-    os.replace(tmp, path)
+from .runs import load_keras_model, write_json
 
 
 class EpochCheckpoint(keras.callbacks.Callback):

@@ -7,6 +7,7 @@ import tensorflow as tf
 from keras import ops
 from scipy.special import logsumexp
 
+from . import runs
 from .layers import Sampling
 from .losses import diagonal_normal_log_prob, kl_divergence, standard_normal_log_prob
 
@@ -60,3 +61,17 @@ def estimate_log_likelihood(vae, x, k=5000, batch_size=20, samples_per_pass=250,
         total += float(np.sum(log_sum - math.log(k)))
     return total / len(x)
 
+
+def evaluate_run(run, k=5000, n=None, seed=0, data=None):
+    """Score the run at `run` on its test set (the first n images; see runs.test_set) and record the test ELBO
+    and the importance-weighted log-likelihood in its metrics.json. Returns what it recorded."""
+    vae = runs.load_vae(run)
+    x_test = runs.test_set(run, data, n)
+    evaluation = {
+        "test_elbo": evaluate_elbo(vae, x_test),
+        "test_log_likelihood": estimate_log_likelihood(vae, x_test, k=k, seed=seed),
+        "k": k,
+        "test_images": len(x_test),
+    }
+    runs.record_evaluation(run, evaluation)
+    return evaluation

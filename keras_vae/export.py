@@ -1,18 +1,10 @@
-"""SavedModel export of the encoder and decoder, and loading either model back by path."""
+"""The SavedModel format of the encoder and decoder: writing both, and reading one back as a Keras model."""
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
-from .inference import latent_dim, sample_pixels
-from .model import VAE, is_autoregressive
-
-SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "saved_models" / "pretrained_conv_latent2"
-
-
-class ModelNotFoundError(FileNotFoundError):
-    """A path holds no model of the kind asked for."""
-
+from .decoders import decoder_kind, image_function, image_shape, latent_dim
 
 # Each part's serving signature: input name -> output names.
 SIGNATURES = {"encoder": ("x", ["z_mean", "z_log_var"]), "decoder": ("z", ["x"])}
@@ -30,13 +22,12 @@ def _write_archive(model, function, input_shape, directory, part):
     archive.write_out(str(directory), verbose=False)
 
 
-def _decode_function(decoder):
-    """z -> x: decoder(z), or for an autoregressive decoder a fresh draw x ~ p(x|z), one pixel at a time."""
-    if not is_autoregressive(decoder):
-        return lambda z: decoder(z, training=False)
-    image_shape = tuple(decoder.inputs[1].shape[1:])
-    sample = tf.function(sample_pixels)  # autograph turns the pixel loop into a tf.while_loop
-    return lambda z: sample(decoder, z, tf.random.uniform((tf.shape(z)[0], *image_shape)))
+def _serving_image(decoder):
+    """z -> the image the decoder's kind shows; a draw takes fresh uniforms on every call."""
+    image = image_function(decoder)
+    if not decoder_kind(decoder).draws:
+        return image
+    return lambda z: image(z, tf.random.uniform((tf.shape(z)[0], *image_shape(decoder))))
 
 
 def export_saved_model(vae, directory):
@@ -46,51 +37,24 @@ def export_saved_model(vae, directory):
     posterior = keras.Model(encoder.input, encoder.outputs[:2], name="posterior")
     _write_archive(posterior, lambda x: posterior(x, training=False), encoder.input_shape[1:],
                    directory / "encoder", "encoder")
-    _write_archive(vae.decoder, _decode_function(vae.decoder), (latent_dim(vae.decoder),), directory / "decoder", "decoder")
+    _write_archive(vae.decoder, _serving_image(vae.decoder), (latent_dim(vae.decoder),), directory / "decoder", "decoder")
     return directory
 
 
-def load_keras_model(path):
-    """keras.models.load_model with safe_mode=True (no Lambda, no pickled code); one clear error otherwise."""
-    try:
-        return keras.models.load_model(path, safe_mode=True)
-    except Exception as error:
-        raise ValueError(f"{path} could not be loaded as a Keras model: {error}".splitlines()[0]) from error
+def is_saved_model(path):
+    """Whether `path` is a SavedModel folder."""
+    return (Path(path) / "saved_model.pb").is_file()
 
 
-def _is_saved_model(path):
-    return (path / "saved_model.pb").is_file()
-
-
-def _saved_model_as_keras(path, signature, part):
-    """A SavedModel's `serve` signature wrapped as a Keras functional model (via TFSMLayer)."""
+def load_saved_model_part(path, part):
+    """The SavedModel at `path` as a Keras functional model of `part` (via TFSMLayer), or None if its `serve`
+    signature is not that part's. A SavedModel encoder returns [z_mean, z_log_var]."""
     input_name, output_names = SIGNATURES[part]
+    signature = tf.saved_model.load(str(path)).signatures.get("serve")
+    if signature is None or input_name not in signature.structured_input_signature[1]:
+        return None
     spec = signature.structured_input_signature[1][input_name]
     inputs = keras.Input(shape=spec.shape[1:], name=input_name)
     outputs = keras.layers.TFSMLayer(str(path), call_endpoint="serve")(inputs)
     outputs = [outputs[name] for name in output_names]
     return keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0], name=part)
-
-
-def load_part(path, part):
-    """The `encoder` or `decoder` at `path`: a run folder, a <part>.keras or vae.keras file, or a SavedModel folder.
-
-    A SavedModel encoder returns [z_mean, z_log_var]; a .keras encoder [z_mean, z_log_var, z].
-    """
-    path = Path(path)
-    input_name = SIGNATURES[part][0]
-    if path.is_file() and path.suffix == ".keras":
-        candidates = [path] if part in path.stem else [path.with_name(f"{part}.keras"), path]
-    elif path.is_dir():
-        candidates = [path / f"{part}.keras", path / "vae.keras", path / "saved_model" / part, path / part, path]
-    else:
-        raise ModelNotFoundError(f"No model at {path}: give a run folder, a {part}.keras file or a SavedModel folder.")
-    for candidate in candidates:
-        if candidate.suffix == ".keras" and candidate.is_file():
-            model = load_keras_model(candidate)
-            return getattr(model, part) if isinstance(model, VAE) else model
-        if candidate.is_dir() and _is_saved_model(candidate):
-            signature = tf.saved_model.load(str(candidate)).signatures.get("serve")
-            if signature is not None and input_name in signature.structured_input_signature[1]:
-                return _saved_model_as_keras(candidate, signature, part)
-    raise ModelNotFoundError(f"{path} holds no {part}: expected {part}.keras or a {part} SavedModel there.")

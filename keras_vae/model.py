@@ -2,53 +2,67 @@
 import warnings
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from .checks import check_images
-from .losses import bernoulli_reconstruction_loss, gaussian_reconstruction_loss, kl_divergence
-
-LIKELIHOODS = ("bernoulli", "gaussian")
+from .decoders import decoder_kind
+from .losses import get_likelihood, kl_divergence
 
 
-def _logits_model(decoder):
-    """The decoder up to its final sigmoid, so the loss can work from logits."""
+def _parameters_model(decoder, likelihood):
+    """The decoder up to its final activation, so the loss can work from the parameters (e.g. logits)."""
     last = decoder.layers[-1]
-    if not (isinstance(last, keras.layers.Activation) and last.activation is keras.activations.sigmoid):
+    if not (isinstance(last, keras.layers.Activation)
+            and last.activation is keras.activations.get(likelihood.activation)):
         raise ValueError(
-            "The decoder must end with keras.layers.Activation('sigmoid') so that the "
-            f"reconstruction loss can use its logits; its last layer is {last.name!r}."
+            f"The decoder must end with keras.layers.Activation({likelihood.activation!r}) so that the "
+            f"{likelihood.name} reconstruction loss can use its parameters; its last layer is {last.name!r}."
         )
     return keras.Model(decoder.inputs, last.input, name="decoder_logits")
 
 
-def is_autoregressive(decoder):
-    """True for a decoder that takes [z, x] and gives p(x_i | x_<i, z) (see architectures.AUTOREGRESSIVE)."""
-    return len(decoder.inputs) == 2
+def check_images(x, image_shape, name="x", likelihood=None):
+    """Raise ValueError, naming the fix, unless x is a non-empty, finite float array of `image_shape` images,
+    with pixels in [0, 1] where the likelihood (losses.Likelihood) requires it, as Bernoulli does."""
+    x = np.asarray(x)
+    expected = f"(n, {', '.join(map(str, image_shape))})"
+    if x.size == 0:
+        raise ValueError(f"{name} is empty: give at least one image of shape {expected}.")
+    if x.shape[1:] != tuple(image_shape):
+        hint = f"; reshape with {name}.reshape(-1, {', '.join(map(str, image_shape))})" if x.size % np.prod(image_shape) == 0 else ""
+        raise ValueError(f"{name} has shape {x.shape}, expected images of shape {expected}{hint}.")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(f"{name} has dtype {x.dtype}: convert to float32 in [0, 1] (for 0..255 pixels, divide by 255).")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name} holds {np.size(x) - np.isfinite(x).sum()} NaN or Inf pixels: remove or repair those images.")
+    low, high = float(x.min()), float(x.max())
+    if likelihood is not None and likelihood.unit_range and (low < 0.0 or high > 1.0):
+        fix = "divide by 255" if high > 1.0 and low >= 0.0 else "rescale to [0, 1]"
+        raise ValueError(f"{name} has pixels in [{low:g}, {high:g}]; the {likelihood.name} likelihood needs [0, 1]: {fix}.")
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
 class VAE(keras.Model):
     """A variational autoencoder whose loss is reconstruction + beta * KL, in nats per image.
 
-    `encoder` maps x to [z_mean, z_log_var, z]; `decoder` maps z to pixel probabilities (Bernoulli) or
-    means (Gaussian, with one learned output log-variance); an autoregressive decoder maps [z, x] to
-    p(x_i | x_<i, z). `beta` is a variable so that callbacks
+    `encoder` maps x to [z_mean, z_log_var, z]; `decoder` maps z (or [z, x], see decoders.py) to the image
+    the likelihood shows: pixel probabilities (Bernoulli) or means (Gaussian, with one learned output
+    log-variance). `likelihood` names a registered one (losses.py). `beta` is a variable so that callbacks
     (KL warm-up) can change it during training.
     """
 
     def __init__(self, encoder, decoder, beta=1.0, likelihood="bernoulli", **kwargs):
         super().__init__(**kwargs)
-        if likelihood not in LIKELIHOODS:
-            raise ValueError(f"Unknown likelihood {likelihood!r}; choose one of {LIKELIHOODS}.")
+        self.p_x_given_z = get_likelihood(likelihood)
         self.encoder = encoder
         self.decoder = decoder
         self.likelihood = likelihood
-        self.decoder_logits = _logits_model(decoder)
-        self.autoregressive = is_autoregressive(decoder)
+        self.decoder_logits = _parameters_model(decoder, self.p_x_given_z)
+        self.decoder_kind = decoder_kind(decoder)
         self.beta = keras.Variable(beta, trainable=False, dtype="float32", name="beta")
-        if likelihood == "gaussian":
-            self.output_log_var = keras.Variable(0.0, dtype="float32", name="output_log_var")
+        for name, initial_value in self.p_x_given_z.variables.items():
+            setattr(self, name, keras.Variable(initial_value, dtype="float32", name=name))
         self.total_loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
@@ -61,21 +75,13 @@ class VAE(keras.Model):
     def call(self, x, training=False):
         """The reconstruction of x through a sampled z (autoregressive: each pixel given the true ones before it)."""
         _, _, z = self.encoder(x, training=training)
-        return self.decoder(self._decoder_inputs(z, x), training=training)
-
-    def _decoder_inputs(self, z, x):
-        """z, or [z, x] for an autoregressive decoder, which scores each pixel given those before it."""
-        if not self.autoregressive:
-            return z
-        z = ops.convert_to_tensor(z)
-        return [z, ops.convert_to_tensor(x, dtype=z.dtype)]
+        return self.decoder(self.decoder_kind.scoring_inputs(z, x), training=training)
 
     def reconstruction_loss(self, x, z, training=False):
-        """-log p(x|z) per example, in nats."""
-        logits = self.decoder_logits(self._decoder_inputs(z, x), training=training)
-        if self.likelihood == "gaussian":
-            return gaussian_reconstruction_loss(x, ops.sigmoid(logits), self.output_log_var)
-        return bernoulli_reconstruction_loss(x, logits)
+        """-log p(x|z) per example, in nats, by the registered likelihood from the decoder's parameters."""
+        parameters = self.decoder_logits(self.decoder_kind.scoring_inputs(z, x), training=training)
+        variables = {name: getattr(self, name) for name in self.p_x_given_z.variables}
+        return self.p_x_given_z.reconstruction_loss(x, parameters, **variables)
 
     def compute_loss_terms(self, x, training=False):
         """Batch means of the reconstruction loss, the KL loss and their beta-weighted sum."""
@@ -100,7 +106,7 @@ class VAE(keras.Model):
         return super().evaluate(x, None, **kwargs)
 
     def check_input(self, x, name):
-        """Refuse data the encoder cannot take or the likelihood cannot score (see checks.check_images)."""
+        """Refuse data the encoder cannot take or the likelihood cannot score (see check_images)."""
         image_shape = tuple(self.encoder.input_shape[1:])
         if isinstance(x, tf.data.Dataset):
             spec = tf.nest.flatten(x.element_spec)[0]
@@ -108,7 +114,7 @@ class VAE(keras.Model):
                 raise ValueError(f"{name} yields {spec.dtype.name} batches of shape {tuple(spec.shape)}, "
                                  f"expected float batches of shape (n, {', '.join(map(str, image_shape))}).")
         elif x is not None:
-            check_images(x, image_shape, name, unit_range=self.likelihood == "bernoulli")
+            check_images(x, image_shape, name, self.p_x_given_z)
 
     def train_step(self, data):
         x = keras.utils.unpack_x_y_sample_weight(data)[0]

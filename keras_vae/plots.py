@@ -4,7 +4,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import imsave
 from scipy.stats import norm
 
-from .inference import decode, latent_dim
+from .decoders import decode, decoder_kind, latent_dim, reconstruct, sample_prior
 
 
 def tile_images(images, rows, cols):
@@ -62,15 +62,25 @@ def latent_scatter_figure(z_mean, labels, dims=(0, 1)):
     return fig
 
 
+def reconstruction_grid(originals, reconstructions):
+    """Originals (top row) over their reconstructions (bottom row), tiled into one array."""
+    return tile_images(np.concatenate([originals, reconstructions]), 2, len(originals))
+
+
 def reconstruction_figure(originals, reconstructions):
     """Originals (top row) over their reconstructions (bottom row)."""
     n = len(originals)
     fig = Figure(figsize=(n, 2.3))
     ax = fig.subplots()
-    ax.imshow(tile_images(np.concatenate([originals, reconstructions]), 2, n), cmap="Greys_r")
+    ax.imshow(reconstruction_grid(originals, reconstructions), cmap="Greys_r")
     ax.set_yticks([14, 42], ["original", "reconstruction"])
     ax.set_xticks([])
     return fig
+
+
+def samples_title(decoder):
+    """What a grid of prior samples through `decoder` shows, in the words of its decoder kind."""
+    return f"Samples: {decoder_kind(decoder).shows}, z ~ N(0, I)"
 
 
 def samples_figure(x_sampled, title="Samples: decoder(z), z ~ N(0, I)"):
@@ -102,6 +112,22 @@ def history_figure(history, warmup_epochs=0):
         ax.set_title(term)
         ax.legend()
     return fig
+
+
+def run_figures(vae, x_test, y_test, history, warmup_epochs=0):
+    """A training run's figures, name -> Figure: latent scatter, reconstructions, samples, learning curves,
+    and for a 2-D latent space the tutorial's manifold."""
+    encoder, decoder = vae.encoder, vae.decoder
+    z_mean = encoder.predict(x_test, verbose=0)[0]
+    figures = {
+        "latent_scatter": latent_scatter_figure(z_mean, y_test),
+        "reconstructions": reconstruction_figure(x_test[:10], reconstruct(encoder, decoder, x_test[:10])),
+        "samples": samples_figure(sample_prior(decoder, 64, seed=0), samples_title(decoder)),
+        "history": history_figure(history, warmup_epochs),
+    }
+    if latent_dim(decoder) == 2:
+        figures["manifold"] = manifold_figure(decoder, n=20)
+    return figures
 
 
 def save_grid(path, grid):

@@ -11,13 +11,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import plots
-from .architectures import build_decoder, build_encoder
-from .checkpoint import EpochCheckpoint, load_checkpoint, write_json
+from . import plots, runs
+from .architectures import build_decoder, build_encoder, get_architecture
+from .checkpoint import EpochCheckpoint, load_checkpoint
 from .callbacks import KLWarmup, ReduceLROnPlateau
-from .data import binarize_images, load_mnist, make_dataset
+from .data import load_mnist, make_dataset
 from .distribute import is_chief, make_strategy
-from .inference import latent_dim, reconstruct, sample_prior
 from .model import VAE
 from .optimizers import FusedAdam
 
@@ -28,7 +27,7 @@ class TrainConfig:
 
     architecture: str = "conv"
     latent_dim: int = 2
-    hidden_dim: int = 500
+    options: dict = dataclasses.field(default_factory=dict)  # the architecture's options (architectures.py)
     epochs: int = 30
     batch_size: int = 128
     learning_rate: float = 1e-3
@@ -51,7 +50,8 @@ class TrainConfig:
         return Path(self.out or f"saved_models/{self.architecture}_latent{self.latent_dim}")
 
     def architecture_options(self):
-        return {"hidden_dim": self.hidden_dim} if self.architecture in ("mlp", "made") else {}
+        """The architecture's options: its registered defaults, updated by `options`."""
+        return {**get_architecture(self.architecture).options, **self.options}
 
     def callbacks(self):
         """The schedules this config asks for: KL warm-up, learning-rate halving, early stopping.
@@ -86,7 +86,7 @@ def build_vae(config, optimizer=None):
     keras.mixed_precision.set_global_policy(config.precision)
     try:
         encoder = build_encoder(config.latent_dim, config.architecture, seed=config.seed, **options)
-        decoder = build_decoder(config.latent_dim, config.architecture, **options)
+        decoder = build_decoder(config.latent_dim, config.architecture, likelihood=config.likelihood, **options)
         vae = VAE(encoder, decoder, beta=config.beta, likelihood=config.likelihood)
     finally:
         keras.mixed_precision.set_global_policy(previous)
@@ -112,22 +112,6 @@ def hardware():
     }
 
 
-def save_figures(run_dir, vae, x_test, y_test, history, warmup_epochs=0):
-    """The tutorial's figures as PNG files in the run folder."""
-    encoder, decoder = vae.encoder, vae.decoder
-    z_mean = encoder.predict(x_test, verbose=0)[0]
-    figures = {
-        "latent_scatter.png": plots.latent_scatter_figure(z_mean, y_test),
-        "reconstructions.png": plots.reconstruction_figure(x_test[:10], reconstruct(encoder, decoder, x_test[:10])),
-        "samples.png": plots.samples_figure(sample_prior(decoder, 64, seed=0)),
-        "history.png": plots.history_figure(history, warmup_epochs),
-    }
-    if latent_dim(decoder) == 2:  # the tutorial's picture of a 2-D latent space
-        figures["manifold.png"] = plots.manifold_figure(decoder, n=20)
-    for name, fig in figures.items():
-        fig.savefig(run_dir / name, dpi=80)
-
-
 def split_validation(x_train, n):
     """The training images less the last n, and those n as a validation set."""
     if not 0 <= n < len(x_train):
@@ -140,29 +124,28 @@ class TrainingDivergedError(RuntimeError):
 
 
 def train(config, resume=False):
-    """Train on MNIST and write vae/encoder/decoder .keras, history, metrics and figures.
+    """Train on MNIST and write a run folder (runs.py): the models, history, metrics and figures.
 
     Every epoch is checkpointed in <run>/checkpoint; with resume=True training continues from there.
     """
+    config = dataclasses.replace(config, options=config.architecture_options())
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     (x_train, _), (x_test, y_test) = load_mnist(config.data)
     x_train, x_val = split_validation(x_train, config.validation_images)
-    if config.binarize != "none":
-        x_test = binarize_images(x_test, seed=0)  # the test set is binarized once, with a fixed seed
-        x_val = binarize_images(x_val, seed=1)
+    x_test = runs.scored_images(x_test, config.binarize)
+    x_val = runs.scored_images(x_val, config.binarize, seed=runs.VALIDATION_SEED)
     strategy = make_strategy(config.strategy)
     # Under multi-worker training every worker runs this; only the chief writes the run folder.
     run_dir = config.run_dir() if is_chief() else Path(tempfile.mkdtemp(prefix="keras_vae_worker_"))
-    checkpoint_dir = run_dir / "checkpoint"
+    checkpoint_dir = run_dir / runs.CHECKPOINT_DIR
     with strategy.scope():
         if resume:
             vae, initial_epoch, history = load_checkpoint(checkpoint_dir)
         else:
             vae, initial_epoch, history = build_vae(config), 0, {}
             shutil.rmtree(checkpoint_dir, ignore_errors=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_json(run_dir / "config.json", dataclasses.asdict(config))
+    runs.write_config(run_dir, dataclasses.asdict(config))
 
     checkpoint = EpochCheckpoint(checkpoint_dir, history)
     train_data = make_dataset(x_train, config.batch_size, shuffle=True, seed=config.seed, binarize=config.binarize)
@@ -188,10 +171,7 @@ def train(config, resume=False):
         )
 
     history = checkpoint.history
-    vae.save(run_dir / "vae.keras")
-    vae.encoder.save(run_dir / "encoder.keras")
-    vae.decoder.save(run_dir / "decoder.keras")
-    write_json(run_dir / "history.json", history)
+    runs.save_models(run_dir, vae)
     metrics = {
         "final": {name: values[-1] for name, values in history.items()},
         # The weights kept (the best epoch's under early stopping) on the test set.
@@ -201,7 +181,7 @@ def train(config, resume=False):
         "samples_per_second": round(len(x_train) * len(run["loss"]) / seconds, 1),
         "hardware": hardware(),
     }
-    write_json(run_dir / "metrics.json", metrics)
-    save_figures(run_dir, vae, x_test, y_test, history, config.kl_warmup_epochs)
+    figures = plots.run_figures(vae, x_test, y_test, history, config.kl_warmup_epochs)
+    runs.save_results(run_dir, history, metrics, figures)
     shutil.rmtree(checkpoint_dir)
     return run_dir, metrics

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from keras_vae import VAE, build_decoder, build_encoder
 from keras_vae.export import export_saved_model
-from keras_vae.inference import decode, sample_pixels
+from keras_vae.decoders import AutoregressiveDecoder, decode
 
 TINY = (2, 2, 1)  # 4 pixels: all 16 images can be enumerated
 
@@ -98,6 +98,6 @@ def test_sampling_with_a_fixed_draw_is_a_fixed_point_of_the_decoder(seed):
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((64, 2)).astype("float32")
     uniform = rng.random((64, *TINY), dtype="float32")
-    x = tf.function(sample_pixels)(decoder, z, uniform).numpy()
+    x = tf.function(AutoregressiveDecoder.image)(decoder, z, uniform).numpy()
     # Every pixel is the draw its own conditional gives, given the pixels drawn before it.
     np.testing.assert_array_equal(x, (uniform < decoder.predict([z, x], verbose=0)).astype("float32"))

@@ -9,7 +9,7 @@ from scipy.special import logsumexp
 
 from keras_vae import VAE, build_decoder, build_encoder, estimate_log_likelihood, evaluate_elbo
 from keras_vae.data import binarize_images
-from keras_vae.export import load_keras_model
+from keras_vae.runs import load_keras_model
 
 SHIPPED_MADE = Path(__file__).resolve().parent.parent / "saved_models" / "pretrained_made_latent32"
 

@@ -1,8 +1,10 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 from scipy import stats
 
-from keras_vae import bernoulli_reconstruction_loss, kl_divergence
+from keras_vae import LIKELIHOODS, bernoulli_reconstruction_loss, kl_divergence
+from keras_vae.losses import get_likelihood
 
 
 def test_closed_form_kl_equals_the_textbook_formula_and_a_monte_carlo_estimate():
@@ -46,3 +48,10 @@ def test_losses_and_gradients_stay_finite_at_extreme_logits_and_log_variances():
     assert np.isfinite(kl.numpy()).all() and kl.numpy()[0] > 1e17
     for g in gradients:
         assert np.isfinite(g.numpy()).all()
+
+
+def test_each_likelihood_declares_its_activation_range_and_learned_variables():
+    assert {name: (p.activation, p.unit_range, p.variables) for name, p in LIKELIHOODS.items()} == {
+        "bernoulli": ("sigmoid", True, {}), "gaussian": ("sigmoid", False, {"output_log_var": 0.0})}
+    with pytest.raises(ValueError, match="Unknown likelihood 'poisson'; choose one of \\['bernoulli', 'gaussian'\\]"):
+        get_likelihood("poisson")

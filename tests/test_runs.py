@@ -1,0 +1,67 @@
+"""The run folder: one rule for the test set a run is scored on, recorded results kept, runs loaded by path."""
+import json
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+
+from keras_vae import VAE, build_decoder, build_encoder
+from keras_vae import runs
+from keras_vae.runs import load_part
+from keras_vae.data import binarize_images
+from conftest import SMALL_MNIST
+
+
+def test_a_binarized_run_is_scored_on_one_fixed_draw_of_the_test_set(mnist_small, tmp_path):
+    x_test = mnist_small[1][0]
+    assert runs.scored_images(x_test, "none") is x_test
+    first, again = runs.scored_images(x_test, "dynamic"), runs.scored_images(x_test, "static")
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(first, binarize_images(x_test, seed=0))
+    assert not np.array_equal(first, runs.scored_images(x_test, "dynamic", seed=runs.VALIDATION_SEED))
+    runs.write_config(tmp_path, {"data": str(SMALL_MNIST), "binarize": "dynamic"})
+    # The first n images of the run's own data, drawn as the whole test set is drawn.
+    np.testing.assert_array_equal(runs.test_set(tmp_path, n=16), first[:16])
+
+
+def test_recording_an_evaluation_keeps_the_rest_of_the_metrics(tmp_path):
+    runs.write_json(tmp_path / runs.METRICS, {"final": {"loss": 1.5}, "epochs": 3})
+    runs.record_evaluation(tmp_path, {"k": 10, "test_elbo": -90.0})
+    assert json.loads((tmp_path / runs.METRICS).read_text()) == {
+        "final": {"loss": 1.5}, "epochs": 3, "evaluation": {"k": 10, "test_elbo": -90.0}}
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_vae_is_assembled_from_its_parts_where_a_run_has_no_vae_file(tmp_path):
+    vae = VAE(build_encoder(2, "mlp", hidden_dim=8, seed=0), build_decoder(2, "mlp", hidden_dim=8))
+    vae.encoder.save(tmp_path / runs.part_file("encoder"))
+    vae.decoder.save(tmp_path / runs.part_file("decoder"))
+    loaded = runs.load_vae(tmp_path)
+    z = np.zeros((1, 2), "float32")
+    np.testing.assert_allclose(loaded.decoder.predict(z, verbose=0), vae.decoder.predict(z, verbose=0))
+    assert isinstance(loaded, VAE) and not (tmp_path / runs.VAE_FILE).exists()
+
+
+def test_the_default_model_is_a_shipped_run():
+    assert runs.DEFAULT_MODEL.parent == runs.SHIPPED_MODELS
+    assert (runs.DEFAULT_MODEL / runs.part_file("decoder")).is_file()
+
+
+def test_a_model_file_with_a_lambda_layer_is_refused_by_the_cli_loader(tmp_path):
+    z = keras.Input((2,))
+    x = keras.layers.Lambda(lambda t: t * 2.0)(z)
+    x = keras.layers.Reshape((28, 28, 1))(keras.layers.Dense(784)(x))
+    keras.Model(z, keras.layers.Activation("sigmoid")(x)).save(tmp_path / "decoder.keras")
+    with pytest.raises(ValueError, match="could not be loaded.*(safe_mode|Lambda)"):
+        load_part(tmp_path, "decoder")
+
+
+def test_a_corrupted_model_file_gives_one_clear_error(tmp_path):
+    (tmp_path / "decoder.keras").write_bytes(b"not a zip file")
+    with pytest.raises(ValueError, match="decoder.keras could not be loaded as a Keras model"):
+        load_part(tmp_path, "decoder")
+    with zipfile.ZipFile(tmp_path / "encoder.keras", "w") as z:
+        z.writestr("config.json", "{")
+    with pytest.raises(ValueError, match="encoder.keras could not be loaded as a Keras model"):
+        load_part(tmp_path, "encoder")
