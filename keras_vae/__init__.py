@@ -1,4 +1,8 @@
 """keras_vae: the reference Variational Autoencoder in Keras 3 / TensorFlow."""
+from .startup import import_tensorflow
+
+import_tensorflow()  # before anything else loads TensorFlow: quietly under python -m keras_vae
+
 from .architectures import ARCHITECTURES, build_decoder, build_encoder, register_architecture
 from .data import load_mnist
 from .decoders import decode, reconstruct, sample_prior

@@ -31,3 +31,27 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
         super().on_epoch_end(epoch, logs)  # also logs the learning rate
         if epoch < self.start_from_epoch:
             self._reset()
+
+
+class ProgbarLogger(keras.callbacks.ProgbarLogger):
+    """Keras's progress bar, counting at most the epoch's steps.
+
+    With steps_per_execution, Keras reports each execution's nominal last step, so a 469-step epoch
+    ends at 480/469 (steps_per_execution=32); here it ends at 469/469.
+    """
+
+    def _update_progbar(self, batch, logs=None):
+        if self.target is not None:
+            batch = min(batch, self.target - 1)
+        super()._update_progbar(batch, logs)
+
+
+def with_progress_bar(callbacks):
+    """`callbacks` with this ProgbarLogger added unless they hold a progress bar already (or are fit's own
+    CallbackList, passed on to the validation's evaluate)."""
+    if isinstance(callbacks, keras.callbacks.CallbackList):
+        return callbacks
+    callbacks = list(callbacks or [])
+    if not any(isinstance(c, keras.callbacks.ProgbarLogger) for c in callbacks):
+        callbacks.append(ProgbarLogger())
+    return callbacks

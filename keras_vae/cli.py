@@ -6,6 +6,8 @@ import argparse
 import dataclasses
 import math
 import sys
+import tempfile
+from pathlib import Path
 from typing import Callable
 
 from . import plots, runs
@@ -47,6 +49,79 @@ def register_command(name, help, arguments=()):
     return register
 
 
+SEED_RANGE = (0, 2**31 - 1)
+
+
+def integer(low, high=None):
+    """An argparse type: an integer in [low, high] (no upper bound where high is None)."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f"{low} or more"
+            raise argparse.ArgumentTypeError(f"must be an integer {bounds}, got {value}")
+        return value
+    return parse
+
+
+def number(low=0.0, inclusive=True):
+    """An argparse type: a finite number >= low (> low where inclusive is False)."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(value) or value < low or (value == low and not inclusive):
+            raise argparse.ArgumentTypeError(f"must be a finite number {'≥' if inclusive else '>'} {low:g}, got {text}")
+        return value
+    return parse
+
+
+def _writable(path, what):
+    """Refuse a path below an existing file, or whose nearest existing folder cannot be written in."""
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{folder} is a file, so {path} cannot be made {what}")
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        raise argparse.ArgumentTypeError(f"cannot write in {folder} ({error.strerror})") from None
+
+
+def png_file(text):
+    """An argparse type: a .png file name in a folder that can be written in."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder: give a file name such as {path / 'figure.png'}")
+    if path.suffix.lower() != ".png":
+        raise argparse.ArgumentTypeError(f"{text}: figures are written as PNG, so end the name with .png")
+    _writable(path.absolute(), "a file")
+    return text
+
+
+def output_folder(text):
+    """An argparse type: a folder to write, which must not be an existing file."""
+    path = Path(text)
+    if path.is_file():
+        raise argparse.ArgumentTypeError(f"{text} is a file: give a folder")
+    _writable(path.absolute(), "a folder")
+    return text
+
+
+def existing_path(text):
+    """An argparse type: a file or folder that exists."""
+    if not Path(text).exists():
+        raise argparse.ArgumentTypeError(f"no file or folder at {text}")
+    return text
+
+
+FORCE = argument("--force", action="store_true", help="write over a recorded result or into a shipped model")
+
+
 def _train_arguments():
     """The training command's arguments: TrainConfig's fields, choices and options from the registries."""
     defaults = TrainConfig()
@@ -57,45 +132,56 @@ def _train_arguments():
     return [
         argument("--architecture", default=defaults.architecture, choices=sorted(ARCHITECTURES),
                  help="; ".join(f"{a.name}: {a.description}" for a in ARCHITECTURES.values())),
-        argument("--latent-dim", type=int, default=defaults.latent_dim),
-        *[argument(f"--{option.replace('_', '-')}", dest=option, type=type(default), default=None,
+        argument("--latent-dim", type=integer(1, 1024), default=defaults.latent_dim),
+        *[argument(f"--{option.replace('_', '-')}", dest=option, default=None,
+                   type=integer(1) if isinstance(default, int) else number() if isinstance(default, float) else str,
                    help=f"option of {', '.join(names)} (default {default})")
           for option, (default, names) in takes.items()],
-        argument("--epochs", type=int, default=defaults.epochs),
-        argument("--batch-size", type=int, default=defaults.batch_size),
-        argument("--learning-rate", type=float, default=defaults.learning_rate),
-        argument("--beta", type=float, default=defaults.beta, help="weight of the KL term"),
-        argument("--seed", type=int, default=defaults.seed),
+        argument("--epochs", type=integer(1), default=defaults.epochs),
+        argument("--batch-size", type=integer(1, 60000), default=defaults.batch_size),
+        argument("--learning-rate", type=number(0.0, inclusive=False), default=defaults.learning_rate),
+        argument("--beta", type=number(), default=defaults.beta, help="weight of the KL term"),
+        argument("--seed", type=integer(*SEED_RANGE), default=defaults.seed),
         argument("--binarize", default=defaults.binarize, choices=BINARIZE,
                  help="none (grayscale), dynamic (fresh Bernoulli draw each epoch) or static (one draw)"),
         argument("--likelihood", default=defaults.likelihood, choices=sorted(LIKELIHOODS)),
-        argument("--kl-warmup-epochs", type=int, default=defaults.kl_warmup_epochs,
-                 help="raise beta from 0 over this many epochs"),
-        argument("--lr-patience", type=int, default=defaults.lr_patience,
+        argument("--kl-warmup-epochs", type=integer(0), default=defaults.kl_warmup_epochs,
+                 help="raise beta from 0 over this many epochs (fewer than --epochs)"),
+        argument("--lr-patience", type=integer(0), default=defaults.lr_patience,
                  help="halve the learning rate after this many epochs without a better val_loss (0: off)"),
-        argument("--early-stopping-patience", type=int, default=defaults.early_stopping_patience,
+        argument("--early-stopping-patience", type=integer(0), default=defaults.early_stopping_patience,
                  help="stop after this many epochs without a better val_loss and restore the best weights (0: off)"),
-        argument("--validation-images", type=int, default=defaults.validation_images,
+        argument("--validation-images", type=integer(0), default=defaults.validation_images,
                  help="hold out the last n training images as the validation set that schedules watch "
                       "(0: watch the test set)"),
         argument("--data", default=None, help=DATA_HELP),
-        argument("--out", default=None, help="run folder (default saved_models/<architecture>_latent<d>)"),
+        argument("--out", type=output_folder, default=None,
+                 help="run folder (default saved_models/<architecture>_latent<d>); written whole at the end"),
         argument("--strategy", default=defaults.strategy, choices=STRATEGIES,
                  help="tf.distribute: mirrored (local GPUs) or multiworker (TF_CONFIG)"),
-        argument("--steps-per-execution", type=int, default=defaults.steps_per_execution),
+        argument("--steps-per-execution", type=integer(1), default=defaults.steps_per_execution),
         argument("--jit-compile", action="store_true", help="compile the train step with XLA"),
         argument("--precision", default=defaults.precision, choices=PRECISIONS,
                  help="layer compute dtype: mixed_float16 for GPUs, mixed_bfloat16 for TPUs and recent CPUs"),
         argument("--resume", action="store_true", help="continue a killed run from its last epoch checkpoint"),
+        FORCE,
     ]
 
 
 @register_command("train", "train a VAE on MNIST and write a run folder", _train_arguments)
 def _train(args):
-    options = {option: getattr(args, option) for architecture in ARCHITECTURES.values()
-               for option in architecture.options if getattr(args, option) is not None}
+    architecture = ARCHITECTURES[args.architecture]
+    options = {option: getattr(args, option) for other in ARCHITECTURES.values()
+               for option in other.options if getattr(args, option) is not None}
+    for option in sorted(set(options) - set(architecture.options)):
+        known = ", ".join(f"--{o.replace('_', '-')}" for o in architecture.options) or "none"
+        raise ValueError(f"--{option.replace('_', '-')} does not apply to --architecture {architecture.name} "
+                         f"(its options: {known}).")
+    if args.kl_warmup_epochs >= args.epochs:
+        raise ValueError(f"--kl-warmup-epochs {args.kl_warmup_epochs} must be below --epochs {args.epochs}, "
+                         "or beta never reaches --beta.")
     fields = {name: getattr(args, name) for name in TrainConfig.__dataclass_fields__ if name != "options"}
-    run_dir, metrics = train(TrainConfig(**fields, options=options), resume=args.resume)
+    run_dir, metrics = train(TrainConfig(**fields, options=options), resume=args.resume, force=args.force)
     final, test = metrics["final"], metrics["test"]
     print(
         f"Wrote {run_dir}: loss {final['loss']:.2f}, test loss {test['loss']:.2f} nats/image, "
@@ -105,15 +191,15 @@ def _train(args):
 
 def _model_arguments(name, *more):
     """--model (default: the shipped 2-D model), --out (default <name>.png), then the command's own."""
-    return [argument("--model", default=str(runs.DEFAULT_MODEL),
+    return [argument("--model", type=existing_path, default=str(runs.DEFAULT_MODEL),
                      help="run folder, .keras file or SavedModel folder (default: the shipped 2-D model)"),
-            argument("--out", default=f"{name}.png"), *more]
+            argument("--out", type=png_file, default=f"{name}.png"), *more]
 
 
 @register_command("sample", "decode z ~ N(0, I) into a grid of digits", _model_arguments(
     "sample",
-    argument("--n", type=int, default=64, help="number of samples (rounded down to a square)"),
-    argument("--seed", type=int, default=0)))
+    argument("--n", type=integer(1, 10000), default=64, help="number of samples (rounded down to a square)"),
+    argument("--seed", type=integer(*SEED_RANGE), default=0)))
 def _sample(args):
     decoder = runs.load_part(args.model, "decoder")
     side = math.isqrt(args.n)
@@ -123,8 +209,8 @@ def _sample(args):
 
 @register_command("manifold", "the tutorial's 2-D latent manifold grid", _model_arguments(
     "manifold",
-    argument("--n", type=int, default=20, help="digits per side"),
-    argument("--dims", type=int, nargs=2, default=[0, 1], help="the two latent axes to vary")))
+    argument("--n", type=integer(1, 100), default=20, help="digits per side"),
+    argument("--dims", type=integer(0), nargs=2, default=[0, 1], help="the two latent axes to vary")))
 def _manifold(args):
     grid, _ = plots.manifold_grid(runs.load_part(args.model, "decoder"), args.n, tuple(args.dims))
     plots.save_grid(args.out, grid)
@@ -133,7 +219,7 @@ def _manifold(args):
 
 @register_command("reconstruct", "test digits and their reconstructions", _model_arguments(
     "reconstruct",
-    argument("--n", type=int, default=10),
+    argument("--n", type=integer(1, 100), default=10, help="number of test digits"),
     argument("--data", default=None, help=DATA_HELP)))
 def _reconstruct(args):
     encoder, decoder = runs.load_part(args.model, "encoder"), runs.load_part(args.model, "decoder")
@@ -143,23 +229,29 @@ def _reconstruct(args):
 
 
 @register_command("export", "write encoder/ and decoder/ TensorFlow SavedModels", [
-    argument("--model", required=True, help=f"run folder holding {runs.VAE_FILE} or the two parts' .keras files"),
-    argument("--out", default=None, help=f"output folder (default <model>/{runs.SAVED_MODEL_DIR})")])
+    argument("--model", type=existing_path, required=True,
+             help=f"run folder holding {runs.VAE_FILE} or the two parts' .keras files, or a .keras file"),
+    argument("--out", type=output_folder, default=None, help=f"output folder (default <model>/{runs.SAVED_MODEL_DIR})"),
+    FORCE])
 def _export(args):
-    out = export_saved_model(runs.load_vae(args.model), args.out or f"{args.model}/{runs.SAVED_MODEL_DIR}")
+    out = args.out or runs.saved_model_dir(args.model)
+    runs.check_writable(out, args.force)
+    export_saved_model(runs.load_vae(args.model), out)
     print(f"Wrote SavedModels {out}/encoder and {out}/decoder (signature 'serve')")
 
 
 @register_command("evaluate", "test ELBO and importance-weighted log-likelihood into metrics.json", [
-    argument("--model", required=True, help=f"run folder holding {runs.VAE_FILE}"),
-    argument("--k", type=int, default=5000, help="importance samples per image"),
-    argument("--n", type=int, default=None, help="evaluate only the first n test images"),
-    argument("--seed", type=int, default=0),
-    argument("--data", default=None, help="mnist.npz or IDX folder (default: the run's own --data)")])
+    argument("--model", type=existing_path, required=True, help=f"run folder holding {runs.VAE_FILE}"),
+    argument("--k", type=integer(1, 100000), default=5000, help="importance samples per image"),
+    argument("--n", type=integer(1), default=None, help="evaluate only the first n test images"),
+    argument("--seed", type=integer(*SEED_RANGE), default=0),
+    argument("--data", default=None, help="mnist.npz or IDX folder (default: the run's own --data)"),
+    FORCE])
 def _evaluate(args):
-    results = evaluate_run(args.model, k=args.k, n=args.n, seed=args.seed, data=args.data)
+    results, recorded = evaluate_run(args.model, k=args.k, n=args.n, seed=args.seed, data=args.data, force=args.force)
     print(f"test ELBO {results['test_elbo']:.2f}, test log-likelihood {results['test_log_likelihood']:.2f} "
           f"nats/image (k={args.k}, {results['test_images']} images); NLL = {-results['test_log_likelihood']:.2f}")
+    print(recorded)
 
 
 def _parser():
@@ -169,6 +261,7 @@ def _parser():
         p = sub.add_parser(command.name, help=command.help)
         for flags, options in command.arguments() if callable(command.arguments) else command.arguments:
             p.add_argument(*flags, **options)
+        p.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up log lines")
         p.set_defaults(run=command.run)
     return parser
 

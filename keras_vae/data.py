@@ -1,6 +1,7 @@
 """MNIST from a local file (Keras npz or IDX folder) or the Keras download, and tf.data pipelines."""
 import gzip
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -55,13 +56,17 @@ def _read_local(path):
         return {key: read_idx(_idx_path(path, name)) for key, name in IDX_FILES.items()}
     if not path.is_file():
         raise MnistNotFoundError(f"No MNIST file or folder at {path}; {HOW_TO_POINT}.")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not an .npz archive (it may be truncated, or another format); {HOW_TO_POINT}.")
     try:
         with np.load(path, allow_pickle=False) as npz:
+            missing = sorted(set(IDX_FILES) - set(npz.files))
+            if missing:
+                raise ValueError(f"{path} has no array {', '.join(missing)} (it holds {', '.join(npz.files) or 'none'}); "
+                                 f"a Keras-format mnist.npz holds {', '.join(IDX_FILES)}.")
             return {key: npz[key] for key in IDX_FILES}
-    except (OSError, ValueError, KeyError) as error:
-        raise ValueError(
-            f"{path} is not a Keras-format mnist.npz with arrays {sorted(IDX_FILES)} ({error})."
-        ) from error
+    except (OSError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path} could not be read as an .npz archive ({error}).") from error
 
 
 def _idx_path(folder, name):
@@ -74,10 +79,14 @@ def _idx_path(folder, name):
 def read_idx(path):
     """The array stored in an IDX file (the original MNIST format), gzipped or plain."""
     opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as error:
+        raise ValueError(f"{path} could not be read ({error}): it may be truncated.") from error
     if len(data) < 4 or data[0:2] != b"\x00\x00" or data[2] != 0x08:
-        raise ValueError(f"{path} is not an IDX file of unsigned bytes.")
+        raise ValueError(f"{path} is not an IDX file of unsigned bytes (its first bytes are {data[:4].hex()}, "
+                         "expected 00000803 for images or 00000801 for labels).")
     ndim = data[3]
     shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     offset = 4 + 4 * ndim
@@ -87,6 +96,7 @@ def read_idx(path):
 
 
 def _check_mnist(arrays, source):
+    """Raise ValueError naming the array unless each split is (n, 28, 28) uint8 images with n integer labels 0..9."""
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.ndim != 3 or x.shape[1:] != (28, 28) or y.shape != (len(x),) or len(x) == 0:
@@ -94,6 +104,11 @@ def _check_mnist(arrays, source):
                 f"{source} is not MNIST: x_{split} has shape {x.shape} and y_{split} {y.shape}, "
                 "expected (n, 28, 28) images and (n,) labels."
             )
+        if x.dtype != np.uint8:
+            raise ValueError(f"{source} is not MNIST: x_{split} has dtype {x.dtype}, expected uint8 pixels 0..255.")
+        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() > 9:
+            raise ValueError(f"{source} is not MNIST: y_{split} must hold integer labels 0..9 "
+                             f"(dtype {y.dtype}, values {y.min()}..{y.max()}).")
 
 
 def _to_images(x):

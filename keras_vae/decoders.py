@@ -17,6 +17,7 @@ class DirectDecoder:
     name = "direct"
     draws = False  # the image shown is decoder(z), not a random draw
     shows = "decoder(z)"
+    likelihoods = None  # any registered likelihood
 
     @staticmethod
     def inputs(latent_dim, image_shape):
@@ -39,6 +40,7 @@ class AutoregressiveDecoder:
     name = "autoregressive"
     draws = True  # the image shown is a draw, fixed by `uniform`
     shows = "x ~ p(x|z), drawn pixel by pixel"
+    likelihoods = ("bernoulli",)  # its conditionals are drawn as binary pixels
 
     @staticmethod
     def inputs(latent_dim, image_shape):

@@ -62,16 +62,26 @@ def estimate_log_likelihood(vae, x, k=5000, batch_size=20, samples_per_pass=250,
     return total / len(x)
 
 
-def evaluate_run(run, k=5000, n=None, seed=0, data=None):
+def evaluate_run(run, k=5000, n=None, seed=0, data=None, force=False):
     """Score the run at `run` on its test set (the first n images; see runs.test_set) and record the test ELBO
-    and the importance-weighted log-likelihood in its metrics.json. Returns what it recorded."""
+    and the importance-weighted log-likelihood in its metrics.json (runs.record_evaluation).
+
+    Returns (the evaluation, a sentence saying where it was recorded). A run that models grayscale pixels
+    with a likelihood of binary pixels has no NLL to report: a ValueError says so.
+    """
+    binarize = runs.read_config(run).get("binarize", "none")
     vae = runs.load_vae(run)
+    if binarize == "none" and vae.p_x_given_z.binary:
+        raise ValueError(f"No NLL for {run}: it models grayscale pixels with the {vae.likelihood} likelihood, whose "
+                         "loss is not -log p(x) there (its test loss is in metrics.json); train with "
+                         "--binarize dynamic to score an NLL.")
     x_test = runs.test_set(run, data, n)
     evaluation = {
         "test_elbo": evaluate_elbo(vae, x_test),
         "test_log_likelihood": estimate_log_likelihood(vae, x_test, k=k, seed=seed),
         "k": k,
         "test_images": len(x_test),
+        "binarize": binarize,
+        "seed": seed,
     }
-    runs.record_evaluation(run, evaluation)
-    return evaluation
+    return evaluation, runs.record_evaluation(run, evaluation, force)

@@ -50,7 +50,10 @@ def load_saved_model_part(path, part):
     """The SavedModel at `path` as a Keras functional model of `part` (via TFSMLayer), or None if its `serve`
     signature is not that part's. A SavedModel encoder returns [z_mean, z_log_var]."""
     input_name, output_names = SIGNATURES[part]
-    signature = tf.saved_model.load(str(path)).signatures.get("serve")
+    try:
+        signature = tf.saved_model.load(str(path)).signatures.get("serve")
+    except Exception as error:  # protobuf, op and file errors: all mean the folder is no readable SavedModel
+        raise ValueError(f"{path} is not a readable SavedModel: {error}".splitlines()[0]) from error
     if signature is None or input_name not in signature.structured_input_signature[1]:
         return None
     spec = signature.structured_input_signature[1][input_name]

@@ -20,15 +20,16 @@ class Likelihood:
     activation: str  # the decoder's last layer: parameters -> the image it shows (the mean of p(x|z))
     unit_range: bool  # whether pixels must lie in [0, 1]
     variables: dict  # learned scalars the VAE owns and passes by name: name -> initial value
+    binary: bool  # a likelihood of 0/1 pixels only: on grayscale pixels its loss is not -log p(x)
 
 
 LIKELIHOODS = {}
 
 
-def register_likelihood(name, activation="sigmoid", unit_range=False, variables=None):
+def register_likelihood(name, activation="sigmoid", unit_range=False, variables=None, binary=False):
     """Decorator: register `reconstruction_loss(x, parameters, **variables)` as the likelihood `name`."""
     def register(reconstruction_loss):
-        LIKELIHOODS[name] = Likelihood(name, reconstruction_loss, activation, unit_range, dict(variables or {}))
+        LIKELIHOODS[name] = Likelihood(name, reconstruction_loss, activation, unit_range, dict(variables or {}), binary)
         return reconstruction_loss
     return register
 
@@ -44,7 +45,7 @@ def _per_example_sum(values):
     return ops.sum(ops.reshape(values, (ops.shape(values)[0], -1)), axis=1)
 
 
-@register_likelihood("bernoulli", unit_range=True)
+@register_likelihood("bernoulli", unit_range=True, binary=True)
 def bernoulli_reconstruction_loss(x, logits):
     """-log p(x|z) for Bernoulli pixels: binary cross-entropy from logits, summed over pixels.
 

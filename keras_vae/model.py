@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from .callbacks import with_progress_bar
 from .decoders import decoder_kind
 from .losses import get_likelihood, kl_divergence
 
@@ -60,6 +61,9 @@ class VAE(keras.Model):
         self.likelihood = likelihood
         self.decoder_logits = _parameters_model(decoder, self.p_x_given_z)
         self.decoder_kind = decoder_kind(decoder)
+        if self.decoder_kind.likelihoods is not None and likelihood not in self.decoder_kind.likelihoods:
+            raise ValueError(f"An {self.decoder_kind.name} decoder takes the {' or '.join(self.decoder_kind.likelihoods)} "
+                             f"likelihood, not {likelihood}: it draws binary pixels.")
         self.beta = keras.Variable(beta, trainable=False, dtype="float32", name="beta")
         for name, initial_value in self.p_x_given_z.variables.items():
             setattr(self, name, keras.Variable(initial_value, dtype="float32", name=name))
@@ -91,19 +95,20 @@ class VAE(keras.Model):
         total_loss = reconstruction_loss + self.beta * kl_loss
         return {"loss": total_loss, "reconstruction_loss": reconstruction_loss, "kl_loss": kl_loss}
 
-    def fit(self, x=None, y=None, validation_data=None, **kwargs):
-        """Model.fit after checking the images. y is ignored, with a warning: a VAE reconstructs x."""
+    def fit(self, x=None, y=None, validation_data=None, callbacks=None, **kwargs):
+        """Model.fit after checking the images. y is ignored, with a warning: a VAE reconstructs x.
+        The progress bar counts the epoch's true steps (callbacks.ProgbarLogger)."""
         if y is not None:
             warnings.warn("VAE.fit ignores y: a VAE is unsupervised and learns to reconstruct x.", stacklevel=2)
         self.check_input(x, "x")
         if validation_data is not None:
             self.check_input(validation_data[0] if isinstance(validation_data, tuple) else validation_data, "validation_data")
-        return super().fit(x, None, validation_data=validation_data, **kwargs)
+        return super().fit(x, None, validation_data=validation_data, callbacks=with_progress_bar(callbacks), **kwargs)
 
-    def evaluate(self, x=None, y=None, **kwargs):
+    def evaluate(self, x=None, y=None, callbacks=None, **kwargs):
         """Model.evaluate after checking the images; y is ignored."""
         self.check_input(x, "x")
-        return super().evaluate(x, None, **kwargs)
+        return super().evaluate(x, None, callbacks=with_progress_bar(callbacks), **kwargs)
 
     def check_input(self, x, name):
         """Refuse data the encoder cannot take or the likelihood cannot score (see check_images)."""

@@ -1,16 +1,21 @@
 """The run folder: what a training run writes, loading a run or one part of it, the test set it is scored
-on, and where the shipped runs live.
+on, where the shipped runs live, and what may be written over.
 
     <run>/config.json     the options it was trained with
     <run>/history.json    per-epoch losses
     <run>/metrics.json    final and test losses, speed, hardware; `evaluation` once evaluated
     <run>/vae.keras       the VAE (with optimizer state); encoder.keras, decoder.keras: the parts
     <run>/<figure>.png    the tutorial's figures
-    <run>/checkpoint/     per-epoch checkpoints while training (checkpoint.py)
     <run>/saved_model/    encoder/ and decoder/ SavedModels after `export`
+
+Training writes into <run>.partial (with per-epoch checkpoints in <run>.partial/checkpoint, see
+checkpoint.py) and renames it to <run> when the run is complete, so a failure never leaves half a run there.
+Shipped runs (saved_models/pretrained_*) and recorded results are written over only with force.
 """
 import json
 import os
+import shutil
+import zipfile
 from pathlib import Path
 
 import keras
@@ -25,6 +30,56 @@ SHIPPED_MODELS = Path(__file__).resolve().parent.parent / "saved_models"
 DEFAULT_MODEL = SHIPPED_MODELS / "pretrained_conv_latent2"
 # Binarized runs are scored on one fixed Bernoulli draw of the test set, and watch one of the validation set.
 TEST_SEED, VALIDATION_SEED = 0, 1
+
+
+class RecordedResultError(ValueError):
+    """A write would replace a shipped model or a recorded result, and was not forced."""
+
+
+def partial_dir(run_dir):
+    """Where a run is trained before it is complete: <run>.partial, beside the run folder."""
+    run_dir = Path(run_dir)
+    return run_dir.with_name(run_dir.name + ".partial")
+
+
+def saved_model_dir(model):
+    """Where `export` writes by default: <run>/saved_model, beside a .keras file given instead of a run."""
+    model = Path(model)
+    return (model.parent if model.is_file() else model) / SAVED_MODEL_DIR
+
+
+def shipped_model(path):
+    """The shipped run (saved_models/pretrained_*) that `path` is in or is, or None."""
+    try:
+        relative = Path(path).resolve().relative_to(SHIPPED_MODELS.resolve())
+    except ValueError:
+        return None
+    return SHIPPED_MODELS / relative.parts[0] if relative.parts and relative.parts[0].startswith("pretrained_") else None
+
+
+def check_writable(path, force=False):
+    """Refuse to write at `path` inside a shipped run unless forced."""
+    shipped = shipped_model(path)
+    if shipped is not None and not force:
+        raise RecordedResultError(f"{path} is in the shipped model {shipped}, which commands leave as shipped: "
+                                  "write elsewhere, or add --force.")
+
+
+def check_new_run(run_dir, force=False):
+    """Refuse to train into a folder that holds anything (a finished run, other files) unless forced."""
+    check_writable(run_dir, force)
+    if Path(run_dir).exists() and any(Path(run_dir).iterdir()) and not force:
+        raise RecordedResultError(f"{run_dir} already holds a run: give another --out, or add --force to replace it.")
+
+
+def publish(partial, run_dir):
+    """Move a complete run from its partial folder to `run_dir`, replacing what was there (already allowed)."""
+    run_dir = Path(run_dir)
+    replaced = run_dir.with_name(run_dir.name + ".replaced")
+    if run_dir.exists():
+        os.replace(run_dir, replaced)
+    os.replace(partial, run_dir)
+    shutil.rmtree(replaced, ignore_errors=True)
 
 
 def part_file(part):
@@ -74,10 +129,30 @@ def save_results(run_dir, history, metrics, figures):
         figure.savefig(run_dir / f"{name}.png", dpi=80)
 
 
-def record_evaluation(run, evaluation):
-    """Add an evaluation's results to the run's metrics.json."""
+def protocol(evaluation):
+    """The key an estimate is kept under: its k, number of images, test-set binarization and seed."""
+    return (f"k={evaluation['k']} images={evaluation['test_images']} "
+            f"binarize={evaluation.get('binarize', 'none')} seed={evaluation.get('seed', 0)}")
+
+
+def record_evaluation(run, evaluation, force=False):
+    """Keep an evaluation in the run's metrics.json under its protocol (`evaluations`), and as the headline
+    `evaluation` unless that one used more samples or images (then only with force). Returns what it did,
+    in a sentence. A shipped run is not written without force."""
     path = Path(run) / METRICS
-    write_json(path, {**read_json(path), "evaluation": evaluation})
+    if shipped_model(path) is not None and not force:
+        return f"Not recorded: {run} is a shipped model (add --force to record in its {METRICS})."
+    metrics = read_json(path)
+    headline = metrics.get("evaluation")
+    key = protocol(evaluation)
+    evaluations = {**metrics.get("evaluations", {}), **({protocol(headline): headline} if headline else {}), key: evaluation}
+    larger = headline and (headline["k"] > evaluation["k"] or headline["test_images"] > evaluation["test_images"])
+    if larger and not force:
+        write_json(path, {**metrics, "evaluations": evaluations})
+        return (f"Recorded in {path} under evaluations[{key!r}]; the headline evaluation stays the one with more "
+                f"samples or images ({protocol(headline)}; --force replaces it).")
+    write_json(path, {**metrics, "evaluation": evaluation, "evaluations": evaluations})
+    return f"Recorded in {path} as the evaluation ({key})."
 
 
 def scored_images(x, binarize, seed=TEST_SEED):
@@ -94,6 +169,9 @@ def test_set(run, data=None, n=None):
 
 def load_keras_model(path):
     """keras.models.load_model with safe_mode=True (no Lambda, no pickled code); one clear error otherwise."""
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a Keras model archive (a .keras file is a zip archive): it is truncated, "
+                         "or another format.")
     try:
         return keras.models.load_model(path, safe_mode=True)
     except Exception as error:
@@ -123,6 +201,8 @@ def load_part(path, part):
     path = Path(path)
     if path.is_file() and path.suffix == ".keras":
         candidates = [path] if part in path.stem else [path.with_name(part_file(part)), path]
+    elif path.is_file():
+        raise ModelNotFoundError(f"{path} is not a model: give a run folder, a .keras file or a SavedModel folder.")
     elif path.is_dir():
         candidates = [path / part_file(part), path / VAE_FILE, path / SAVED_MODEL_DIR / part, path / part, path]
     else:

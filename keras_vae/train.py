@@ -123,12 +123,16 @@ class TrainingDivergedError(RuntimeError):
     """The loss became NaN or Inf; the last good checkpoint is kept."""
 
 
-def train(config, resume=False):
+def train(config, resume=False, force=False):
     """Train on MNIST and write a run folder (runs.py): the models, history, metrics and figures.
 
-    Every epoch is checkpointed in <run>/checkpoint; with resume=True training continues from there.
+    The run is written in <run>.partial, every epoch checkpointed there (resume=True continues from the last),
+    and renamed to <run> once complete. A folder that already holds a run is replaced only with force.
     """
     config = dataclasses.replace(config, options=config.architecture_options())
+    # Under multi-worker training every worker runs this; only the chief writes the run folder.
+    run_dir = config.run_dir() if is_chief() else Path(tempfile.mkdtemp(prefix="keras_vae_worker_")) / "run"
+    runs.check_new_run(run_dir, force)
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     (x_train, _), (x_test, y_test) = load_mnist(config.data)
@@ -136,16 +140,15 @@ def train(config, resume=False):
     x_test = runs.scored_images(x_test, config.binarize)
     x_val = runs.scored_images(x_val, config.binarize, seed=runs.VALIDATION_SEED)
     strategy = make_strategy(config.strategy)
-    # Under multi-worker training every worker runs this; only the chief writes the run folder.
-    run_dir = config.run_dir() if is_chief() else Path(tempfile.mkdtemp(prefix="keras_vae_worker_"))
-    checkpoint_dir = run_dir / runs.CHECKPOINT_DIR
+    work_dir = runs.partial_dir(run_dir)
+    checkpoint_dir = work_dir / runs.CHECKPOINT_DIR
     with strategy.scope():
         if resume:
             vae, initial_epoch, history = load_checkpoint(checkpoint_dir)
         else:
             vae, initial_epoch, history = build_vae(config), 0, {}
-            shutil.rmtree(checkpoint_dir, ignore_errors=True)
-    runs.write_config(run_dir, dataclasses.asdict(config))
+            shutil.rmtree(work_dir, ignore_errors=True)
+    runs.write_config(work_dir, dataclasses.asdict(config))
 
     checkpoint = EpochCheckpoint(checkpoint_dir, history)
     train_data = make_dataset(x_train, config.batch_size, shuffle=True, seed=config.seed, binarize=config.binarize)
@@ -171,7 +174,7 @@ def train(config, resume=False):
         )
 
     history = checkpoint.history
-    runs.save_models(run_dir, vae)
+    runs.save_models(work_dir, vae)
     metrics = {
         "final": {name: values[-1] for name, values in history.items()},
         # The weights kept (the best epoch's under early stopping) on the test set.
@@ -182,6 +185,7 @@ def train(config, resume=False):
         "hardware": hardware(),
     }
     figures = plots.run_figures(vae, x_test, y_test, history, config.kl_warmup_epochs)
-    runs.save_results(run_dir, history, metrics, figures)
+    runs.save_results(work_dir, history, metrics, figures)
     shutil.rmtree(checkpoint_dir)
+    runs.publish(work_dir, run_dir)
     return run_dir, metrics

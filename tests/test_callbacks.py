@@ -1,3 +1,5 @@
+import re
+
 import keras
 import numpy as np
 
@@ -29,3 +31,11 @@ def test_lr_schedule_ignores_the_warm_up_epochs_and_then_halves_on_a_plateau(mni
         schedule.on_epoch_end(epoch, logs)
         rates.append(logs["learning_rate"])
     np.testing.assert_allclose(rates, [1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 5e-4], rtol=1e-6)
+
+
+def test_the_progress_bar_ends_each_epoch_at_its_true_step_count(mnist_small, capsys):
+    vae = VAE(build_encoder(2, "mlp", hidden_dim=16), build_decoder(2, "mlp", hidden_dim=16))
+    vae.compile(optimizer=keras.optimizers.Adam(), steps_per_execution=5)
+    vae.fit(mnist_small[0][0], batch_size=16, epochs=1, verbose=1)  # 32 steps in executions of 5
+    counts = [int(count) for count in re.findall(r"(\d+)/32", capsys.readouterr().out)]
+    assert counts[-1] == max(counts) == 32  # Keras alone ends at 35/32

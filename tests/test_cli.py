@@ -1,11 +1,15 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 from matplotlib.image import imread
 
+from keras_vae import cli, runs
+from keras_vae.data import IDX_FILES
 from conftest import SMALL_MNIST
 
 
@@ -52,3 +56,115 @@ def test_autoregressive_binarized_training_with_held_out_validation_then_evaluat
     assert evaluation["k"] == 50 and evaluation["test_images"] == 16
     assert evaluation["test_elbo"] < evaluation["test_log_likelihood"] < 0
     assert "NLL =" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory):
+    """Files and folders a user can point a command at by mistake."""
+    root = tmp_path_factory.mktemp("bad")
+    (root / "notes.txt").write_text("not a model, not MNIST\n")
+    (root / "truncated.keras").write_bytes((runs.DEFAULT_MODEL / "decoder.keras").read_bytes()[:4000])
+    x, y = np.zeros((4, 28, 28), "uint8"), np.zeros(4, "uint8")
+    np.savez(root / "shapes.npz", x_train=np.zeros((4, 28, 27), "uint8"), y_train=y, x_test=x, y_test=y)
+    np.savez(root / "dtype.npz", x_train=x.astype("float32"), y_train=y, x_test=x, y_test=y)
+    np.savez(root / "missing.npz", x_train=x, y_train=y)
+    (root / "idx").mkdir()
+    for name in IDX_FILES.values():
+        (root / "idx" / name).write_bytes(b"\x12\x34\x08\x01" + bytes(8))
+    (root / "empty").mkdir()
+    (root / "finished").mkdir()
+    (root / "finished" / "metrics.json").write_text("{}")
+    return root
+
+
+# Command lines a user can get wrong, each with a piece of the one error line it must give.
+BAD_COMMAND_LINES = [
+    ("", "the following arguments are required: command"),
+    ("trian", "invalid choice: 'trian'"),
+    ("train --epochs 0", "--epochs: must be an integer 1 or more, got 0"),
+    ("train --epochs -3", "--epochs: must be an integer 1 or more, got -3"),
+    ("train --epochs two", "--epochs: expected an integer, got 'two'"),
+    ("train --latent-dim 0", "--latent-dim: must be an integer from 1 to 1024"),
+    ("train --batch-size 0", "--batch-size: must be an integer from 1 to 60000"),
+    ("train --learning-rate 0", "--learning-rate: must be a finite number > 0"),
+    ("train --learning-rate nan", "--learning-rate: must be a finite number > 0"),
+    ("train --beta -1", "--beta: must be a finite number ≥ 0"),
+    ("train --seed -1", "--seed: must be an integer from 0 to"),
+    ("train --kl-warmup-epochs -1", "--kl-warmup-epochs: must be an integer 0 or more"),
+    ("train --lr-patience -2", "--lr-patience: must be an integer 0 or more"),
+    ("train --early-stopping-patience -1", "--early-stopping-patience: must be an integer 0 or more"),
+    ("train --validation-images -5", "--validation-images: must be an integer 0 or more"),
+    ("train --steps-per-execution 0", "--steps-per-execution: must be an integer 1 or more"),
+    ("train --hidden-dim 0", "--hidden-dim: must be an integer 1 or more"),
+    ("train --architecture resnet", "--architecture: invalid choice: 'resnet'"),
+    ("train --likelihood poisson", "--likelihood: invalid choice: 'poisson'"),
+    ("train --binarize sometimes", "--binarize: invalid choice: 'sometimes'"),
+    ("train --architecture conv --hidden-dim 64", "--hidden-dim does not apply to --architecture conv"),
+    ("train --kl-warmup-epochs 5 --epochs 5", "--kl-warmup-epochs 5 must be below --epochs 5"),
+    ("train --data {data} --architecture made --likelihood gaussian --out {tmp}/r1",
+     "autoregressive decoder takes the bernoulli likelihood, not gaussian"),
+    ("train --data {data} --validation-images 512 --out {tmp}/r2", "validation_images must be in [0, 512)"),
+    ("train --out {bad}/notes.txt", "--out: {bad}/notes.txt is a file: give a folder"),
+    ("train --out {bad}/notes.txt/run", "{bad}/notes.txt is a file, so {bad}/notes.txt/run cannot be made a folder"),
+    ("train --out {bad}/finished", "{bad}/finished already holds a run: give another --out, or add --force"),
+    ("train --out {shipped}", "is in the shipped model"),
+    ("train --data {data} --out {tmp}/r3 --resume", "No checkpoint to resume from"),
+    ("train --data {bad}/notes.txt --out {tmp}/r4", "{bad}/notes.txt is not an .npz archive"),
+    ("train --data {bad}/shapes.npz --out {tmp}/r5", "x_train has shape (4, 28, 27)"),
+    ("train --data {bad}/dtype.npz --out {tmp}/r6", "x_train has dtype float32, expected uint8"),
+    ("train --data {bad}/missing.npz --out {tmp}/r7", "has no array x_test, y_test"),
+    ("train --data {bad}/idx --out {tmp}/r8", "train-images-idx3-ubyte is not an IDX file of unsigned bytes"),
+    ("train --data {bad}/empty --out {tmp}/r9", "{bad}/empty has no train-images-idx3-ubyte"),
+    ("train --data /no/such/mnist.npz --out {tmp}/r10", "No MNIST file or folder at /no/such/mnist.npz"),
+    ("sample --n 0", "--n: must be an integer from 1 to 10000, got 0"),
+    ("sample --n -4", "--n: must be an integer from 1 to 10000, got -4"),
+    ("sample --seed -1", "--seed: must be an integer from 0 to"),
+    ("sample --model /no/such/run", "--model: no file or folder at /no/such/run"),
+    ("sample --model {bad}/notes.txt --out {tmp}/s.png", "notes.txt is not a model"),
+    ("sample --model {bad}/truncated.keras --out {tmp}/s.png", "truncated.keras is not a Keras model archive"),
+    ("sample --model {bad}/empty --out {tmp}/s.png", "{bad}/empty holds no decoder"),
+    ("sample --out {tmp}", "--out: {tmp} is a folder: give a file name"),
+    ("sample --out {tmp}/s.jpg", "figures are written as PNG"),
+    ("sample --out /proc/s.png", "--out: cannot write in /proc"),
+    ("manifold --n 0", "--n: must be an integer from 1 to 100"),
+    ("manifold --dims 0 0 --out {tmp}/m.png", "dims (0, 0) must be two different axes"),
+    ("manifold --dims 0 5 --out {tmp}/m.png", "dims (0, 5) must be two different axes of the 2-D latent space"),
+    ("manifold --dims -1 0", "--dims: must be an integer 0 or more, got -1"),
+    ("reconstruct --n 0", "--n: must be an integer from 1 to 100"),
+    ("reconstruct --n 1000", "--n: must be an integer from 1 to 100, got 1000"),
+    ("reconstruct --model {shipped}/saved_model/decoder --data {data} --out {tmp}/r.png", "holds no encoder"),
+    ("reconstruct --data {bad}/notes.txt --out {tmp}/r.png", "is not an .npz archive"),
+    ("export", "the following arguments are required: --model"),
+    ("export --model {bad}/notes.txt --out {tmp}/e", "notes.txt is not a model"),
+    ("export --model {shipped}", "is in the shipped model"),
+    ("export --model {shipped} --out {bad}/notes.txt", "--out: {bad}/notes.txt is a file"),
+    ("evaluate --model {shipped} --k 0", "--k: must be an integer from 1 to 100000, got 0"),
+    ("evaluate --model {shipped} --n 0", "--n: must be an integer 1 or more, got 0"),
+    ("evaluate --model {shipped} --k 10 --n 10", "No NLL for"),
+    ("evaluate --model {bad}/empty", "holds no encoder"),
+]
+
+
+@pytest.mark.parametrize("command_line,message", BAD_COMMAND_LINES, ids=[c for c, _ in BAD_COMMAND_LINES])
+def test_every_bad_command_line_gives_one_error_line_and_exit_code_2(bad_files, tmp_path, capsys, command_line, message):
+    places = {"bad": bad_files, "tmp": tmp_path, "data": SMALL_MNIST, "shipped": runs.DEFAULT_MODEL}
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(command_line.format(**places).split())
+    stderr = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    errors = [line for line in stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and message.format(**places) in errors[0], stderr
+    assert "Traceback" not in stderr
+
+
+def test_the_bad_command_line_table_is_the_readme_table():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert len(BAD_COMMAND_LINES) >= 30
+    for command_line, _ in BAD_COMMAND_LINES:
+        assert f"| `{command_line}`" in readme, command_line
+
+
+def test_commands_start_quietly_unless_verbose(tmp_path):
+    quiet = run_cli("sample", "--n", 4, "--out", tmp_path / "s.png")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert quiet.stdout.startswith(f"Wrote {tmp_path / 's.png'}")

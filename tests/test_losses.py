@@ -50,8 +50,8 @@ def test_losses_and_gradients_stay_finite_at_extreme_logits_and_log_variances():
         assert np.isfinite(g.numpy()).all()
 
 
-def test_each_likelihood_declares_its_activation_range_and_learned_variables():
-    assert {name: (p.activation, p.unit_range, p.variables) for name, p in LIKELIHOODS.items()} == {
-        "bernoulli": ("sigmoid", True, {}), "gaussian": ("sigmoid", False, {"output_log_var": 0.0})}
+def test_each_likelihood_declares_its_activation_range_learned_variables_and_data():
+    assert {name: (p.activation, p.unit_range, p.variables, p.binary) for name, p in LIKELIHOODS.items()} == {
+        "bernoulli": ("sigmoid", True, {}, True), "gaussian": ("sigmoid", False, {"output_log_var": 0.0}, False)}
     with pytest.raises(ValueError, match="Unknown likelihood 'poisson'; choose one of \\['bernoulli', 'gaussian'\\]"):
         get_likelihood("poisson")

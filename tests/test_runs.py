@@ -59,9 +59,48 @@ def test_a_model_file_with_a_lambda_layer_is_refused_by_the_cli_loader(tmp_path)
 
 def test_a_corrupted_model_file_gives_one_clear_error(tmp_path):
     (tmp_path / "decoder.keras").write_bytes(b"not a zip file")
-    with pytest.raises(ValueError, match="decoder.keras could not be loaded as a Keras model"):
+    with pytest.raises(ValueError, match="decoder.keras is not a Keras model archive .*truncated"):
         load_part(tmp_path, "decoder")
     with zipfile.ZipFile(tmp_path / "encoder.keras", "w") as z:
         z.writestr("config.json", "{")
     with pytest.raises(ValueError, match="encoder.keras could not be loaded as a Keras model"):
         load_part(tmp_path, "encoder")
+
+
+def test_an_estimate_with_fewer_samples_or_images_never_replaces_the_headline_without_force(tmp_path):
+    full = {"k": 5000, "test_images": 10000, "binarize": "dynamic", "seed": 0, "test_log_likelihood": -83.3}
+    quick = {**full, "k": 100, "test_images": 100, "test_log_likelihood": -84.9}
+    runs.record_evaluation(tmp_path, full)
+    note = runs.record_evaluation(tmp_path, quick)
+    metrics = json.loads((tmp_path / runs.METRICS).read_text())
+    assert metrics["evaluation"] == full and "stays the one with more samples or images" in note
+    assert metrics["evaluations"] == {"k=5000 images=10000 binarize=dynamic seed=0": full,
+                                      "k=100 images=100 binarize=dynamic seed=0": quick}
+    runs.record_evaluation(tmp_path, quick, force=True)
+    assert json.loads((tmp_path / runs.METRICS).read_text())["evaluation"] == quick
+
+
+def test_shipped_models_are_read_only_unless_forced(tmp_path):
+    shipped = runs.SHIPPED_MODELS / "pretrained_conv_latent2"
+    before = (shipped / runs.METRICS).read_bytes()
+    note = runs.record_evaluation(shipped, {"k": 1, "test_images": 1, "test_log_likelihood": 0.0})
+    assert note.startswith("Not recorded") and (shipped / runs.METRICS).read_bytes() == before
+    for path in (shipped, shipped / runs.SAVED_MODEL_DIR):
+        with pytest.raises(runs.RecordedResultError, match="shipped model"):
+            runs.check_writable(path)
+    runs.check_writable(tmp_path)
+    assert runs.shipped_model(runs.SHIPPED_MODELS / "conv_latent2") is None
+
+
+def test_a_run_is_published_whole_from_its_partial_folder(tmp_path):
+    run = tmp_path / "run"
+    partial = runs.partial_dir(run)
+    assert partial == tmp_path / "run.partial"
+    partial.mkdir()
+    (partial / runs.METRICS).write_text("{}")
+    runs.check_new_run(run)  # nothing there yet
+    runs.publish(partial, run)
+    assert (run / runs.METRICS).is_file() and not partial.exists()
+    with pytest.raises(runs.RecordedResultError, match="already holds a run.*--force"):
+        runs.check_new_run(run)
+    runs.check_new_run(run, force=True)

@@ -19,7 +19,7 @@ TRAIN = [sys.executable, "-m", "keras_vae", "train", "--data", str(SMALL_MNIST),
 
 def test_sigkill_mid_run_then_resume_keeps_finished_epochs_and_completes_the_history(tmp_path):
     out = tmp_path / "run"
-    state_path = out / "checkpoint" / "state.json"
+    state_path = tmp_path / "run.partial" / "checkpoint" / "state.json"
     process = subprocess.Popen([*TRAIN, "--epochs", "8", "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and not (state_path.is_file() and json.loads(state_path.read_text())["epoch"] >= 2):
@@ -29,7 +29,7 @@ def test_sigkill_mid_run_then_resume_keeps_finished_epochs_and_completes_the_his
     state = json.loads(state_path.read_text())
     assert 2 <= state["epoch"] < 8, "the kill should land mid-run"
     assert len(state["history"]["loss"]) == state["epoch"]
-    assert not (out / "decoder.keras").exists()
+    assert not out.exists()  # nothing half-made where the finished run will be
 
     resumed = subprocess.run([*TRAIN, "--epochs", "8", "--out", str(out), "--resume"], capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
@@ -38,6 +38,7 @@ def test_sigkill_mid_run_then_resume_keeps_finished_epochs_and_completes_the_his
     for name, values in state["history"].items():
         assert history[name][: state["epoch"]] == values
     assert json.loads((out / "metrics.json").read_text())["epochs"] == 8
+    assert not (tmp_path / "run.partial").exists() and not (out / "checkpoint").exists()
     assert history["loss"][-1] < history["loss"][0]
 
 
@@ -72,3 +73,10 @@ def test_validation_images_are_the_last_training_images():
     np.testing.assert_array_equal(validation, [7, 8, 9])
     with pytest.raises(ValueError, match="validation_images"):
         split_validation(x, 10)
+
+
+def test_a_run_that_fails_leaves_nothing_where_the_run_would_be(tmp_path):
+    out = tmp_path / "run"
+    result = subprocess.run([*TRAIN, "--epochs", "3", "--learning-rate", "1e30", "--out", str(out)], capture_output=True, text=True)
+    assert result.returncode == 2 and "the loss is not finite" in result.stderr
+    assert not out.exists() and (tmp_path / "run.partial" / "config.json").is_file()
