@@ -35,6 +35,6 @@ def import_tensorflow():
     that absl prints before its logging starts (which ignore the level) sent to /dev/null."""
     quiet = command_starts_quietly()
     if quiet:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     with stderr_silenced() if quiet else contextlib.nullcontext():
         import tensorflow  # noqa: F401
