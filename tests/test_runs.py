@@ -27,9 +27,11 @@ def test_a_binarized_run_is_scored_on_one_fixed_draw_of_the_test_set(mnist_small
 
 def test_recording_an_evaluation_keeps_the_rest_of_the_metrics(tmp_path):
     runs.write_json(tmp_path / runs.METRICS, {"final": {"loss": 1.5}, "epochs": 3})
-    runs.record_evaluation(tmp_path, {"k": 10, "test_elbo": -90.0})
+    evaluation = {"k": 10, "test_images": 16, "binarize": "dynamic", "seed": 0, "test_elbo": -90.0}
+    runs.record_evaluation(tmp_path, evaluation)
     assert json.loads((tmp_path / runs.METRICS).read_text()) == {
-        "final": {"loss": 1.5}, "epochs": 3, "evaluation": {"k": 10, "test_elbo": -90.0}}
+        "final": {"loss": 1.5}, "epochs": 3, "evaluation": evaluation,
+        "evaluations": {"k=10 images=16 binarize=dynamic seed=0": evaluation}}
     assert not list(tmp_path.glob("*.tmp"))
 
 
