@@ -60,7 +60,7 @@ def test_a_missing_path_and_a_file_that_is_not_mnist_are_named_in_the_error(tmp_
     with pytest.raises(ValueError, match="is not MNIST.*expected \\(n, 28, 28\\)"):
         load_mnist(tmp_path / "cifar.npz")
     (tmp_path / "text.npz").write_text("hello")
-    with pytest.raises(ValueError, match="not a Keras-format mnist.npz"):
+    with pytest.raises(ValueError, match="is not an .npz archive"):
         load_mnist(tmp_path / "text.npz")
 
 
