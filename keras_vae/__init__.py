@@ -12,7 +12,7 @@ from .layers import Sampling
 from .losses import LIKELIHOODS, bernoulli_reconstruction_loss, kl_divergence, register_likelihood
 from .model import VAE
 from .optimizers import FusedAdam
-from .runs import load_part
+from .runs import load_part, pretrained
 
 __all__ = [
     "ARCHITECTURES",
@@ -30,6 +30,7 @@ __all__ = [
     "kl_divergence",
     "load_mnist",
     "load_part",
+    "pretrained",
     "reconstruct",
     "register_architecture",
     "register_likelihood",

@@ -1,5 +1,12 @@
-"""Training schedules as Keras callbacks."""
+"""Keras callbacks: training schedules, a progress bar with true step counts, and what TensorBoard shows."""
+import math
+
 import keras
+import numpy as np
+import tensorflow as tf
+
+from . import plots
+from .decoders import latent_dim, sample_prior
 
 
 class KLWarmup(keras.callbacks.Callback):
@@ -55,3 +62,37 @@ def with_progress_bar(callbacks):
     if not any(isinstance(c, keras.callbacks.ProgbarLogger) for c in callbacks):
         callbacks.append(ProgbarLogger())
     return callbacks
+
+
+class LogBeta(keras.callbacks.Callback):
+    """Adds beta, the KL term's weight, to each epoch's logs: History, TensorBoard and checkpoints record it."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["beta"] = float(keras.ops.convert_to_numpy(self.model.beta))
+
+
+class TensorBoardImages(keras.callbacks.Callback):
+    """Writes, each epoch, the decoder's prior samples (and for a 2-D latent space the manifold) as
+    TensorBoard images in <log_dir>/images."""
+
+    def __init__(self, log_dir, samples=64, manifold_size=15):
+        super().__init__()
+        self.log_dir, self.samples, self.manifold_size = str(log_dir), samples, manifold_size
+
+    def on_train_begin(self, logs=None):
+        self.writer = tf.summary.create_file_writer(f"{self.log_dir}/images")
+
+    def on_epoch_end(self, epoch, logs=None):
+        decoder = self.model.decoder
+        side = math.isqrt(self.samples)
+        images = {"prior samples": plots.tile_images(sample_prior(decoder, side * side, seed=0), side, side)}
+        if latent_dim(decoder) == 2:
+            images["manifold"] = plots.manifold_grid(decoder, self.manifold_size)[0]
+        with self.writer.as_default():
+            for name, grid in images.items():
+                tf.summary.image(name, np.clip(grid, 0.0, 1.0)[None, ..., None], step=epoch)
+        self.writer.flush()
+
+    def on_train_end(self, logs=None):
+        self.writer.close()

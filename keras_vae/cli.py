@@ -18,7 +18,7 @@ from .distribute import STRATEGIES
 from .evaluate import evaluate_run
 from .export import export_saved_model
 from .losses import LIKELIHOODS
-from .train import PRECISIONS, TrainConfig, TrainingDivergedError, train
+from .train import PRECISIONS, TrainConfig, TrainingDivergedError, redraw_figures, train
 
 DATA_HELP = "mnist.npz or IDX folder (else $KERAS_VAE_MNIST, else download)"
 
@@ -112,11 +112,15 @@ def output_folder(text):
     return text
 
 
-def existing_path(text):
-    """An argparse type: a file or folder that exists."""
-    if not Path(text).exists():
+def model_path(text):
+    """An argparse type: the path of `pretrained:<name>`, or a file or folder that exists."""
+    try:
+        path = runs.model_path(text)
+    except runs.ModelNotFoundError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if not path.exists():
         raise argparse.ArgumentTypeError(f"no file or folder at {text}")
-    return text
+    return str(path)
 
 
 FORCE = argument("--force", action="store_true", help="write over a recorded result or into a shipped model")
@@ -191,9 +195,13 @@ def _train(args):
 
 def _model_arguments(name, *more):
     """--model (default: the shipped 2-D model), --out (default <name>.png), then the command's own."""
-    return [argument("--model", type=existing_path, default=str(runs.DEFAULT_MODEL),
-                     help="run folder, .keras file or SavedModel folder (default: the shipped 2-D model)"),
-            argument("--out", type=png_file, default=f"{name}.png"), *more]
+    return [argument("--model", type=model_path, default=runs.PRETRAINED + runs.DEFAULT_PRETRAINED,
+                     help="run folder, .keras file, SavedModel folder, or pretrained:<name> for a shipped run "
+                          f"({', '.join(runs.pretrained_names())}; default {runs.PRETRAINED}{runs.DEFAULT_PRETRAINED})"),
+            argument("--out", type=png_file, default=f"{name}.png"),
+            argument("--zoom", type=integer(1, 32), default=None,
+                     help="file pixels per image pixel (default: the least that makes the short side 400 pixels)"),
+            *more]
 
 
 @register_command("sample", "decode z ~ N(0, I) into a grid of digits", _model_arguments(
@@ -203,8 +211,9 @@ def _model_arguments(name, *more):
 def _sample(args):
     decoder = runs.load_part(args.model, "decoder")
     side = math.isqrt(args.n)
-    plots.save_grid(args.out, plots.tile_images(sample_prior(decoder, side * side, args.seed), side, side))
-    print(f"Wrote {args.out}: {side}x{side} samples of {decoder_kind(decoder).shows}, z ~ N(0, I)")
+    title = f"{side * side} samples: {decoder_kind(decoder).shows.format(z='z')}, z ~ N(0, I) (seed {args.seed})"
+    plots.save_grid(args.out, plots.tile_images(sample_prior(decoder, side * side, args.seed), side, side), title, args.zoom)
+    print(f"Wrote {args.out}: {title}")
 
 
 @register_command("manifold", "the tutorial's 2-D latent manifold grid", _model_arguments(
@@ -213,7 +222,8 @@ def _sample(args):
     argument("--dims", type=integer(0), nargs=2, default=[0, 1], help="the two latent axes to vary")))
 def _manifold(args):
     grid, _ = plots.manifold_grid(runs.load_part(args.model, "decoder"), args.n, tuple(args.dims))
-    plots.save_grid(args.out, grid)
+    title = f"decoder(z): z[{args.dims[0]}] grows left to right, z[{args.dims[1]}] top to bottom"
+    plots.save_grid(args.out, grid, title, args.zoom)
     print(f"Wrote {args.out}: {args.n}x{args.n} manifold over z{args.dims}")
 
 
@@ -224,12 +234,13 @@ def _manifold(args):
 def _reconstruct(args):
     encoder, decoder = runs.load_part(args.model, "encoder"), runs.load_part(args.model, "decoder")
     x = load_mnist(args.data)[1][0][: args.n]
-    plots.save_grid(args.out, plots.reconstruction_grid(x, reconstruct(encoder, decoder, x)))
+    title = f"{args.n} test digits (top) and {decoder_kind(decoder).shows.format(z='z_mean')} (bottom)"
+    plots.save_grid(args.out, plots.reconstruction_grid(x, reconstruct(encoder, decoder, x)), title, args.zoom)
     print(f"Wrote {args.out}: {args.n} test digits (top) and their reconstructions (bottom)")
 
 
 @register_command("export", "write encoder/ and decoder/ TensorFlow SavedModels", [
-    argument("--model", type=existing_path, required=True,
+    argument("--model", type=model_path, required=True,
              help=f"run folder holding {runs.VAE_FILE} or the two parts' .keras files, or a .keras file"),
     argument("--out", type=output_folder, default=None, help=f"output folder (default <model>/{runs.SAVED_MODEL_DIR})"),
     FORCE])
@@ -241,7 +252,7 @@ def _export(args):
 
 
 @register_command("evaluate", "test ELBO and importance-weighted log-likelihood into metrics.json", [
-    argument("--model", type=existing_path, required=True, help=f"run folder holding {runs.VAE_FILE}"),
+    argument("--model", type=model_path, required=True, help=f"run folder holding {runs.VAE_FILE}"),
     argument("--k", type=integer(1, 100000), default=5000, help="importance samples per image"),
     argument("--n", type=integer(1), default=None, help="evaluate only the first n test images"),
     argument("--seed", type=integer(*SEED_RANGE), default=0),
@@ -252,6 +263,16 @@ def _evaluate(args):
     print(f"test ELBO {results['test_elbo']:.2f}, test log-likelihood {results['test_log_likelihood']:.2f} "
           f"nats/image (k={args.k}, {results['test_images']} images); NLL = {-results['test_log_likelihood']:.2f}")
     print(recorded)
+
+
+@register_command("figures", "draw a run's figures again from its models, history and test set", [
+    argument("--model", type=model_path, required=True, help="run folder"),
+    argument("--data", default=None, help="mnist.npz or IDX folder (default: the run's own --data)"),
+    FORCE])
+def _figures(args):
+    runs.check_writable(args.model, args.force)
+    names = redraw_figures(args.model, args.data)
+    print(f"Wrote {', '.join(f'{name}.png' for name in names)} in {args.model}")
 
 
 def _parser():

@@ -16,7 +16,7 @@ class DirectDecoder:
 
     name = "direct"
     draws = False  # the image shown is decoder(z), not a random draw
-    shows = "decoder(z)"
+    shows = "decoder({z})"  # what the image shown for a code {z} is
     likelihoods = None  # any registered likelihood
 
     @staticmethod
@@ -39,7 +39,7 @@ class AutoregressiveDecoder:
 
     name = "autoregressive"
     draws = True  # the image shown is a draw, fixed by `uniform`
-    shows = "x ~ p(x|z), drawn pixel by pixel"
+    shows = "x ~ p(x|{z}), drawn pixel by pixel"
     likelihoods = ("bernoulli",)  # its conditionals are drawn as binary pixels
 
     @staticmethod
@@ -86,9 +86,13 @@ def image_shape(decoder):
 
 
 def image_function(decoder):
-    """A tf.function z, uniform -> the image `decoder`'s kind shows for z (`uniform` fixes a draw)."""
-    kind = decoder_kind(decoder)
-    return tf.function(lambda z, uniform=None: kind.image(decoder, z, uniform), reduce_retracing=True)
+    """A tf.function z, uniform -> the image `decoder`'s kind shows for z (`uniform` fixes a draw); made once per
+    decoder and kept on it, so that it is traced once, not on every call."""
+    if getattr(decoder, "_image_function", None) is None:
+        kind = decoder_kind(decoder)
+        decoder._image_function = tf.function(lambda z, uniform=None: kind.image(decoder, z, uniform),
+                                              reduce_retracing=True)
+    return decoder._image_function
 
 
 def decode(decoder, z, seed=0, batch_size=256):

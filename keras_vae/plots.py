@@ -1,10 +1,15 @@
 """The tutorial's figures, each returned as a matplotlib Figure (no pyplot state, safe headless)."""
+import math
+
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.image import imsave
 from scipy.stats import norm
 
 from .decoders import decode, decoder_kind, latent_dim, reconstruct, sample_prior
+from .losses import kl_divergence
+
+# The manifold's rows run down the figure as the tutorial's loop fills them: z[dims[1]] grows downward.
+DOWNWARD = "grows downward: row i decodes grid[i], the tutorial's loop order"
 
 
 def tile_images(images, rows, cols):
@@ -36,29 +41,46 @@ def manifold_grid(decoder, n=20, dims=(0, 1), batch_size=256):
 def manifold_figure(decoder, n=20, dims=(0, 1)):
     """The n x n grid of decoded digits over the latent plane."""
     figure, grid = manifold_grid(decoder, n, dims)
-    fig = Figure(figsize=(10, 10))
+    fig = Figure(figsize=(10, 10.3), layout="constrained")
     ax = fig.subplots()
     ax.imshow(figure, cmap="Greys_r")
     digit_size = figure.shape[0] // n
-    ticks = np.arange(n) * digit_size + digit_size / 2
-    labels = [f"{v:.1f}" for v in grid]
-    ax.set_xticks(ticks[::2], labels[::2])
-    ax.set_yticks(ticks[::2], labels[::2])
+    shown = np.unique(np.linspace(0, n - 1, min(n, 7)).round().astype(int))  # first and last labelled
+    ticks = shown * digit_size + digit_size / 2
+    labels = [f"{grid[i]:.2f}" for i in shown]
+    ax.set_xticks(ticks, labels)
+    ax.set_yticks(ticks, labels)
     ax.set_xlabel(f"z[{dims[0]}]")
-    ax.set_ylabel(f"z[{dims[1]}]")
-    ax.set_title("Latent manifold: decoder(norm.ppf(linspace(0.05, 0.95, n)))")
+    ax.set_ylabel(f"z[{dims[1]}] ({DOWNWARD})")
+    ax.set_title(f"Latent manifold: decoder(z), z on norm.ppf(linspace(0.05, 0.95, {n})), other dims 0")
     return fig
 
 
-def latent_scatter_figure(z_mean, labels, dims=(0, 1)):
-    """z_mean of each image in two latent dims, coloured by its digit label."""
-    fig = Figure(figsize=(8, 7))
+def informative_dims(z_mean, z_log_var, count=2):
+    """The `count` latent dims with the largest average KL(q(z_d|x) || N(0, 1)): the ones the model uses."""
+    kl_per_dim = np.asarray(kl_divergence(z_mean[..., None], z_log_var[..., None])).mean(axis=0)
+    return tuple(int(d) for d in np.argsort(kl_per_dim)[::-1][:count])
+
+
+def latent_scatter_figure(z_mean, labels, dims=(0, 1), z_log_var=None):
+    """z_mean of each image in two latent dims, one colour per digit. With z_log_var and more than two
+    dims, the two most informative dims (largest average KL) instead of `dims`."""
+    title = f"Latent space: z_mean[{dims[0]}], z_mean[{dims[1]}] by digit"
+    if z_log_var is not None and z_mean.shape[1] > 2:
+        dims = informative_dims(z_mean, z_log_var)
+        title = (f"Latent space: z_mean in dims {dims[0]} and {dims[1]} of {z_mean.shape[1]}, "
+                 "those with the largest average KL")
+    fig = Figure(figsize=(8, 7.4), layout="constrained")
     ax = fig.subplots()
-    points = ax.scatter(z_mean[:, dims[0]], z_mean[:, dims[1]], c=labels, cmap="tab10", s=2)
-    fig.colorbar(points, ax=ax, ticks=range(10), label="digit")
+    for digit in range(10):  # matplotlib's default colours C0..C9 are tab10's ten
+        chosen = labels == digit
+        ax.scatter(z_mean[chosen, dims[0]], z_mean[chosen, dims[1]], s=2, label=str(digit), color=f"C{digit}")
+    ax.legend(title="digit", markerscale=5, loc="center left", bbox_to_anchor=(1.0, 0.5))
     ax.set_xlabel(f"z_mean[{dims[0]}]")
-    ax.set_ylabel(f"z_mean[{dims[1]}]")
-    ax.set_title("Latent space: z_mean by label")
+    ax.set_ylabel(f"z_mean[{dims[1]}]" + (f" ({DOWNWARD.split(':')[0]}, as in the manifold)" if z_mean.shape[1] == 2 else ""))
+    if z_mean.shape[1] == 2:
+        ax.invert_yaxis()
+    ax.set_title(title)
     return fig
 
 
@@ -80,7 +102,7 @@ def reconstruction_figure(originals, reconstructions):
 
 def samples_title(decoder):
     """What a grid of prior samples through `decoder` shows, in the words of its decoder kind."""
-    return f"Samples: {decoder_kind(decoder).shows}, z ~ N(0, I)"
+    return f"Samples: {decoder_kind(decoder).shows.format(z='z')}, z ~ N(0, I)"
 
 
 def samples_figure(x_sampled, title="Samples: decoder(z), z ~ N(0, I)"):
@@ -94,21 +116,36 @@ def samples_figure(x_sampled, title="Samples: decoder(z), z ~ N(0, I)"):
     return fig
 
 
+def _learning_rate_halvings(history):
+    """The epochs (1-based) whose learning rate is below the one before: where a schedule lowered it."""
+    rates = history.get("learning_rate", [])
+    return [epoch + 1 for epoch in range(1, len(rates)) if rates[epoch] < rates[epoch - 1]]
+
+
 def history_figure(history, warmup_epochs=0):
     """Loss, reconstruction and KL per epoch, train and validation (a Keras History.history dict).
 
-    The first `warmup_epochs` are shaded: there beta < 1, so the loss is not yet the negative ELBO.
+    The first `warmup_epochs` are shaded: there beta < 1, so the loss is not yet the negative ELBO, and the
+    y-axes are fitted to the epochs after them. Dashed lines mark where the learning rate was lowered.
     """
     fig = Figure(figsize=(13, 3.8), layout="constrained")
+    halvings = _learning_rate_halvings(history)
     for ax, term in zip(fig.subplots(1, 3), ("loss", "reconstruction_loss", "kl_loss")):
+        curves = {"train": history[term], **({"validation": history[f"val_{term}"]} if f"val_{term}" in history else {})}
         epochs = np.arange(1, len(history[term]) + 1)
         if warmup_epochs:
             ax.axvspan(0.5, warmup_epochs + 0.5, color="0.9", label="KL warm-up")
-        ax.plot(epochs, history[term], marker=".", label="train")
-        if f"val_{term}" in history:
-            ax.plot(epochs, history[f"val_{term}"], marker=".", label="validation")
+        for label, values in curves.items():
+            ax.plot(epochs, values, marker=".", label=label)
+        for i, epoch in enumerate(halvings):
+            ax.axvline(epoch - 0.5, color="0.5", linestyle="--", linewidth=0.8, label="learning rate lowered" if i == 0 else None)
+        after = [v for values in curves.values() for v in values[warmup_epochs:]]
+        if warmup_epochs and after:
+            low, high = min(after), max(after)
+            margin = 0.05 * (high - low) or 0.05 * abs(high) or 1.0
+            ax.set_ylim(low - margin, high + margin)
         ax.set_xlabel("epoch")
-        ax.set_ylabel("nats per image")
+        ax.set_ylabel("nats per image" + (" (axis fitted after the warm-up)" if warmup_epochs and after else ""))
         ax.set_title(term)
         ax.legend()
     return fig
@@ -118,9 +155,9 @@ def run_figures(vae, x_test, y_test, history, warmup_epochs=0):
     """A training run's figures, name -> Figure: latent scatter, reconstructions, samples, learning curves,
     and for a 2-D latent space the tutorial's manifold."""
     encoder, decoder = vae.encoder, vae.decoder
-    z_mean = encoder.predict(x_test, verbose=0)[0]
+    z_mean, z_log_var, _ = encoder.predict(x_test, verbose=0)
     figures = {
-        "latent_scatter": latent_scatter_figure(z_mean, y_test),
+        "latent_scatter": latent_scatter_figure(z_mean, y_test, z_log_var=z_log_var),
         "reconstructions": reconstruction_figure(x_test[:10], reconstruct(encoder, decoder, x_test[:10])),
         "samples": samples_figure(sample_prior(decoder, 64, seed=0), samples_title(decoder)),
         "history": history_figure(history, warmup_epochs),
@@ -130,6 +167,24 @@ def run_figures(vae, x_test, y_test, history, warmup_epochs=0):
     return figures
 
 
-def save_grid(path, grid):
-    """Write a tiled grid of pixel probabilities as a PNG, one image pixel per file pixel."""
-    imsave(path, np.clip(grid, 0.0, 1.0), cmap="Greys_r", vmin=0.0, vmax=1.0)
+TITLE_PIXELS, MIN_SHORT_SIDE = 40, 400
+
+
+def grid_figure(grid, title, zoom=None):
+    """A tiled grid of pixel values in [0, 1] under a title, each image pixel a zoom x zoom block of file pixels
+    (by default the smallest zoom that makes the short side at least 400 pixels); saved at dpi=100."""
+    height, width = grid.shape
+    zoom = zoom or max(1, math.ceil(MIN_SHORT_SIDE / min(height, width)))
+    dpi = 100
+    total = height * zoom + TITLE_PIXELS
+    fig = Figure(figsize=(width * zoom / dpi, total / dpi), dpi=dpi)
+    ax = fig.add_axes((0, 0, 1, height * zoom / total))
+    ax.imshow(np.clip(grid, 0.0, 1.0), cmap="Greys_r", vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.set_axis_off()
+    fig.text(0.5, 1 - TITLE_PIXELS / 2 / total, title, ha="center", va="center", fontsize=11, wrap=True)
+    return fig
+
+
+def save_grid(path, grid, title, zoom=None):
+    """Write `grid_figure(grid, title, zoom)` as a PNG."""
+    grid_figure(grid, title, zoom).savefig(path, dpi=100)

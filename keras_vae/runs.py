@@ -6,6 +6,7 @@ on, where the shipped runs live, and what may be written over.
     <run>/metrics.json    final and test losses, speed, hardware; `evaluation` once evaluated
     <run>/vae.keras       the VAE (with optimizer state); encoder.keras, decoder.keras: the parts
     <run>/<figure>.png    the tutorial's figures
+    <run>/tensorboard/    TensorBoard logs: train/, validation/ (losses, learning rate, beta), images/
     <run>/saved_model/    encoder/ and decoder/ SavedModels after `export`
 
 Training writes into <run>.partial (with per-epoch checkpoints in <run>.partial/checkpoint, see
@@ -25,15 +26,40 @@ from .export import is_saved_model, load_saved_model_part
 from .model import VAE
 
 CONFIG, HISTORY, METRICS, VAE_FILE = "config.json", "history.json", "metrics.json", "vae.keras"
-CHECKPOINT_DIR, SAVED_MODEL_DIR = "checkpoint", "saved_model"
-SHIPPED_MODELS = Path(__file__).resolve().parent.parent / "saved_models"
-DEFAULT_MODEL = SHIPPED_MODELS / "pretrained_conv_latent2"
+CHECKPOINT_DIR, SAVED_MODEL_DIR, TENSORBOARD_DIR = "checkpoint", "saved_model", "tensorboard"
+# The shipped runs saved_models/pretrained_<name>: inside the installed package, else the checkout's.
+_PACKAGE_MODELS = Path(__file__).resolve().parent / "saved_models"
+SHIPPED_MODELS = _PACKAGE_MODELS if _PACKAGE_MODELS.is_dir() else _PACKAGE_MODELS.parent.parent / "saved_models"
+PRETRAINED = "pretrained:"  # --model pretrained:<name> names a shipped run
+DEFAULT_PRETRAINED = "conv_latent2"
+DEFAULT_MODEL = SHIPPED_MODELS / f"pretrained_{DEFAULT_PRETRAINED}"
 # Binarized runs are scored on one fixed Bernoulli draw of the test set, and watch one of the validation set.
 TEST_SEED, VALIDATION_SEED = 0, 1
 
 
 class RecordedResultError(ValueError):
     """A write would replace a shipped model or a recorded result, and was not forced."""
+
+
+def pretrained_names():
+    """The names of the shipped runs, as `pretrained` takes them."""
+    return sorted(p.name.removeprefix("pretrained_") for p in SHIPPED_MODELS.glob("pretrained_*") if p.is_dir())
+
+
+def model_path(model):
+    """The path a --model value names: `pretrained:<name>` is a shipped run, anything else a path."""
+    if not str(model).startswith(PRETRAINED):
+        return Path(model)
+    name = str(model)[len(PRETRAINED):]
+    if name not in pretrained_names():
+        raise ModelNotFoundError(f"No pretrained model {name!r}: the shipped ones are "
+                                 f"{', '.join(PRETRAINED + n for n in pretrained_names()) or 'none'}.")
+    return SHIPPED_MODELS / f"pretrained_{name}"
+
+
+def pretrained(name=DEFAULT_PRETRAINED):
+    """A shipped VAE by name ("conv_latent2", "made_latent32"), from the installed package or the checkout."""
+    return load_vae(model_path(PRETRAINED + name))
 
 
 def partial_dir(run_dir):
@@ -125,8 +151,13 @@ def save_results(run_dir, history, metrics, figures):
     run_dir = Path(run_dir)
     write_json(run_dir / HISTORY, history)
     write_json(run_dir / METRICS, metrics)
+    save_figures(run_dir, figures)
+
+
+def save_figures(run_dir, figures):
+    """Write a run's figures (name -> matplotlib Figure) as <name>.png."""
     for name, figure in figures.items():
-        figure.savefig(run_dir / f"{name}.png", dpi=80)
+        figure.savefig(Path(run_dir) / f"{name}.png", dpi=80)
 
 
 def protocol(evaluation):
@@ -161,10 +192,11 @@ def scored_images(x, binarize, seed=TEST_SEED):
 
 
 def test_set(run, data=None, n=None):
-    """The first n (default all) test images as the run at `run` is scored on them, from `data` or the run's own."""
+    """The first n (default all) test images, as the run at `run` is scored on them, and their labels; from
+    `data` or the run's own."""
     config = read_config(run)
-    x_test = load_mnist(data or config.get("data"))[1][0][:n]
-    return scored_images(x_test, config.get("binarize", "none"))
+    x_test, y_test = load_mnist(data or config.get("data"))[1]
+    return scored_images(x_test[:n], config.get("binarize", "none")), y_test[:n]
 
 
 def load_keras_model(path):
@@ -183,8 +215,9 @@ class ModelNotFoundError(FileNotFoundError):
 
 
 def load_vae(path):
-    """The VAE at `path`: a run folder's vae.keras or a .keras file, else one assembled from the two parts."""
-    path = Path(path)
+    """The VAE at `path` (or `pretrained:<name>`): a run folder's vae.keras or a .keras file, else one
+    assembled from the two parts."""
+    path = model_path(path)
     vae_file = path / VAE_FILE if path.is_dir() else path
     if vae_file.suffix == ".keras" and vae_file.is_file():
         model = load_keras_model(vae_file)
@@ -197,8 +230,9 @@ def load_part(path, part):
     """The `encoder` or `decoder` at `path`: a run folder, a <part>.keras or vae.keras file, or a SavedModel folder.
 
     A SavedModel encoder returns [z_mean, z_log_var]; a .keras encoder [z_mean, z_log_var, z].
+    `pretrained:<name>` names a shipped run.
     """
-    path = Path(path)
+    path = model_path(path)
     if path.is_file() and path.suffix == ".keras":
         candidates = [path] if part in path.stem else [path.with_name(part_file(part)), path]
     elif path.is_file():

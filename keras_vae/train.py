@@ -14,7 +14,7 @@ import tensorflow as tf
 from . import plots, runs
 from .architectures import build_decoder, build_encoder, get_architecture
 from .checkpoint import EpochCheckpoint, load_checkpoint
-from .callbacks import KLWarmup, ReduceLROnPlateau
+from .callbacks import KLWarmup, LogBeta, ReduceLROnPlateau, TensorBoardImages
 from .data import load_mnist, make_dataset
 from .distribute import is_chief, make_strategy
 from .model import VAE
@@ -112,6 +112,17 @@ def hardware():
     }
 
 
+def redraw_figures(run, data=None):
+    """Draw a finished run's figures again (after a change to plots.py) from its models, history and test
+    set, into its folder; returns their names."""
+    x_test, y_test = runs.test_set(run, data)
+    history = runs.read_json(Path(run) / runs.HISTORY)
+    figures = plots.run_figures(runs.load_vae(run), x_test, y_test, history,
+                                runs.read_config(run).get("kl_warmup_epochs", 0))
+    runs.save_figures(run, figures)
+    return sorted(figures)
+
+
 def split_validation(x_train, n):
     """The training images less the last n, and those n as a validation set."""
     if not 0 <= n < len(x_train):
@@ -162,7 +173,9 @@ def train(config, resume=False, force=False):
         initial_epoch=initial_epoch,
         validation_data=val_data,
         shuffle=False,
-        callbacks=[*config.callbacks(), keras.callbacks.TerminateOnNaN(), checkpoint],
+        callbacks=[*config.callbacks(), keras.callbacks.TerminateOnNaN(), LogBeta(),
+                   keras.callbacks.TensorBoard(work_dir / runs.TENSORBOARD_DIR, write_graph=False),
+                   TensorBoardImages(work_dir / runs.TENSORBOARD_DIR), checkpoint],
         verbose=1,
     ).history
     seconds = time.perf_counter() - start

@@ -1,12 +1,19 @@
-"""The Colab notebook runs top to bottom (quick mode) and draws its figures."""
+"""The Colab notebook: runs top to bottom (quick mode) and draws its figures; its setup cell installs the package or says what to do."""
+import os
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import nbformat
+import pytest
+from matplotlib.image import imread
 from nbclient import NotebookClient
 
 from conftest import SMALL_MNIST
 
-NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "vae_mnist.ipynb"
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = ROOT / "notebooks" / "vae_mnist.ipynb"
 
 
 def test_notebook_runs_top_to_bottom_and_produces_its_figures(monkeypatch):
@@ -21,3 +28,50 @@ def test_notebook_runs_top_to_bottom_and_produces_its_figures(monkeypatch):
     text = "".join(o.get("text", "") for o in outputs)
     assert "KL: True" in text and "BCE: True" in text and "equals the Keras decoder: True" in text
     assert "expected [1, -2]" in text and "test loss" in text
+
+
+def setup_cell():
+    """The notebook's first code cell as plain Python (its one IPython magic dropped)."""
+    cell = next(c for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code")
+    return "\n".join(line for line in cell.source.splitlines() if not line.startswith("%"))
+
+
+def colab_env(**variables):
+    """The environment of a Colab kernel: no checkout on the path, keras_vae not installed."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KERAS_VAE_REPO")}
+    return {**env, **variables}
+
+
+def test_the_setup_cell_reads_the_repository_address_from_pyproject():
+    urls = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"].get("urls", {})
+    assert f'REPOSITORY = "{urls.get("Repository", "")}"' in setup_cell()
+
+
+@pytest.mark.parametrize("repository,said", [(None, "keras_vae is not installed: set KERAS_VAE_REPO"),
+                                             ("file:///no/such/repository", "pip could not install")])
+def test_without_a_reachable_repository_the_setup_cell_says_what_to_do(tmp_path, repository, said):
+    env = colab_env(**({"KERAS_VAE_REPO": repository} if repository else {}))
+    result = subprocess.run([sys.executable, "-c", setup_cell()], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert said in result.stdout and "upload or clone the repository" in result.stdout
+
+
+def test_the_setup_cell_installs_the_package_whose_shipped_models_load_by_name_from_anywhere(tmp_path):
+    """As in Colab: pip installs from the repository's address (here a clone), and the commands find the
+    pretrained models inside the installed package."""
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(tmp_path / "repository")], check=True)
+    site, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = colab_env(KERAS_VAE_REPO=f"file://{tmp_path / 'repository'}", PIP_TARGET=str(site), PIP_NO_DEPS="1")
+    result = subprocess.run([sys.executable, "-c", setup_cell()], cwd=elsewhere, env=env, capture_output=True, text=True)
+    assert result.returncode == 0 and "not installed" not in result.stdout, result.stdout + result.stderr
+    installed = colab_env(PYTHONPATH=str(site))
+    for command in (["sample", "--model", "pretrained:conv_latent2", "--n", "16", "--out", "s.png"],
+                    ["manifold", "--n", "5", "--out", "m.png"]):
+        result = subprocess.run([sys.executable, "-m", "keras_vae", *command], cwd=elsewhere, env=installed,
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert str(site / "keras_vae" / "saved_models") in subprocess.run(
+            [sys.executable, "-c", "from keras_vae import runs; print(runs.DEFAULT_MODEL)"], cwd=elsewhere,
+            env=installed, capture_output=True, text=True).stdout
+    assert imread(elsewhere / "s.png")[40:].std() > 0.1 and (elsewhere / "m.png").is_file()
