@@ -179,7 +179,7 @@ def grid_figure(grid, title, zoom=None):
     total = height * zoom + TITLE_PIXELS
     fig = Figure(figsize=(width * zoom / dpi, total / dpi), dpi=dpi)
     ax = fig.add_axes((0, 0, 1, height * zoom / total))
-    ax.imshow(np.clip(grid, 0.0, 1.0), cmap="Greys_r", vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.imshow(np.clip(grid, 0.0, 1.0), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")  # grey = value
     ax.set_axis_off()
     fig.text(0.5, 1 - TITLE_PIXELS / 2 / total, title, ha="center", va="center", fontsize=11, wrap=True)
     return fig

@@ -31,9 +31,40 @@ def test_train_writes_a_complete_self_describing_run_folder(tmp_path):
     assert metrics["final"]["val_loss"] == history["val_loss"][-1]
     assert metrics["samples_per_second"] > 0 and "cpu_count" in metrics["hardware"]
     assert json.loads((out / "config.json").read_text())["latent_dim"] == 2
-    assert imread(out / "manifold.png").shape[:2] == (800, 800)
+    assert imread(out / "manifold.png").shape[:2] == (824, 800)
     decoder = keras.models.load_model(out / "decoder.keras", safe_mode=True)
     assert decoder.predict(np.zeros((1, 2)), verbose=0).shape == (1, 28, 28, 1)
+
+
+def tensorboard_events(folder):
+    """{tag: [(step, value or image shape)]} from the TensorBoard event files in `folder`."""
+    import tensorflow as tf
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(folder), size_guidance={"tensors": 0})
+    events.Reload()
+    logged = {}
+    for tag in events.Tags()["tensors"]:
+        for event in events.Tensors(tag):
+            array = tf.make_ndarray(event.tensor_proto)
+            logged.setdefault(tag, []).append((event.step, float(array) if array.ndim == 0 else array.shape))
+    return logged
+
+
+def test_a_two_epoch_run_leaves_tensorboard_logs_of_the_loss_terms_schedules_and_images(tmp_path):
+    out = tmp_path / "run"
+    result = run_cli("train", "--data", SMALL_MNIST, "--architecture", "mlp", "--hidden-dim", 16, "--epochs", 2,
+                     "--kl-warmup-epochs", 1, "--lr-patience", 1, "--out", out)
+    assert result.returncode == 0, result.stderr
+    history = json.loads((out / "history.json").read_text())
+    train, validation = tensorboard_events(out / "tensorboard" / "train"), tensorboard_events(out / "tensorboard" / "validation")
+    for term in ("loss", "reconstruction_loss", "kl_loss"):
+        assert [v for _, v in train[f"epoch_{term}"]] == pytest.approx(history[term], rel=1e-6)
+        assert [v for _, v in validation[f"epoch_{term}"]] == pytest.approx(history[f"val_{term}"], rel=1e-6)
+    assert [v for _, v in train["epoch_beta"]] == [0.0, 1.0]  # the warm-up's beta, epoch by epoch
+    assert [v for _, v in train["epoch_learning_rate"]] == pytest.approx([1e-3, 1e-3])
+    images = tensorboard_events(out / "tensorboard" / "images")
+    assert [step for step, _ in images["prior samples"]] == [0, 1] and len(images["manifold"]) == 2
 
 
 def test_autoregressive_binarized_training_with_held_out_validation_then_evaluate_and_sample(tmp_path):
@@ -48,8 +79,8 @@ def test_autoregressive_binarized_training_with_held_out_validation_then_evaluat
     result = run_cli("sample", "--model", out, "--n", 16, "--out", tmp_path / "samples.png")
     assert result.returncode == 0, result.stderr
     samples = imread(tmp_path / "samples.png")
-    # Drawn pixel by pixel from Bernoulli conditionals: every pixel is black or white.
-    assert samples.shape[:2] == (112, 112) and set(np.unique(samples[..., 0])) == {0.0, 1.0}
+    # Drawn pixel by pixel from Bernoulli conditionals: every pixel below the title is black or white.
+    assert samples.shape[:2] == (40 + 448, 448) and set(np.unique(samples[40:, :, 0])) == {0.0, 1.0}
     result = run_cli("evaluate", "--model", out, "--k", 50, "--n", 16)
     assert result.returncode == 0, result.stderr
     evaluation = json.loads((out / "metrics.json").read_text())["evaluation"]

@@ -84,15 +84,18 @@ def cli(*args):
     return subprocess.run([sys.executable, "-m", "keras_vae", *map(str, args)], capture_output=True, text=True)
 
 
-def test_sample_manifold_and_reconstruct_write_pngs_of_the_expected_size(run_dir, tmp_path):
+def test_sample_manifold_and_reconstruct_write_titled_pngs_at_least_400_pixels_on_the_short_side(run_dir, tmp_path):
     result = cli("sample", "--model", run_dir / "saved_model" / "decoder", "--n", 64, "--seed", 0, "--out", tmp_path / "s.png")
     assert result.returncode == 0, result.stderr
-    assert imread(tmp_path / "s.png").shape[:2] == (8 * 28, 8 * 28)
+    title = 40  # pixels of title above the tiles, each image pixel a zoom x zoom block
+    assert imread(tmp_path / "s.png").shape[:2] == (title + 2 * 8 * 28, 2 * 8 * 28)
     assert cli("manifold", "--model", run_dir, "--n", 5, "--out", tmp_path / "m.png").returncode == 0
-    assert imread(tmp_path / "m.png").shape[:2] == (5 * 28, 5 * 28)
+    assert imread(tmp_path / "m.png").shape[:2] == (title + 3 * 5 * 28, 3 * 5 * 28)
     result = cli("reconstruct", "--model", run_dir / "decoder.keras", "--data", SMALL_MNIST, "--n", 6, "--out", tmp_path / "r.png")
     assert result.returncode == 0, result.stderr
-    assert imread(tmp_path / "r.png").shape[:2] == (2 * 28, 6 * 28)
+    assert imread(tmp_path / "r.png").shape[:2] == (title + 8 * 2 * 28, 8 * 6 * 28)
+    assert cli("sample", "--model", run_dir, "--n", 4, "--zoom", 1, "--out", tmp_path / "z.png").returncode == 0
+    assert imread(tmp_path / "z.png").shape[:2] == (title + 2 * 28, 2 * 28)
 
 
 def test_samples_with_the_same_seed_are_the_same_image(run_dir, tmp_path):

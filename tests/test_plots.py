@@ -1,5 +1,6 @@
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.image import imread
 from scipy.stats import norm
 
 from keras_vae import build_decoder, build_encoder, plots
@@ -47,3 +48,41 @@ def test_history_figure_shades_the_kl_warm_up_epochs():
         (span,) = ax.patches
         assert (span.get_x(), span.get_x() + span.get_width()) == (0.5, 2.5)
     assert not plots.history_figure(history).axes[0].patches
+
+
+def test_the_scatter_of_a_many_dimensional_latent_space_shows_its_two_most_informative_dims():
+    rng = np.random.default_rng(0)
+    z_mean = rng.normal(0.0, 0.03, (500, 6)).astype("float32")  # dims the model does not use ...
+    z_log_var = np.zeros((500, 6), "float32")
+    z_mean[:, 4] = rng.normal(0.0, 2.0, 500)  # ... and two that it does, the larger KL first
+    z_mean[:, 1] = rng.normal(0.0, 1.0, 500)
+    assert plots.informative_dims(z_mean, z_log_var) == (4, 1)
+    fig = plots.latent_scatter_figure(z_mean, rng.integers(0, 10, 500), z_log_var=z_log_var)
+    ax = fig.axes[0]
+    assert "dims 4 and 1 of 6" in ax.get_title() and ax.get_xlabel() == "z_mean[4]"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [str(d) for d in range(10)]  # one colour per digit
+
+
+def test_the_learning_curves_mark_learning_rate_cuts_and_fit_the_axes_after_the_warm_up():
+    history = {"loss": [400.0, 300.0, 100.0, 99.0, 98.0], "reconstruction_loss": [90.0, 85.0, 84.0, 83.0, 82.0],
+               "kl_loss": [350.0, 200.0, 16.0, 15.0, 14.5], "learning_rate": [1e-3, 1e-3, 1e-3, 5e-4, 5e-4]}
+    kl_axis = plots.history_figure(history, warmup_epochs=2).axes[2]
+    low, high = kl_axis.get_ylim()
+    assert 14.0 < low < 14.5 and 16.0 < high < 17.0  # the last epochs' 14-16 nats fill the axis
+    assert [line.get_xdata()[0] for line in kl_axis.lines if line.get_linestyle() == "--"] == [3.5]
+
+
+def test_the_manifold_labels_its_first_and_last_grid_values():
+    ax = plots.manifold_figure(build_decoder(2, "mlp", hidden_dim=8), n=20).axes[0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels[0] == f"{norm.ppf(0.05):.2f}" and labels[-1] == f"{norm.ppf(0.95):.2f}"
+    assert "downward" in ax.get_ylabel()
+
+
+def test_a_saved_grid_keeps_every_pixel_value_under_its_title(tmp_path):
+    grid = np.random.default_rng(0).random((56, 84)).round(1)
+    plots.save_grid(tmp_path / "g.png", grid, "a title", zoom=5)
+    image = imread(tmp_path / "g.png")[..., 0]
+    assert image.shape == (40 + 280, 420)
+    np.testing.assert_allclose(image[40::5, ::5], grid, atol=1 / 255 + 0.01)  # the grey level is the value
+    assert image[:40].min() < 0.5  # the title is written above

@@ -1,4 +1,5 @@
-"""The README's commands work as a new user types them, on a fresh clone with ../shared beside it."""
+"""The README works as written: its commands on a fresh clone with ../shared beside it, and its Python."""
+import os
 import re
 import shlex
 import subprocess
@@ -6,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import SMALL_MNIST
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -46,3 +49,17 @@ def test_each_readme_command_runs_on_a_fresh_clone_and_writes_what_it_says(fresh
         assert out.is_file() or (out / "decoder" / "saved_model.pb").is_file(), out
     assert subprocess.run(["git", "status", "--porcelain", "saved_models"], cwd=fresh_clone,
                           capture_output=True, text=True).stdout == "", "the shipped models are left as shipped"
+
+
+def readme_python_blocks():
+    return re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+
+
+@pytest.mark.parametrize("block", readme_python_blocks(), ids=lambda block: block.splitlines()[0][:40])
+def test_each_python_block_of_the_readme_runs(block):
+    """Run as written from the repository's root, with MNIST shrunk to the test fixture (KERAS_VAE_MNIST) and
+    every `epochs=N` made 1."""
+    code = re.sub(r"epochs=\d+", "epochs=1", block)
+    env = {**os.environ, "KERAS_VAE_MNIST": str(SMALL_MNIST)}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
