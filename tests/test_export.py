@@ -115,5 +115,5 @@ def test_without_model_the_commands_use_the_shipped_2d_model(tmp_path):
     result = cli("manifold", "--n", 4, "--out", tmp_path / "m.png")
     assert result.returncode == 0, result.stderr
     grid = imread(tmp_path / "m.png")
-    assert grid.shape[:2] == (4 * 28, 4 * 28)
-    assert grid[..., 0].std() > 0.1  # a trained decoder draws strokes, not a flat grey field
+    assert grid.shape[:2] == (40 + 4 * 4 * 28, 4 * 4 * 28)  # a title, then the tiles zoomed to 400+ pixels
+    assert grid[40:, :, 0].std() > 0.1  # a trained decoder draws strokes, not a flat grey field

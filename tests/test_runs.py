@@ -22,7 +22,9 @@ def test_a_binarized_run_is_scored_on_one_fixed_draw_of_the_test_set(mnist_small
     assert not np.array_equal(first, runs.scored_images(x_test, "dynamic", seed=runs.VALIDATION_SEED))
     runs.write_config(tmp_path, {"data": str(SMALL_MNIST), "binarize": "dynamic"})
     # The first n images of the run's own data, drawn as the whole test set is drawn.
-    np.testing.assert_array_equal(runs.test_set(tmp_path, n=16), first[:16])
+    x, y = runs.test_set(tmp_path, n=16)
+    np.testing.assert_array_equal(x, first[:16])
+    np.testing.assert_array_equal(y, mnist_small[1][1][:16])
 
 
 def test_recording_an_evaluation_keeps_the_rest_of_the_metrics(tmp_path):
