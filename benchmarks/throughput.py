@@ -5,6 +5,8 @@ compared over the same minutes. Baselines, on the same data and architecture:
 - the Keras example's way (keras-io examples/generative/vae.py): numpy arrays into fit, a GradientTape
   train_step with BCE on probabilities, no tuning;
 - the PyTorch example (pytorch/examples vae/main.py): 784-400-20 MLP and its loss, if torch imports.
+keras_vae is timed as the training command builds it ("keras_vae": tf.data pipeline, FusedAdam, 32 steps per
+execution) and as the README's API writes it ("README API": compile(Adam()), fit(numpy)).
 
     python -m benchmarks.throughput --data ../shared/data/mnist.npz --json benchmarks/results/cpu.json
     python -m benchmarks.throughput --data ../shared/data/mnist.npz --levers   # each lever on its own
@@ -19,7 +21,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_vae import build_decoder, build_encoder, load_mnist
+from keras_vae import VAE, build_decoder, build_encoder, load_mnist
 from keras_vae.data import make_dataset
 from keras_vae.train import TrainConfig, build_vae, hardware
 
@@ -103,6 +105,14 @@ def keras_example(spec, x):
     return lambda: fit_one_epoch(model, x, batch_size=BATCH_SIZE)
 
 
+def readme_api(spec, x):
+    """keras_vae's API exactly as the README writes it: compile(optimizer=keras.optimizers.Adam()), then fit on
+    the numpy array with batch_size=128; compile's defaults choose the speed levers."""
+    vae = VAE(*parts(spec))
+    vae.compile(optimizer=keras.optimizers.Adam())
+    return lambda: fit_one_epoch(vae, x, batch_size=BATCH_SIZE)
+
+
 def keras_vae(spec, x, tf_data=True, steps_per_execution=DEFAULTS.steps_per_execution,
               jit_compile=DEFAULTS.jit_compile, precision=DEFAULTS.precision, fused_adam=True):
     """keras_vae as the training command builds it (or with one lever changed), ready to train one epoch."""
@@ -166,7 +176,7 @@ def setups(spec, x, levers, with_torch):
     if levers:
         levers = {**LEVERS, **(GPU_LEVERS if tf.config.list_physical_devices("GPU") else {})}
         return {lever: keras_vae(spec, x, **options) for lever, options in levers.items()}
-    built = {"keras_vae": keras_vae(spec, x), "Keras example": keras_example(spec, x)}
+    built = {"keras_vae": keras_vae(spec, x), "README API": readme_api(spec, x), "Keras example": keras_example(spec, x)}
     if with_torch and (torch_epoch := pytorch_example(x)):
         built["PyTorch example"] = torch_epoch
         built["PyTorch example, its DataLoader"] = pytorch_example(x, data_loader=True)
@@ -210,7 +220,7 @@ def main():
     for name in args.models:
         epochs = setups(MODELS[name], x_train, args.levers, with_torch=name == "mlp")
         measured = interleaved_rounds(epochs, len(x_train), args.rounds)
-        baselines = [b for b in ("plain: numpy into fit", "Keras example", "PyTorch example") if b in epochs]
+        baselines = [b for b in ("plain: numpy into fit", "keras_vae", "Keras example", "PyTorch example") if b in epochs]
         summary = summarize(measured, baselines)
         results["models"][name] = {"summary": summary, "rounds": measured}
         print(f"\n{name} (batch {BATCH_SIZE}; medians over {args.rounds} interleaved rounds of one epoch per setup; "

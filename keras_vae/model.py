@@ -9,6 +9,11 @@ from keras import ops
 from .callbacks import with_progress_bar
 from .decoders import decoder_kind
 from .losses import get_likelihood, kl_divergence
+from .optimizers import FusedAdam
+
+# Steps per call of the compiled training loop when compile is given none: fewer Python round trips, the
+# same numbers (benchmarks/README.md; tests/test_model.py).
+STEPS_PER_EXECUTION = 32
 
 
 def _parameters_model(decoder, likelihood):
@@ -75,6 +80,25 @@ class VAE(keras.Model):
     @property
     def metrics(self):
         return [self.total_loss_tracker, self.reconstruction_loss_tracker, self.kl_loss_tracker]
+
+    def compile(self, optimizer="rmsprop", steps_per_execution=None, fuse_adam=True, **kwargs):
+        """Model.compile whose defaults take the fast path without changing what is computed:
+        steps_per_execution=32 unless given (1 under MultiWorkerMirroredStrategy, whose multi-step loop fails
+        in Keras 3.15), and Keras' Adam applied by TensorFlow's fused kernel (its class becomes FusedAdam, the
+        same update to float rounding) unless fuse_adam=False."""
+        optimizer = keras.optimizers.get(optimizer)
+        if fuse_adam and type(optimizer) is keras.optimizers.Adam and not optimizer.amsgrad:
+            optimizer.__class__ = FusedAdam
+        if steps_per_execution is None:
+            multiworker = isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy)
+            steps_per_execution = 1 if multiworker else STEPS_PER_EXECUTION
+        super().compile(optimizer=optimizer, steps_per_execution=steps_per_execution, **kwargs)
+
+    def compile_from_config(self, config):
+        """Compile a loaded VAE as it was saved (Keras skips this for a model whose compile is overridden)."""
+        self.compile(**keras.saving.deserialize_keras_object(config), fuse_adam=False)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)  # so that the saved optimizer state loads
 
     def call(self, x, training=False):
         """The reconstruction of x through a sampled z (autoregressive: each pixel given the true ones before it)."""

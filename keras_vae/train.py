@@ -17,7 +17,7 @@ from .checkpoint import EpochCheckpoint, load_checkpoint
 from .callbacks import KLWarmup, LogBeta, ReduceLROnPlateau, TensorBoardImages
 from .data import load_mnist, make_dataset
 from .distribute import is_chief, make_strategy
-from .model import VAE
+from .model import STEPS_PER_EXECUTION, VAE
 from .optimizers import FusedAdam
 
 
@@ -39,7 +39,7 @@ class TrainConfig:
     lr_patience: int = 0
     early_stopping_patience: int = 0
     validation_images: int = 0
-    steps_per_execution: int = 32
+    steps_per_execution: int = STEPS_PER_EXECUTION
     jit_compile: bool = False
     precision: str = "float32"
     strategy: str = "none"
@@ -77,7 +77,7 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 def build_vae(config, optimizer=None):
     """A compiled VAE for the config, its layers computing in `config.precision` (the loss stays float32).
 
-    optimizer: FusedAdam(config.learning_rate) unless given.
+    optimizer: FusedAdam(config.learning_rate) unless given; a given optimizer is used as it is.
     """
     if config.precision not in PRECISIONS:
         raise ValueError(f"Unknown precision {config.precision!r}; choose one of {PRECISIONS}.")
@@ -96,6 +96,7 @@ def build_vae(config, optimizer=None):
         optimizer=optimizer or FusedAdam(config.learning_rate),
         steps_per_execution=steps_per_execution,
         jit_compile=config.jit_compile,
+        fuse_adam=False,
     )
     return vae
 

@@ -170,3 +170,21 @@ def test_a_mixed_float16_step_makes_the_float32_update(mnist_small):
         vae.fit(x, batch_size=64, epochs=1, verbose=0)
     for before, a, b in zip(start, reference.get_weights(), mixed.get_weights()):
         np.testing.assert_allclose(b - before, a - before, atol=2e-2 * np.abs(a - before).max() + 1e-7)
+
+
+def test_compile_defaults_to_the_fast_path_and_it_computes_what_the_plain_path_computes(mnist_small):
+    """compile(Adam()) as the README writes it: 32 steps per execution and Adam's fused kernel, the same losses."""
+    x = mnist_small[0][0][:256]
+    runs = {}
+    for name, options in {"default": {}, "plain": {"steps_per_execution": 1, "fuse_adam": False}}.items():
+        keras.utils.set_random_seed(0)
+        vae = VAE(build_encoder(2, "mlp", hidden_dim=32, seed=0), build_decoder(2, "mlp", hidden_dim=32))
+        optimizer = keras.optimizers.Adam(1e-3)
+        vae.compile(optimizer=optimizer, **options)
+        runs[name] = (vae, vae.fit(x, epochs=2, batch_size=32, verbose=0).history["loss"])
+    (fast, fast_losses), (plain, plain_losses) = runs["default"], runs["plain"]
+    assert fast.steps_per_execution == 32 and type(fast.optimizer).__name__ == "FusedAdam"
+    assert plain.steps_per_execution == 1 and type(plain.optimizer) is keras.optimizers.Adam
+    np.testing.assert_allclose(fast_losses, plain_losses, rtol=1e-5)
+    for f, p in zip(fast.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(f, p, atol=1e-4)  # Adam divides by sqrt(v): rounding shows where v is tiny
