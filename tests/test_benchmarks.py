@@ -36,3 +36,10 @@ def test_ratios_pair_setups_within_a_round():
 def test_forward_flops_count_multiply_adds_per_image(layer, input_shape, flops):
     keras.Model(inputs := keras.Input(input_shape), layer(inputs))
     assert forward_flops(layer) == flops
+
+
+def test_repeated_ratios_are_the_median_and_range_of_each_runs_ratio():
+    from benchmarks.repeats import repeated_ratios
+
+    runs = [{"models": {"mlp": {"summary": {"a": {"samples_per_second": 1.0, "vs b": ratio}}}}} for ratio in (1.2, 0.9, 1.5)]
+    assert repeated_ratios(runs) == {"mlp": {"a": {"vs b": {"median": 1.2, "low": 0.9, "high": 1.5, "runs": [1.2, 0.9, 1.5]}}}}
