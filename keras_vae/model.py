@@ -83,15 +83,14 @@ class VAE(keras.Model):
 
     def compile(self, optimizer="rmsprop", steps_per_execution=None, fuse_adam=True, **kwargs):
         """Model.compile whose defaults take the fast path without changing what is computed:
-        steps_per_execution=32 unless given (1 under MultiWorkerMirroredStrategy, whose multi-step loop fails
-        in Keras 3.15), and Keras' Adam applied by TensorFlow's fused kernel (its class becomes FusedAdam, the
-        same update to float rounding) unless fuse_adam=False."""
+        steps_per_execution=32 unless given (1 inside a tf.distribute strategy's scope, where Keras 3.15's
+        multi-step loop can fail: "must feed a value for placeholder"), and Keras' Adam applied by TensorFlow's
+        fused kernel (its class becomes FusedAdam, the same update to float rounding) unless fuse_adam=False."""
         optimizer = keras.optimizers.get(optimizer)
         if fuse_adam and type(optimizer) is keras.optimizers.Adam and not optimizer.amsgrad:
             optimizer.__class__ = FusedAdam
         if steps_per_execution is None:
-            multiworker = isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy)
-            steps_per_execution = 1 if multiworker else STEPS_PER_EXECUTION
+            steps_per_execution = 1 if tf.distribute.has_strategy() else STEPS_PER_EXECUTION
         super().compile(optimizer=optimizer, steps_per_execution=steps_per_execution, **kwargs)
 
     def compile_from_config(self, config):
