@@ -23,7 +23,7 @@ import tensorflow as tf
 from benchmarks.throughput import BATCH_SIZE, MODELS, interleaved_rounds, keras_vae, parts
 from keras_vae import FusedAdam, load_mnist
 from keras_vae.architectures import IMAGE_SHAPE
-from keras_vae.train import TrainConfig, build_vae, hardware
+from keras_vae.train import TrainConfig, build_model, hardware
 
 PEAK_SIZE = 2048
 TRAIN_STEP = "+ loss metrics (VAE.train_step)"
@@ -108,7 +108,7 @@ def update_timer(parts):
 
 def stage_timers(spec):
     """Timers of the training command's step on one batch, built up stage by stage."""
-    vae = build_vae(TrainConfig(**spec))
+    vae = build_model(TrainConfig(**spec))
     x = tf.random.uniform([BATCH_SIZE, *IMAGE_SHAPE])
     vae.fit(x, epochs=1, verbose=0)  # builds the weights and the optimizer
 

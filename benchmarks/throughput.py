@@ -23,7 +23,7 @@ from keras import ops
 
 from keras_vae import VAE, build_decoder, build_encoder, load_mnist
 from keras_vae.data import make_dataset
-from keras_vae.train import TrainConfig, build_vae, hardware
+from keras_vae.train import TrainConfig, build_model, hardware
 
 BATCH_SIZE = 128
 MODELS = {
@@ -117,7 +117,7 @@ def keras_vae(spec, x, tf_data=True, steps_per_execution=DEFAULTS.steps_per_exec
               jit_compile=DEFAULTS.jit_compile, precision=DEFAULTS.precision, fused_adam=True):
     """keras_vae as the training command builds it (or with one lever changed), ready to train one epoch."""
     config = TrainConfig(**spec, steps_per_execution=steps_per_execution, jit_compile=jit_compile, precision=precision)
-    vae = build_vae(config, optimizer=None if fused_adam else keras.optimizers.Adam(config.learning_rate))
+    vae = build_model(config, optimizer=None if fused_adam else keras.optimizers.Adam(config.learning_rate))
     if tf_data:
         dataset = make_dataset(x, BATCH_SIZE, shuffle=True, seed=0)  # one pipeline, cached on the first pass
         return lambda: fit_one_epoch(vae, dataset, shuffle=False)

@@ -4,6 +4,7 @@ from .startup import import_tensorflow
 import_tensorflow()  # before anything else loads TensorFlow: quietly under python -m keras_vae
 
 from .architectures import ARCHITECTURES, build_decoder, build_encoder, register_architecture
+from .autoencoder import Autoencoder
 from .data import load_mnist
 from .decoders import decode, reconstruct, sample_prior
 from .evaluate import estimate_log_likelihood, evaluate_elbo
@@ -16,6 +17,7 @@ from .runs import load_part, pretrained
 
 __all__ = [
     "ARCHITECTURES",
+    "Autoencoder",
     "FusedAdam",
     "LIKELIHOODS",
     "Sampling",

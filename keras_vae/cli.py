@@ -12,13 +12,15 @@ from typing import Callable
 
 from . import plots, runs
 from .architectures import ARCHITECTURES
+from .classifier import save_classifier, train_classifier
+from .compare import COMPARISON, FIGURES, compare_runs, format_table
 from .data import BINARIZE, load_mnist
 from .decoders import decoder_kind, reconstruct, sample_prior
 from .distribute import STRATEGIES
 from .evaluate import evaluate_run
 from .export import export_saved_model
 from .losses import LIKELIHOODS
-from .train import PRECISIONS, TrainConfig, TrainingDivergedError, redraw_figures, train
+from .train import MODELS, PRECISIONS, TrainConfig, TrainingDivergedError, redraw_figures, train
 
 DATA_HELP = "mnist.npz or IDX folder (else $KERAS_VAE_MNIST, else download)"
 
@@ -134,6 +136,8 @@ def _train_arguments():
         for option, default in architecture.options.items():
             takes.setdefault(option, (default, []))[1].append(architecture.name)
     return [
+        argument("--model", default=defaults.model, choices=sorted(MODELS),
+                 help="vae, or ae: the plain autoencoder (reconstruction loss alone) the tutorials contrast it with"),
         argument("--architecture", default=defaults.architecture, choices=sorted(ARCHITECTURES),
                  help="; ".join(f"{a.name}: {a.description}" for a in ARCHITECTURES.values())),
         argument("--latent-dim", type=integer(1, 1024), default=defaults.latent_dim),
@@ -172,7 +176,7 @@ def _train_arguments():
     ]
 
 
-@register_command("train", "train a VAE on MNIST and write a run folder", _train_arguments)
+@register_command("train", "train a VAE (or the plain autoencoder) on MNIST and write a run folder", _train_arguments)
 def _train(args):
     architecture = ARCHITECTURES[args.architecture]
     options = {option: getattr(args, option) for other in ARCHITECTURES.values()
@@ -181,9 +185,6 @@ def _train(args):
         known = ", ".join(f"--{o.replace('_', '-')}" for o in architecture.options) or "none"
         raise ValueError(f"--{option.replace('_', '-')} does not apply to --architecture {architecture.name} "
                          f"(its options: {known}).")
-    if args.kl_warmup_epochs >= args.epochs:
-        raise ValueError(f"--kl-warmup-epochs {args.kl_warmup_epochs} must be below --epochs {args.epochs}, "
-                         "or beta never reaches --beta.")
     fields = {name: getattr(args, name) for name in TrainConfig.__dataclass_fields__ if name != "options"}
     run_dir, metrics = train(TrainConfig(**fields, options=options), resume=args.resume, force=args.force)
     final, test = metrics["final"], metrics["test"]
@@ -241,13 +242,13 @@ def _reconstruct(args):
 
 @register_command("export", "write encoder/ and decoder/ TensorFlow SavedModels", [
     argument("--model", type=model_path, required=True,
-             help=f"run folder holding {runs.VAE_FILE} or the two parts' .keras files, or a .keras file"),
+             help=f"run folder holding {runs.VAE_FILE} ({runs.AE_FILE}) or the two parts' .keras files, or a .keras file"),
     argument("--out", type=output_folder, default=None, help=f"output folder (default <model>/{runs.SAVED_MODEL_DIR})"),
     FORCE])
 def _export(args):
     out = args.out or runs.saved_model_dir(args.model)
     runs.check_writable(out, args.force)
-    export_saved_model(runs.load_vae(args.model), out)
+    export_saved_model(runs.load_model(args.model), out)
     print(f"Wrote SavedModels {out}/encoder and {out}/decoder (signature 'serve')")
 
 
@@ -273,6 +274,38 @@ def _figures(args):
     runs.check_writable(args.model, args.force)
     names = redraw_figures(args.model, args.data)
     print(f"Wrote {', '.join(f'{name}.png' for name in names)} in {args.model}")
+
+
+@register_command("compare", "AE vs VAE: figures and a table of the tutorials' contrast", [
+    argument("--ae", type=model_path, required=True, help="an autoencoder run (train --model ae), or pretrained:<name>"),
+    argument("--vae", type=model_path, required=True, help="a VAE run of the same architecture and latent size"),
+    argument("--data", default=None, help="mnist.npz or IDX folder (default: the VAE run's own --data)"),
+    argument("--classifier", type=model_path, default=str(runs.CLASSIFIER),
+             help="the digit classifier's folder (default: the shipped one; see train-classifier)"),
+    argument("--samples", type=integer(1, 100000), default=1000, help="prior draws decoded by each model"),
+    argument("--seed", type=integer(*SEED_RANGE), default=0),
+    argument("--out", type=output_folder, default="ae_vs_vae", help="folder for compare.json and the figures"),
+    FORCE])
+def _compare(args):
+    table = compare_runs(args.ae, args.vae, args.out, data=args.data, classifier=args.classifier,
+                         samples=args.samples, seed=args.seed, force=args.force)
+    print(format_table(table))
+    print(f"Wrote {args.out}/: {COMPARISON} and the figures {', '.join(f'{n}.png' for n in FIGURES)}")
+
+
+@register_command("train-classifier", "train the digit classifier that `compare` judges samples with", [
+    argument("--data", default=None, help=DATA_HELP),
+    argument("--epochs", type=integer(1), default=15),
+    argument("--seed", type=integer(*SEED_RANGE), default=0),
+    argument("--out", type=output_folder, default=str(runs.CLASSIFIER),
+             help="folder for classifier.keras and metrics.json (default: the shipped one, which needs --force)"),
+    FORCE])
+def _train_classifier(args):
+    runs.check_new_run(args.out, args.force)
+    classifier, metrics = train_classifier(args.data, epochs=args.epochs, seed=args.seed)
+    save_classifier(args.out, classifier, metrics)
+    print(f"Wrote {args.out}: test accuracy {metrics['test_accuracy']:.2%} "
+          f"({metrics['binarized_test_accuracy']:.2%} on the binarized test set)")
 
 
 def _parser():

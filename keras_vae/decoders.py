@@ -193,7 +193,13 @@ def sample_prior(decoder, n=64, seed=0):
     return decode(decoder, z, seed)
 
 
+def encode(encoder, x):
+    """(z_mean, z_log_var) of x from any encoder: a VAE's [z_mean, z_log_var, z], a SavedModel's [z_mean, z_log_var],
+    or an autoencoder's code z_mean alone (z_log_var None)."""
+    outputs = encoder.predict(x, verbose=0)
+    return (outputs[0], outputs[1]) if isinstance(outputs, (list, tuple)) else (outputs, None)
+
+
 def reconstruct(encoder, decoder, x):
-    """The reconstruction decoded from the posterior mean z_mean."""
-    z_mean = encoder.predict(x, verbose=0)[0]
-    return decode(decoder, z_mean)
+    """The reconstruction decoded from the code z_mean (a VAE's posterior mean)."""
+    return decode(decoder, encode(encoder, x)[0])

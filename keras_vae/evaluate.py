@@ -10,6 +10,7 @@ from scipy.special import logsumexp
 from . import runs
 from .layers import Sampling
 from .losses import diagonal_normal_log_prob, kl_divergence, standard_normal_log_prob
+from .model import VAE
 
 
 def _batches(x, batch_size):
@@ -70,7 +71,10 @@ def evaluate_run(run, k=5000, n=None, seed=0, data=None, force=False):
     with a likelihood of binary pixels has no NLL to report: a ValueError says so.
     """
     binarize = runs.read_config(run).get("binarize", "none")
-    vae = runs.load_vae(run)
+    vae = runs.load_model(run)
+    if not isinstance(vae, VAE):
+        raise ValueError(f"{run} is an autoencoder: it defines no p(x), so there is no ELBO or log-likelihood to "
+                         f"estimate (its test reconstruction loss is in {runs.METRICS}).")
     if binarize == "none" and vae.p_x_given_z.binary:
         raise ValueError(f"No NLL for {run}: it models grayscale pixels with the {vae.likelihood} likelihood, whose "
                          "loss is not -log p(x) there (its test loss is in metrics.json); train with "

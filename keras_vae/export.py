@@ -30,14 +30,15 @@ def _serving_image(decoder):
     return lambda z: image(z, tf.random.uniform((tf.shape(z)[0], *image_shape(decoder))))
 
 
-def export_saved_model(vae, directory):
-    """Write `encoder/` (x -> z_mean, z_log_var) and `decoder/` (z -> x) SavedModels with `serve` signatures."""
+def export_saved_model(model, directory):
+    """Write `encoder/` (x -> z_mean, z_log_var; an autoencoder's x -> z_mean) and `decoder/` (z -> x) SavedModels
+    with `serve` signatures, for a VAE or an Autoencoder."""
     directory = Path(directory)
-    encoder = vae.encoder
+    encoder = model.encoder
     posterior = keras.Model(encoder.input, encoder.outputs[:2], name="posterior")
     _write_archive(posterior, lambda x: posterior(x, training=False), encoder.input_shape[1:],
                    directory / "encoder", "encoder")
-    _write_archive(vae.decoder, _serving_image(vae.decoder), (latent_dim(vae.decoder),), directory / "decoder", "decoder")
+    _write_archive(model.decoder, _serving_image(model.decoder), (latent_dim(model.decoder),), directory / "decoder", "decoder")
     return directory
 
 
@@ -48,7 +49,7 @@ def is_saved_model(path):
 
 def load_saved_model_part(path, part):
     """The SavedModel at `path` as a Keras functional model of `part` (via TFSMLayer), or None if its `serve`
-    signature is not that part's. A SavedModel encoder returns [z_mean, z_log_var]."""
+    signature is not that part's. A SavedModel encoder returns [z_mean, z_log_var], an autoencoder's z_mean."""
     input_name, output_names = SIGNATURES[part]
     try:
         signature = tf.saved_model.load(str(path)).signatures.get("serve")
@@ -59,5 +60,5 @@ def load_saved_model_part(path, part):
     spec = signature.structured_input_signature[1][input_name]
     inputs = keras.Input(shape=spec.shape[1:], name=input_name)
     outputs = keras.layers.TFSMLayer(str(path), call_endpoint="serve")(inputs)
-    outputs = [outputs[name] for name in output_names]
+    outputs = [outputs[name] for name in output_names if name in outputs]
     return keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0], name=part)

@@ -1,4 +1,5 @@
-"""The VAE: encoder -> Sampling -> decoder, trained on the negative ELBO."""
+"""The VAE (encoder -> Sampling -> decoder, trained on the negative ELBO) and what it shares with the plain
+autoencoder (autoencoder.py)."""
 import warnings
 
 import keras
@@ -25,7 +26,8 @@ def _parameters_model(decoder, likelihood):
             f"The decoder must end with keras.layers.Activation({likelihood.activation!r}) so that the "
             f"{likelihood.name} reconstruction loss can use its parameters; its last layer is {last.name!r}."
         )
-    return keras.Model(decoder.inputs, last.input, name="decoder_logits")
+    inputs = decoder.inputs if len(decoder.inputs) > 1 else decoder.inputs[0]  # as the decoder is called
+    return keras.Model(inputs, last.input, name="decoder_logits")
 
 
 def check_images(x, image_shape, name="x", likelihood=None):
@@ -48,17 +50,18 @@ def check_images(x, image_shape, name="x", likelihood=None):
         raise ValueError(f"{name} has pixels in [{low:g}, {high:g}]; the {likelihood.name} likelihood needs [0, 1]: {fix}.")
 
 
-@keras.saving.register_keras_serializable(package="keras_vae")
-class VAE(keras.Model):
-    """A variational autoencoder whose loss is reconstruction + beta * KL, in nats per image.
+class AutoencoderBase(keras.Model):
+    """What the VAE and the plain Autoencoder share: an encoder, a decoder scored by a registered likelihood
+    (losses.py) and Keras' plumbing (compile, checked fit/evaluate, train and test steps, config). A subclass
+    says what its loss terms are (`compute_loss_terms`, named in `loss_terms`) and what `call` returns.
 
-    `encoder` maps x to [z_mean, z_log_var, z]; `decoder` maps z (or [z, x], see decoders.py) to the image
-    the likelihood shows: pixel probabilities (Bernoulli) or means (Gaussian, with one learned output
-    log-variance). `likelihood` names a registered one (losses.py). `beta` is a variable so that callbacks
-    (KL warm-up) can change it during training.
+    `decoder` maps z (or [z, x], see decoders.py) to the image the likelihood shows: pixel probabilities
+    (Bernoulli) or means (Gaussian, with one learned output log-variance).
     """
 
-    def __init__(self, encoder, decoder, beta=1.0, likelihood="bernoulli", **kwargs):
+    loss_terms = ("loss", "reconstruction_loss")
+
+    def __init__(self, encoder, decoder, likelihood="bernoulli", **kwargs):
         super().__init__(**kwargs)
         self.p_x_given_z = get_likelihood(likelihood)
         self.encoder = encoder
@@ -69,17 +72,14 @@ class VAE(keras.Model):
         if self.decoder_kind.likelihoods is not None and likelihood not in self.decoder_kind.likelihoods:
             raise ValueError(f"An {self.decoder_kind.name} decoder takes the {' or '.join(self.decoder_kind.likelihoods)} "
                              f"likelihood, not {likelihood}: it draws binary pixels.")
-        self.beta = keras.Variable(beta, trainable=False, dtype="float32", name="beta")
         for name, initial_value in self.p_x_given_z.variables.items():
             setattr(self, name, keras.Variable(initial_value, dtype="float32", name=name))
-        self.total_loss_tracker = keras.metrics.Mean(name="loss")
-        self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
-        self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
+        self.trackers = [keras.metrics.Mean(name=term) for term in self.loss_terms]
         self.built = True
 
     @property
     def metrics(self):
-        return [self.total_loss_tracker, self.reconstruction_loss_tracker, self.kl_loss_tracker]
+        return self.trackers
 
     def compile(self, optimizer="rmsprop", steps_per_execution=None, fuse_adam=True, **kwargs):
         """Model.compile whose defaults take the fast path without changing what is computed:
@@ -94,15 +94,10 @@ class VAE(keras.Model):
         super().compile(optimizer=optimizer, steps_per_execution=steps_per_execution, **kwargs)
 
     def compile_from_config(self, config):
-        """Compile a loaded VAE as it was saved (Keras skips this for a model whose compile is overridden)."""
+        """Compile a loaded model as it was saved (Keras skips this for a model whose compile is overridden)."""
         self.compile(**keras.saving.deserialize_keras_object(config), fuse_adam=False)
         if self.built:
             self.optimizer.build(self.trainable_variables)  # so that the saved optimizer state loads
-
-    def call(self, x, training=False):
-        """The reconstruction of x through a sampled z (autoregressive: each pixel given the true ones before it)."""
-        _, _, z = self.encoder(x, training=training)
-        return self.decoder(self.decoder_kind.scoring_inputs(z, x), training=training)
 
     def reconstruction_loss(self, x, z, training=False):
         """-log p(x|z) per example, in nats, by the registered likelihood from the decoder's parameters."""
@@ -111,18 +106,15 @@ class VAE(keras.Model):
         return self.p_x_given_z.reconstruction_loss(x, parameters, **variables)
 
     def compute_loss_terms(self, x, training=False):
-        """Batch means of the reconstruction loss, the KL loss and their beta-weighted sum."""
-        z_mean, z_log_var, z = self.encoder(x, training=training)
-        reconstruction_loss = ops.mean(self.reconstruction_loss(x, z, training=training))
-        kl_loss = ops.mean(kl_divergence(z_mean, z_log_var))
-        total_loss = reconstruction_loss + self.beta * kl_loss
-        return {"loss": total_loss, "reconstruction_loss": reconstruction_loss, "kl_loss": kl_loss}
+        """Batch means of the terms named in `loss_terms`, as a dict."""
+        raise NotImplementedError
 
     def fit(self, x=None, y=None, validation_data=None, callbacks=None, **kwargs):
-        """Model.fit after checking the images. y is ignored, with a warning: a VAE reconstructs x.
+        """Model.fit after checking the images. y is ignored, with a warning: the model reconstructs x.
         The progress bar counts the epoch's true steps (callbacks.ProgbarLogger)."""
         if y is not None:
-            warnings.warn("VAE.fit ignores y: a VAE is unsupervised and learns to reconstruct x.", stacklevel=2)
+            warnings.warn(f"{type(self).__name__}.fit ignores y: it is unsupervised and learns to reconstruct x.",
+                          stacklevel=2)
         self.check_input(x, "x")
         if validation_data is not None:
             self.check_input(validation_data[0] if isinstance(validation_data, tuple) else validation_data, "validation_data")
@@ -153,16 +145,18 @@ class VAE(keras.Model):
             scaled_loss = self.optimizer.scale_loss(terms["loss"] / replicas)
         gradients = tape.gradient(scaled_loss, self.trainable_weights)
         self.optimizer.apply(gradients, self.trainable_weights)
-        return self._track(terms)
+        return self._track(terms, x)
 
     def test_step(self, data):
         x = keras.utils.unpack_x_y_sample_weight(data)[0]
-        return self._track(self.compute_loss_terms(x, training=False))
+        return self._track(self.compute_loss_terms(x, training=False), x)
 
-    def _track(self, terms):
-        self.total_loss_tracker.update_state(terms["loss"])
-        self.reconstruction_loss_tracker.update_state(terms["reconstruction_loss"])
-        self.kl_loss_tracker.update_state(terms["kl_loss"])
+    def _track(self, terms, x):
+        """Add the batch's terms to the metrics, weighted by its size, so that an epoch's numbers are means per
+        image even when the last batch is smaller."""
+        batch_size = ops.cast(ops.shape(x)[0], "float32")
+        for tracker in self.trackers:
+            tracker.update_state(terms[tracker.name], sample_weight=batch_size)
         if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
             # Keras 3.15 reduces multi-worker logs with reduce(MEAN, axis=0), which needs a batch axis.
             return {m.name: ops.reshape(m.result(), (1,)) for m in self.metrics}
@@ -173,7 +167,6 @@ class VAE(keras.Model):
             "name": self.name,
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "decoder": keras.saving.serialize_keras_object(self.decoder),
-            "beta": float(ops.convert_to_numpy(self.beta)),
             "likelihood": self.likelihood,
         }
 
@@ -183,3 +176,34 @@ class VAE(keras.Model):
         encoder = keras.saving.deserialize_keras_object(config.pop("encoder"))
         decoder = keras.saving.deserialize_keras_object(config.pop("decoder"))
         return cls(encoder, decoder, **config)
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class VAE(AutoencoderBase):
+    """A variational autoencoder whose loss is reconstruction + beta * KL, in nats per image.
+
+    `encoder` maps x to [z_mean, z_log_var, z]; `decoder` and `likelihood` as in AutoencoderBase. `beta` is a
+    variable so that callbacks (KL warm-up) can change it during training.
+    """
+
+    loss_terms = ("loss", "reconstruction_loss", "kl_loss")
+
+    def __init__(self, encoder, decoder, beta=1.0, likelihood="bernoulli", **kwargs):
+        super().__init__(encoder, decoder, likelihood, **kwargs)
+        self.beta = keras.Variable(beta, trainable=False, dtype="float32", name="beta")
+
+    def call(self, x, training=False):
+        """The reconstruction of x through a sampled z (autoregressive: each pixel given the true ones before it)."""
+        _, _, z = self.encoder(x, training=training)
+        return self.decoder(self.decoder_kind.scoring_inputs(z, x), training=training)
+
+    def compute_loss_terms(self, x, training=False):
+        """Batch means of the reconstruction loss, the KL loss and their beta-weighted sum."""
+        z_mean, z_log_var, z = self.encoder(x, training=training)
+        reconstruction_loss = ops.mean(self.reconstruction_loss(x, z, training=training))
+        kl_loss = ops.mean(kl_divergence(z_mean, z_log_var))
+        total_loss = reconstruction_loss + self.beta * kl_loss
+        return {"loss": total_loss, "reconstruction_loss": reconstruction_loss, "kl_loss": kl_loss}
+
+    def get_config(self):
+        return {**super().get_config(), "beta": float(ops.convert_to_numpy(self.beta))}

@@ -5,7 +5,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy.stats import norm
 
-from .decoders import decode, decoder_kind, latent_dim, reconstruct, sample_prior
+from .decoders import decode, decoder_kind, encode, latent_dim, reconstruct, sample_prior
 from .losses import kl_divergence
 
 # The manifold's rows run down the figure as the tutorial's loop fills them: z[dims[1]] grows downward.
@@ -123,14 +123,16 @@ def _learning_rate_halvings(history):
 
 
 def history_figure(history, warmup_epochs=0):
-    """Loss, reconstruction and KL per epoch, train and validation (a Keras History.history dict).
+    """Loss, reconstruction and KL per epoch, train and validation (a Keras History.history dict); for an
+    autoencoder, whose loss is its reconstruction loss, that one alone.
 
     The first `warmup_epochs` are shaded: there beta < 1, so the loss is not yet the negative ELBO, and the
     y-axes are fitted to the epochs after them. Dashed lines mark where the learning rate was lowered.
     """
-    fig = Figure(figsize=(13, 3.8), layout="constrained")
+    terms = ("loss", "reconstruction_loss", "kl_loss") if "kl_loss" in history else ("reconstruction_loss",)
+    fig = Figure(figsize=(13, 3.8) if len(terms) > 1 else (6.5, 4.6), layout="constrained")
     halvings = _learning_rate_halvings(history)
-    for ax, term in zip(fig.subplots(1, 3), ("loss", "reconstruction_loss", "kl_loss")):
+    for ax, term in zip(np.atleast_1d(fig.subplots(1, len(terms))), terms):
         curves = {"train": history[term], **({"validation": history[f"val_{term}"]} if f"val_{term}" in history else {})}
         epochs = np.arange(1, len(history[term]) + 1)
         if warmup_epochs:
@@ -151,11 +153,11 @@ def history_figure(history, warmup_epochs=0):
     return fig
 
 
-def run_figures(vae, x_test, y_test, history, warmup_epochs=0):
-    """A training run's figures, name -> Figure: latent scatter, reconstructions, samples, learning curves,
-    and for a 2-D latent space the tutorial's manifold."""
-    encoder, decoder = vae.encoder, vae.decoder
-    z_mean, z_log_var, _ = encoder.predict(x_test, verbose=0)
+def run_figures(model, x_test, y_test, history, warmup_epochs=0):
+    """A training run's figures (a VAE's or an Autoencoder's), name -> Figure: latent scatter, reconstructions,
+    samples, learning curves, and for a 2-D latent space the tutorial's manifold."""
+    encoder, decoder = model.encoder, model.decoder
+    z_mean, z_log_var = encode(encoder, x_test)
     figures = {
         "latent_scatter": latent_scatter_figure(z_mean, y_test, z_log_var=z_log_var),
         "reconstructions": reconstruction_figure(x_test[:10], reconstruct(encoder, decoder, x_test[:10])),

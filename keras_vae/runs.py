@@ -4,14 +4,16 @@ on, where the shipped runs live, and what may be written over.
     <run>/config.json     the options it was trained with
     <run>/history.json    per-epoch losses
     <run>/metrics.json    final and test losses, speed, hardware; `evaluation` once evaluated
-    <run>/vae.keras       the VAE (with optimizer state); encoder.keras, decoder.keras: the parts
+    <run>/vae.keras       the VAE (with optimizer state), or ae.keras for an autoencoder run;
+    <run>/encoder.keras, decoder.keras: the parts
     <run>/<figure>.png    the tutorial's figures
     <run>/tensorboard/    TensorBoard logs: train/, validation/ (losses, learning rate, beta), images/
     <run>/saved_model/    encoder/ and decoder/ SavedModels after `export`
 
 Training writes into <run>.partial (with per-epoch checkpoints in <run>.partial/checkpoint, see
 checkpoint.py) and renames it to <run> when the run is complete, so a failure never leaves half a run there.
-Shipped runs (saved_models/pretrained_*) and recorded results are written over only with force.
+Shipped runs (saved_models/pretrained_*), the shipped digit classifier and recorded results are written
+over only with force.
 """
 import json
 import os
@@ -23,9 +25,11 @@ import keras
 
 from .data import binarize_images, load_mnist
 from .export import is_saved_model, load_saved_model_part
-from .model import VAE
+from .autoencoder import Autoencoder
+from .model import VAE, AutoencoderBase
 
-CONFIG, HISTORY, METRICS, VAE_FILE = "config.json", "history.json", "metrics.json", "vae.keras"
+CONFIG, HISTORY, METRICS = "config.json", "history.json", "metrics.json"
+VAE_FILE, AE_FILE = "vae.keras", "ae.keras"  # the whole model of a VAE run, of an autoencoder run
 CHECKPOINT_DIR, SAVED_MODEL_DIR, TENSORBOARD_DIR = "checkpoint", "saved_model", "tensorboard"
 # The shipped runs saved_models/pretrained_<name>: inside the installed package, else the checkout's.
 _PACKAGE_MODELS = Path(__file__).resolve().parent / "saved_models"
@@ -33,6 +37,9 @@ SHIPPED_MODELS = _PACKAGE_MODELS if _PACKAGE_MODELS.is_dir() else _PACKAGE_MODEL
 PRETRAINED = "pretrained:"  # --model pretrained:<name> names a shipped run
 DEFAULT_PRETRAINED = "conv_latent2"
 DEFAULT_MODEL = SHIPPED_MODELS / f"pretrained_{DEFAULT_PRETRAINED}"
+# The digit classifier that `compare` asks whether decoded samples look like digits (classifier.py).
+CLASSIFIER_DIR = "digit_classifier"
+CLASSIFIER = SHIPPED_MODELS / CLASSIFIER_DIR
 # Binarized runs are scored on one fixed Bernoulli draw of the test set, and watch one of the validation set.
 TEST_SEED, VALIDATION_SEED = 0, 1
 
@@ -58,8 +65,9 @@ def model_path(model):
 
 
 def pretrained(name=DEFAULT_PRETRAINED):
-    """A shipped VAE by name ("conv_latent2", "made_latent32"), from the installed package or the checkout."""
-    return load_vae(model_path(PRETRAINED + name))
+    """A shipped model by name ("conv_latent2", "made_latent32", the autoencoder "ae_conv_latent2"), from the
+    installed package or the checkout."""
+    return load_model(model_path(PRETRAINED + name))
 
 
 def partial_dir(run_dir):
@@ -75,12 +83,13 @@ def saved_model_dir(model):
 
 
 def shipped_model(path):
-    """The shipped run (saved_models/pretrained_*) that `path` is in or is, or None."""
+    """The shipped run (saved_models/pretrained_*) or classifier that `path` is in or is, or None."""
     try:
         relative = Path(path).resolve().relative_to(SHIPPED_MODELS.resolve())
     except ValueError:
         return None
-    return SHIPPED_MODELS / relative.parts[0] if relative.parts and relative.parts[0].startswith("pretrained_") else None
+    shipped = relative.parts and (relative.parts[0].startswith("pretrained_") or relative.parts[0] == CLASSIFIER_DIR)
+    return SHIPPED_MODELS / relative.parts[0] if shipped else None
 
 
 def check_writable(path, force=False):
@@ -138,12 +147,17 @@ def read_config(run):
     return read_json(Path(run) / CONFIG)
 
 
-def save_models(run_dir, vae):
-    """Write a trained VAE and its two parts as .keras files."""
+def model_file(model):
+    """The file name of a run's whole model: vae.keras, or ae.keras for an Autoencoder."""
+    return AE_FILE if isinstance(model, Autoencoder) else VAE_FILE
+
+
+def save_models(run_dir, model):
+    """Write a trained VAE or Autoencoder and its two parts as .keras files."""
     run_dir = Path(run_dir)
-    vae.save(run_dir / VAE_FILE)
+    model.save(run_dir / model_file(model))
     for part in ("encoder", "decoder"):
-        getattr(vae, part).save(run_dir / part_file(part))
+        getattr(model, part).save(run_dir / part_file(part))
 
 
 def save_results(run_dir, history, metrics, figures):
@@ -214,22 +228,23 @@ class ModelNotFoundError(FileNotFoundError):
     """A path holds no model of the kind asked for."""
 
 
-def load_vae(path):
-    """The VAE at `path` (or `pretrained:<name>`): a run folder's vae.keras or a .keras file, else one
-    assembled from the two parts."""
+def load_model(path):
+    """The VAE or Autoencoder at `path` (or `pretrained:<name>`): a run folder's vae.keras or ae.keras, or a
+    .keras file, else one assembled from the two parts (an Autoencoder where the encoder gives z_mean alone)."""
     path = model_path(path)
-    vae_file = path / VAE_FILE if path.is_dir() else path
-    if vae_file.suffix == ".keras" and vae_file.is_file():
-        model = load_keras_model(vae_file)
-        if isinstance(model, VAE):
-            return model
-    return VAE(load_part(path, "encoder"), load_part(path, "decoder"))
+    for model_file in ([path / VAE_FILE, path / AE_FILE] if path.is_dir() else [path]):
+        if model_file.suffix == ".keras" and model_file.is_file():
+            model = load_keras_model(model_file)
+            if isinstance(model, AutoencoderBase):
+                return model
+    encoder, decoder = load_part(path, "encoder"), load_part(path, "decoder")
+    return (Autoencoder if len(encoder.outputs) == 1 else VAE)(encoder, decoder)
 
 
 def load_part(path, part):
     """The `encoder` or `decoder` at `path`: a run folder, a <part>.keras or vae.keras file, or a SavedModel folder.
 
-    A SavedModel encoder returns [z_mean, z_log_var]; a .keras encoder [z_mean, z_log_var, z].
+    A VAE's encoder returns [z_mean, z_log_var, z] (from a SavedModel [z_mean, z_log_var]), an autoencoder's z_mean.
     `pretrained:<name>` names a shipped run.
     """
     path = model_path(path)
@@ -238,13 +253,14 @@ def load_part(path, part):
     elif path.is_file():
         raise ModelNotFoundError(f"{path} is not a model: give a run folder, a .keras file or a SavedModel folder.")
     elif path.is_dir():
-        candidates = [path / part_file(part), path / VAE_FILE, path / SAVED_MODEL_DIR / part, path / part, path]
+        candidates = [path / part_file(part), path / VAE_FILE, path / AE_FILE, path / SAVED_MODEL_DIR / part,
+                      path / part, path]
     else:
         raise ModelNotFoundError(f"No model at {path}: give a run folder, a {part_file(part)} file or a SavedModel folder.")
     for candidate in candidates:
         if candidate.suffix == ".keras" and candidate.is_file():
             model = load_keras_model(candidate)
-            return getattr(model, part) if isinstance(model, VAE) else model
+            return getattr(model, part) if isinstance(model, AutoencoderBase) else model
         if candidate.is_dir() and is_saved_model(candidate):
             model = load_saved_model_part(candidate, part)
             if model is not None:

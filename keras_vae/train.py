@@ -17,14 +17,20 @@ from .checkpoint import EpochCheckpoint, load_checkpoint
 from .callbacks import KLWarmup, LogBeta, ReduceLROnPlateau, TensorBoardImages
 from .data import load_mnist, make_dataset
 from .distribute import is_chief, make_strategy
+from .autoencoder import Autoencoder
 from .model import STEPS_PER_EXECUTION, VAE
 from .optimizers import FusedAdam
+
+
+# What `model` in a TrainConfig names: the VAE, or the plain autoencoder it is contrasted with.
+MODELS = {"vae": VAE, "ae": Autoencoder}
 
 
 @dataclasses.dataclass
 class TrainConfig:
     """Everything that defines a run; saved as config.json in the run folder."""
 
+    model: str = "vae"
     architecture: str = "conv"
     latent_dim: int = 2
     options: dict = dataclasses.field(default_factory=dict)  # the architecture's options (architectures.py)
@@ -47,7 +53,18 @@ class TrainConfig:
     out: str | None = None
 
     def run_dir(self):
-        return Path(self.out or f"saved_models/{self.architecture}_latent{self.latent_dim}")
+        prefix = "" if self.model == "vae" else f"{self.model}_"
+        return Path(self.out or f"saved_models/{prefix}{self.architecture}_latent{self.latent_dim}")
+
+    def check(self):
+        """Refuse options that contradict each other, naming them as the training command's flags do."""
+        if self.model not in MODELS:
+            raise ValueError(f"Unknown model {self.model!r}; choose one of {sorted(MODELS)}.")
+        if self.kl_warmup_epochs >= self.epochs:
+            raise ValueError(f"--kl-warmup-epochs {self.kl_warmup_epochs} must be below --epochs {self.epochs}, "
+                             "or beta never reaches --beta.")
+        if self.model == "ae" and (self.beta != 1.0 or self.kl_warmup_epochs):
+            raise ValueError("--model ae has no KL term: --beta and --kl-warmup-epochs apply to --model vae only.")
 
     def architecture_options(self):
         """The architecture's options: its registered defaults, updated by `options`."""
@@ -56,9 +73,10 @@ class TrainConfig:
     def callbacks(self):
         """The schedules this config asks for: KL warm-up, learning-rate halving, early stopping.
 
-        The last two watch val_loss only once the warm-up is over, when beta has stopped changing.
+        The last two watch val_loss only once the warm-up is over, when beta has stopped changing. A VAE's
+        logs also record beta.
         """
-        callbacks = []
+        callbacks = [LogBeta()] if self.model == "vae" else []
         if self.kl_warmup_epochs:
             callbacks.append(KLWarmup(self.kl_warmup_epochs, self.beta))
         if self.lr_patience:
@@ -74,8 +92,9 @@ class TrainConfig:
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
-def build_vae(config, optimizer=None):
-    """A compiled VAE for the config, its layers computing in `config.precision` (the loss stays float32).
+def build_model(config, optimizer=None):
+    """A compiled VAE (or Autoencoder) for the config, its layers computing in `config.precision` (the loss
+    stays float32).
 
     optimizer: FusedAdam(config.learning_rate) unless given; a given optimizer is used as it is.
     """
@@ -87,18 +106,19 @@ def build_vae(config, optimizer=None):
     try:
         encoder = build_encoder(config.latent_dim, config.architecture, seed=config.seed, **options)
         decoder = build_decoder(config.latent_dim, config.architecture, likelihood=config.likelihood, **options)
-        vae = VAE(encoder, decoder, beta=config.beta, likelihood=config.likelihood)
+        beta = {"beta": config.beta} if config.model == "vae" else {}
+        model = MODELS[config.model](encoder, decoder, likelihood=config.likelihood, **beta)
     finally:
         keras.mixed_precision.set_global_policy(previous)
     # Keras 3.15's multi-step loop fails under MultiWorkerMirroredStrategy ("must feed a value for placeholder").
     steps_per_execution = 1 if config.strategy == "multiworker" else config.steps_per_execution
-    vae.compile(  # under mixed_float16, compile wraps the optimizer in a LossScaleOptimizer
+    model.compile(  # under mixed_float16, compile wraps the optimizer in a LossScaleOptimizer
         optimizer=optimizer or FusedAdam(config.learning_rate),
         steps_per_execution=steps_per_execution,
         jit_compile=config.jit_compile,
         fuse_adam=False,
     )
-    return vae
+    return model
 
 
 def hardware():
@@ -118,7 +138,7 @@ def redraw_figures(run, data=None):
     set, into its folder; returns their names."""
     x_test, y_test = runs.test_set(run, data)
     history = runs.read_json(Path(run) / runs.HISTORY)
-    figures = plots.run_figures(runs.load_vae(run), x_test, y_test, history,
+    figures = plots.run_figures(runs.load_model(run), x_test, y_test, history,
                                 runs.read_config(run).get("kl_warmup_epochs", 0))
     runs.save_figures(run, figures)
     return sorted(figures)
@@ -136,11 +156,13 @@ class TrainingDivergedError(RuntimeError):
 
 
 def train(config, resume=False, force=False):
-    """Train on MNIST and write a run folder (runs.py): the models, history, metrics and figures.
+    """Train a VAE or an autoencoder (config.model) on MNIST and write a run folder (runs.py): the models, history,
+    metrics and figures.
 
     The run is written in <run>.partial, every epoch checkpointed there (resume=True continues from the last),
     and renamed to <run> once complete. A folder that already holds a run is replaced only with force.
     """
+    config.check()
     config = dataclasses.replace(config, options=config.architecture_options())
     # Under multi-worker training every worker runs this; only the chief writes the run folder.
     run_dir = config.run_dir() if is_chief() else Path(tempfile.mkdtemp(prefix="keras_vae_worker_")) / "run"
@@ -156,9 +178,9 @@ def train(config, resume=False, force=False):
     checkpoint_dir = work_dir / runs.CHECKPOINT_DIR
     with strategy.scope():
         if resume:
-            vae, initial_epoch, history = load_checkpoint(checkpoint_dir)
+            model, initial_epoch, history = load_checkpoint(checkpoint_dir)
         else:
-            vae, initial_epoch, history = build_vae(config), 0, {}
+            model, initial_epoch, history = build_model(config), 0, {}
             shutil.rmtree(work_dir, ignore_errors=True)
     runs.write_config(work_dir, dataclasses.asdict(config))
 
@@ -168,13 +190,13 @@ def train(config, resume=False, force=False):
     # Schedules and early stopping watch val_loss: on held-out training images when asked, else on the test set.
     val_data = make_dataset(x_val, config.batch_size) if len(x_val) else test_data
     start = time.perf_counter()
-    run = vae.fit(
+    run = model.fit(
         train_data,
         epochs=config.epochs,
         initial_epoch=initial_epoch,
         validation_data=val_data,
         shuffle=False,
-        callbacks=[*config.callbacks(), keras.callbacks.TerminateOnNaN(), LogBeta(),
+        callbacks=[*config.callbacks(), keras.callbacks.TerminateOnNaN(),
                    keras.callbacks.TensorBoard(work_dir / runs.TENSORBOARD_DIR, write_graph=False),
                    TensorBoardImages(work_dir / runs.TENSORBOARD_DIR), checkpoint],
         verbose=1,
@@ -188,17 +210,17 @@ def train(config, resume=False, force=False):
         )
 
     history = checkpoint.history
-    runs.save_models(work_dir, vae)
+    runs.save_models(work_dir, model)
     metrics = {
         "final": {name: values[-1] for name, values in history.items()},
         # The weights kept (the best epoch's under early stopping) on the test set.
-        "test": vae.evaluate(test_data, verbose=0, return_dict=True),
+        "test": model.evaluate(test_data, verbose=0, return_dict=True),
         "epochs": len(history["loss"]),
         "seconds": round(seconds, 1),
         "samples_per_second": round(len(x_train) * len(run["loss"]) / seconds, 1),
         "hardware": hardware(),
     }
-    figures = plots.run_figures(vae, x_test, y_test, history, config.kl_warmup_epochs)
+    figures = plots.run_figures(model, x_test, y_test, history, config.kl_warmup_epochs)
     runs.save_results(work_dir, history, metrics, figures)
     shutil.rmtree(checkpoint_dir)
     runs.publish(work_dir, run_dir)

@@ -12,6 +12,8 @@ from keras_vae import cli, runs
 from keras_vae.data import IDX_FILES
 from conftest import SMALL_MNIST
 
+SHIPPED_COMPARISON = runs.SHIPPED_MODELS / "ae_vs_vae_conv_latent2"
+
 
 def run_cli(*args, **kwargs):
     return subprocess.run([sys.executable, "-m", "keras_vae", *map(str, args)], capture_output=True, text=True, **kwargs)
@@ -173,12 +175,30 @@ BAD_COMMAND_LINES = [
     ("evaluate --model {shipped} --n 0", "--n: must be an integer 1 or more, got 0"),
     ("evaluate --model {shipped} --k 10 --n 10", "No NLL for"),
     ("evaluate --model {bad}/empty", "holds no encoder"),
+    ("evaluate --model pretrained:ae_conv_latent2 --k 10 --n 10", "is an autoencoder: it defines no p(x)"),
+    ("train --model vea", "--model: invalid choice: 'vea'"),
+    ("train --model ae --beta 2", "--model ae has no KL term: --beta and --kl-warmup-epochs apply to --model vae only"),
+    ("train --model ae --kl-warmup-epochs 2", "--model ae has no KL term"),
+    ("compare", "the following arguments are required: --ae, --vae"),
+    ("compare --ae pretrained:conv_latent2 --vae pretrained:conv_latent2 --out {tmp}/c1",
+     "holds a VAE, not an autoencoder: train one with `train --model ae`"),
+    ("compare --ae pretrained:ae_conv_latent2 --vae pretrained:made_latent32 --out {tmp}/c2",
+     "The models differ in latent size: 2 (AE) and 32 (VAE)"),
+    ("compare --ae pretrained:ae_conv_latent2 --vae pretrained:conv_latent2 --classifier {bad}/empty --out {tmp}/c3",
+     "No digit classifier at {bad}/empty/classifier.keras"),
+    ("compare --ae pretrained:ae_conv_latent2 --vae pretrained:conv_latent2 --samples 0",
+     "--samples: must be an integer from 1 to 100000, got 0"),
+    ("compare --ae pretrained:ae_conv_latent2 --vae pretrained:conv_latent2 --out {bad}/notes.txt", "--out: {bad}/notes.txt is a file"),
+    ("compare --ae pretrained:ae_conv_latent2 --vae pretrained:conv_latent2 --out {comparison}", "holds a comparison"),
+    ("train-classifier --epochs 0", "--epochs: must be an integer 1 or more, got 0"),
+    ("train-classifier", "is in the shipped model"),
 ]
 
 
 @pytest.mark.parametrize("command_line,message", BAD_COMMAND_LINES, ids=[c for c, _ in BAD_COMMAND_LINES])
 def test_every_bad_command_line_gives_one_error_line_and_exit_code_2(bad_files, tmp_path, capsys, command_line, message):
-    places = {"bad": bad_files, "tmp": tmp_path, "data": SMALL_MNIST, "shipped": runs.DEFAULT_MODEL}
+    places = {"bad": bad_files, "tmp": tmp_path, "data": SMALL_MNIST, "shipped": runs.DEFAULT_MODEL,
+              "comparison": SHIPPED_COMPARISON}
     with pytest.raises(SystemExit) as exit_info:
         cli.main(command_line.format(**places).split())
     stderr = capsys.readouterr().err

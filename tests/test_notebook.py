@@ -15,20 +15,41 @@ from conftest import SMALL_MNIST
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "vae_mnist.ipynb"
+AE_VS_VAE = ROOT / "notebooks" / "ae_vs_vae.ipynb"
+
+
+def run_quickly(path, monkeypatch):
+    """The notebook at `path` executed in quick mode on the fixture MNIST: its code cells' outputs."""
+    monkeypatch.setenv("KERAS_VAE_QUICK", "1")
+    monkeypatch.setenv("KERAS_VAE_MNIST", str(SMALL_MNIST))
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    return [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
 
 
 def test_notebook_runs_top_to_bottom_and_produces_its_figures(monkeypatch):
-    monkeypatch.setenv("KERAS_VAE_QUICK", "1")
-    monkeypatch.setenv("KERAS_VAE_MNIST", str(SMALL_MNIST))
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
-    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    outputs = run_quickly(NOTEBOOK, monkeypatch)
     assert not [o for o in outputs if o.output_type == "error"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) == 7  # digits, history, manifold, scatter, reconstructions, samples, SavedModel digit
     text = "".join(o.get("text", "") for o in outputs)
     assert "KL: True" in text and "BCE: True" in text and "equals the Keras decoder: True" in text
     assert "expected [1, -2]" in text and "test loss" in text
+
+
+def test_the_ae_vs_vae_notebook_tells_the_story_with_its_figures_and_numbers(monkeypatch):
+    outputs = run_quickly(AE_VS_VAE, monkeypatch)
+    assert not [o for o in outputs if o.output_type == "error"]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 9  # AE curves, reconstructions, codes, samples; VAE curves; the four comparisons
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "AE samples read as digits" in text and "prior samples read as digits" in text
+
+
+def test_both_notebooks_install_the_package_with_the_same_setup_cell():
+    cells = [next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code").source
+             for path in (NOTEBOOK, AE_VS_VAE)]
+    assert cells[0] == cells[1]
 
 
 def setup_cell():

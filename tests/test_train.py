@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from keras_vae.runs import load_part
-from keras_vae.train import TrainConfig, build_vae, split_validation
+from keras_vae.train import TrainConfig, build_model, split_validation
 from conftest import SMALL_MNIST
 
 TRAIN = [sys.executable, "-m", "keras_vae", "train", "--data", str(SMALL_MNIST), "--architecture", "mlp",
@@ -58,12 +58,12 @@ def test_the_same_seed_gives_the_same_weights(tmp_path):
 @pytest.mark.parametrize("precision,compute_dtype,optimizer", [
     ("float32", "float32", "FusedAdam"), ("mixed_bfloat16", "bfloat16", "FusedAdam"), ("mixed_float16", "float16", "LossScaleOptimizer")])
 def test_precision_sets_the_layers_compute_dtype_and_leaves_the_global_policy_alone(precision, compute_dtype, optimizer):
-    vae = build_vae(TrainConfig(architecture="mlp", options={"hidden_dim": 16}, precision=precision))
+    vae = build_model(TrainConfig(architecture="mlp", options={"hidden_dim": 16}, precision=precision))
     assert vae.decoder.get_layer("logits").compute_dtype == compute_dtype
     assert vae.decoder.output.dtype == "float32" and type(vae.optimizer).__name__ == optimizer
     assert keras.mixed_precision.global_policy().name == "float32"
     with pytest.raises(ValueError, match="Unknown precision 'float8'"):
-        build_vae(TrainConfig(precision="float8"))
+        build_model(TrainConfig(precision="float8"))
 
 
 def test_validation_images_are_the_last_training_images():
