@@ -149,6 +149,8 @@ def _train_arguments():
         argument("--batch-size", type=integer(1, 60000), default=defaults.batch_size),
         argument("--learning-rate", type=number(0.0, inclusive=False), default=defaults.learning_rate),
         argument("--beta", type=number(), default=defaults.beta, help="weight of the KL term"),
+        argument("--importance-samples", type=integer(1, 1000), default=defaults.importance_samples,
+                 help="k > 1: train on the importance-weighted bound (IWAE, Burda et al. 2015) with k draws per image"),
         argument("--seed", type=integer(*SEED_RANGE), default=defaults.seed),
         argument("--binarize", default=defaults.binarize, choices=BINARIZE,
                  help="none (grayscale), dynamic (fresh Bernoulli draw each epoch) or static (one draw)"),

@@ -1,5 +1,6 @@
 """The VAE (encoder -> Sampling -> decoder, trained on the negative ELBO) and what it shares with the plain
 autoencoder (autoencoder.py)."""
+import math
 import warnings
 
 import keras
@@ -9,7 +10,7 @@ from keras import ops
 
 from .callbacks import with_progress_bar
 from .decoders import decoder_kind
-from .losses import get_likelihood, kl_divergence
+from .losses import diagonal_normal_log_prob, get_likelihood, kl_divergence, standard_normal_log_prob
 from .optimizers import FusedAdam
 
 # Steps per call of the compiled training loop when compile is given none: fewer Python round trips, the
@@ -183,14 +184,20 @@ class VAE(AutoencoderBase):
     """A variational autoencoder whose loss is reconstruction + beta * KL, in nats per image.
 
     `encoder` maps x to [z_mean, z_log_var, z]; `decoder` and `likelihood` as in AutoencoderBase. `beta` is a
-    variable so that callbacks (KL warm-up) can change it during training.
+    variable so that callbacks (KL warm-up) can change it during training. With `importance_samples` k > 1 the
+    loss is instead the importance-weighted bound of Burda et al. (2015), -log (1/k) sum_j w_j with
+    w_j = p(x|z_j) p(z_j)^beta / q(z_j|x)^beta over k draws z_j ~ q(z|x), which is tighter than the ELBO for
+    beta = 1; `reconstruction_loss` and `kl_loss` still report the ELBO's terms (means over the k draws).
     """
 
     loss_terms = ("loss", "reconstruction_loss", "kl_loss")
 
-    def __init__(self, encoder, decoder, beta=1.0, likelihood="bernoulli", **kwargs):
+    def __init__(self, encoder, decoder, beta=1.0, likelihood="bernoulli", importance_samples=1, **kwargs):
+        if int(importance_samples) < 1:
+            raise ValueError(f"importance_samples must be 1 or more, got {importance_samples}.")
         super().__init__(encoder, decoder, likelihood, **kwargs)
         self.beta = keras.Variable(beta, trainable=False, dtype="float32", name="beta")
+        self.importance_samples = int(importance_samples)
 
     def call(self, x, training=False):
         """The reconstruction of x through a sampled z (autoregressive: each pixel given the true ones before it)."""
@@ -198,12 +205,23 @@ class VAE(AutoencoderBase):
         return self.decoder(self.decoder_kind.scoring_inputs(z, x), training=training)
 
     def compute_loss_terms(self, x, training=False):
-        """Batch means of the reconstruction loss, the KL loss and their beta-weighted sum."""
+        """Batch means of the reconstruction loss, the KL loss and the loss: their beta-weighted sum, or with
+        importance_samples k > 1 the importance-weighted bound over k draws per image (the batch tiled k times)."""
+        k = self.importance_samples
+        if k > 1:
+            x = ops.tile(x, (k,) + (1,) * (len(x.shape) - 1))
         z_mean, z_log_var, z = self.encoder(x, training=training)
-        reconstruction_loss = ops.mean(self.reconstruction_loss(x, z, training=training))
+        log_px_z = -self.reconstruction_loss(x, z, training=training)
+        reconstruction_loss = -ops.mean(log_px_z)
         kl_loss = ops.mean(kl_divergence(z_mean, z_log_var))
-        total_loss = reconstruction_loss + self.beta * kl_loss
+        if k == 1:
+            total_loss = reconstruction_loss + self.beta * kl_loss
+        else:
+            log_prior_ratio = standard_normal_log_prob(z) - diagonal_normal_log_prob(z, z_mean, z_log_var)
+            log_weights = ops.reshape(log_px_z + self.beta * log_prior_ratio, (k, -1))
+            total_loss = -ops.mean(ops.logsumexp(log_weights, axis=0) - math.log(k))
         return {"loss": total_loss, "reconstruction_loss": reconstruction_loss, "kl_loss": kl_loss}
 
     def get_config(self):
-        return {**super().get_config(), "beta": float(ops.convert_to_numpy(self.beta))}
+        return {**super().get_config(), "beta": float(ops.convert_to_numpy(self.beta)),
+                "importance_samples": self.importance_samples}

@@ -13,11 +13,11 @@ import tensorflow as tf
 
 from . import plots, runs
 from .architectures import build_decoder, build_encoder, get_architecture
+from .autoencoder import Autoencoder
 from .checkpoint import EpochCheckpoint, load_checkpoint
 from .callbacks import KLWarmup, LogBeta, ReduceLROnPlateau, TensorBoardImages
 from .data import load_mnist, make_dataset
 from .distribute import is_chief, make_strategy
-from .autoencoder import Autoencoder
 from .model import STEPS_PER_EXECUTION, VAE
 from .optimizers import FusedAdam
 
@@ -38,6 +38,7 @@ class TrainConfig:
     batch_size: int = 128
     learning_rate: float = 1e-3
     beta: float = 1.0
+    importance_samples: int = 1  # k > 1: train on the importance-weighted bound (IWAE) instead of the ELBO
     seed: int = 0
     binarize: str = "none"
     likelihood: str = "bernoulli"
@@ -63,8 +64,9 @@ class TrainConfig:
         if self.kl_warmup_epochs >= self.epochs:
             raise ValueError(f"--kl-warmup-epochs {self.kl_warmup_epochs} must be below --epochs {self.epochs}, "
                              "or beta never reaches --beta.")
-        if self.model == "ae" and (self.beta != 1.0 or self.kl_warmup_epochs):
-            raise ValueError("--model ae has no KL term: --beta and --kl-warmup-epochs apply to --model vae only.")
+        if self.model == "ae" and (self.beta != 1.0 or self.kl_warmup_epochs or self.importance_samples > 1):
+            raise ValueError("--model ae has no KL term: --beta, --kl-warmup-epochs and --importance-samples apply "
+                             "to --model vae only.")
 
     def architecture_options(self):
         """The architecture's options: its registered defaults, updated by `options`."""
@@ -106,8 +108,8 @@ def build_model(config, optimizer=None):
     try:
         encoder = build_encoder(config.latent_dim, config.architecture, seed=config.seed, **options)
         decoder = build_decoder(config.latent_dim, config.architecture, likelihood=config.likelihood, **options)
-        beta = {"beta": config.beta} if config.model == "vae" else {}
-        model = MODELS[config.model](encoder, decoder, likelihood=config.likelihood, **beta)
+        prior_terms = {"beta": config.beta, "importance_samples": config.importance_samples} if config.model == "vae" else {}
+        model = MODELS[config.model](encoder, decoder, likelihood=config.likelihood, **prior_terms)
     finally:
         keras.mixed_precision.set_global_policy(previous)
     # Keras 3.15's multi-step loop fails under MultiWorkerMirroredStrategy ("must feed a value for placeholder").
