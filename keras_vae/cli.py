@@ -121,7 +121,9 @@ def model_path(text):
     except runs.ModelNotFoundError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     if not path.exists():
-        raise argparse.ArgumentTypeError(f"no file or folder at {text}")
+        raise argparse.ArgumentTypeError(
+            f"no file or folder at {text}: give a run that training wrote, a model file or folder, or a shipped "
+            f"model ({', '.join(runs.PRETRAINED + name for name in runs.pretrained_names())})")
     return str(path)
 
 

@@ -9,7 +9,7 @@ from scipy.special import logsumexp
 
 from . import runs
 from .layers import Sampling
-from .losses import diagonal_normal_log_prob, kl_divergence, standard_normal_log_prob
+from .losses import kl_divergence, log_prior_ratio
 from .model import VAE
 
 
@@ -48,7 +48,7 @@ def estimate_log_likelihood(vae, x, k=5000, batch_size=20, samples_per_pass=250,
         flat_z = ops.reshape(z, (-1, ops.shape(z_mean)[-1]))
         tiled_x = ops.tile(batch, (n, 1, 1, 1))
         log_px_z = -ops.reshape(vae.reconstruction_loss(tiled_x, flat_z), (n, -1))
-        return log_px_z + standard_normal_log_prob(z) - diagonal_normal_log_prob(z, z_mean, z_log_var)
+        return log_px_z + log_prior_ratio(z, z_mean, z_log_var)
 
     total = 0.0
     for batch in _batches(x, batch_size):

@@ -83,3 +83,9 @@ def diagonal_normal_log_prob(z, z_mean, z_log_var):
     return -0.5 * ops.sum(
         ops.square(z - z_mean) * ops.exp(-z_log_var) + z_log_var + math.log(2.0 * math.pi), axis=-1
     )
+
+
+def log_prior_ratio(z, z_mean, z_log_var):
+    """log p(z) - log q(z|x) for draws z of q(z|x) = N(z_mean, diag(exp(z_log_var))): with log p(x|z), an
+    importance log-weight (the NLL estimate, evaluate.py; the IWAE bound, model.py)."""
+    return standard_normal_log_prob(z) - diagonal_normal_log_prob(z, z_mean, z_log_var)

@@ -10,7 +10,7 @@ from keras import ops
 
 from .callbacks import with_progress_bar
 from .decoders import decoder_kind
-from .losses import diagonal_normal_log_prob, get_likelihood, kl_divergence, standard_normal_log_prob
+from .losses import get_likelihood, kl_divergence, log_prior_ratio
 from .optimizers import FusedAdam
 
 # Steps per call of the compiled training loop when compile is given none: fewer Python round trips, the
@@ -217,8 +217,7 @@ class VAE(AutoencoderBase):
         if k == 1:
             total_loss = reconstruction_loss + self.beta * kl_loss
         else:
-            log_prior_ratio = standard_normal_log_prob(z) - diagonal_normal_log_prob(z, z_mean, z_log_var)
-            log_weights = ops.reshape(log_px_z + self.beta * log_prior_ratio, (k, -1))
+            log_weights = ops.reshape(log_px_z + self.beta * log_prior_ratio(z, z_mean, z_log_var), (k, -1))
             total_loss = -ops.mean(ops.logsumexp(log_weights, axis=0) - math.log(k))
         return {"loss": total_loss, "reconstruction_loss": reconstruction_loss, "kl_loss": kl_loss}
 
