@@ -126,19 +126,21 @@ def _made_encoder_body(x, hidden_dim=500):
     return layers.Dense(hidden_dim, activation="relu")(x)
 
 
-def _made_decoder_body(z, x, image_shape, hidden_dim=500):
+def _made_decoder_body(z, x, image_shape, hidden_dim=500, masked_layers=1):
     """p(x_i | x_<i, z): a MADE over the pixels in raster order, conditioned on an MLP of z.
 
-    Global shape comes from z; strokes' local continuity from the preceding pixels, through one
-    masked hidden layer and masked direct connections (each pixel sees all pixels before it).
+    Global shape comes from z; strokes' local continuity from the preceding pixels, through `masked_layers`
+    masked hidden layers and masked direct connections (each pixel sees all pixels before it).
     """
     num_pixels = math.prod(image_shape)
     pixels = layers.Flatten()(x)
     context = layers.Dense(hidden_dim, activation="relu")(z)
     context = layers.Dense(hidden_dim, activation="relu")(context)
-    hidden = layers.Add()([MaskedDense(hidden_dim, num_pixels, "pixels", "hidden")(pixels),
-                           layers.Dense(hidden_dim, use_bias=False)(context)])
-    hidden = layers.Activation("relu")(hidden)
+    hidden, kind = pixels, "pixels"
+    for _ in range(masked_layers):
+        hidden = layers.Add()([MaskedDense(hidden_dim, num_pixels, kind, "hidden")(hidden),
+                               layers.Dense(hidden_dim, use_bias=False)(context)])
+        hidden, kind = layers.Activation("relu")(hidden), "hidden"
     logits = layers.Add()([
         MaskedDense(num_pixels, num_pixels, "hidden", "pixels")(hidden),
         MaskedDense(num_pixels, num_pixels, "pixels", "pixels", use_bias=False)(pixels),

@@ -127,6 +127,12 @@ def model_path(text):
     return str(path)
 
 
+def model_name(text):
+    """An argparse type: as model_path, but kept as written (`pretrained:<name>` stays so in a run's config)."""
+    model_path(text)
+    return text
+
+
 FORCE = argument("--force", action="store_true", help="write over a recorded result or into a shipped model")
 
 
@@ -153,6 +159,9 @@ def _train_arguments():
         argument("--beta", type=number(), default=defaults.beta, help="weight of the KL term"),
         argument("--importance-samples", type=integer(1, 1000), default=defaults.importance_samples,
                  help="k > 1: train on the importance-weighted bound (IWAE, Burda et al. 2015) with k draws per image"),
+        argument("--init-from", type=model_name, default=None, metavar="RUN",
+                 help="start from the weights of a trained run (same --architecture, --latent-dim and options) "
+                      "and fine-tune them, e.g. on --importance-samples"),
         argument("--seed", type=integer(*SEED_RANGE), default=defaults.seed),
         argument("--binarize", default=defaults.binarize, choices=BINARIZE,
                  help="none (grayscale), dynamic (fresh Bernoulli draw each epoch) or static (one draw)"),

@@ -39,6 +39,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     beta: float = 1.0
     importance_samples: int = 1  # k > 1: train on the importance-weighted bound (IWAE) instead of the ELBO
+    init_from: str | None = None  # a trained run whose weights this one starts from (fine-tuning)
     seed: int = 0
     binarize: str = "none"
     likelihood: str = "bernoulli"
@@ -123,6 +124,29 @@ def build_model(config, optimizer=None):
     return model
 
 
+def _shape(weights, i):
+    return f"{weights[i].path} {tuple(weights[i].shape)}" if i < len(weights) else "none"
+
+
+def copy_weights(model, source):
+    """Start `model` from the trained `source` (same kind, architecture and sizes): its encoder's, decoder's and
+    likelihood's weights; the optimizer starts afresh. A ValueError says what differs."""
+    if type(model) is not type(source):
+        raise ValueError(f"--init-from: it holds a {type(source).__name__}, not the {type(model).__name__} this run trains.")
+    for part in ("encoder", "decoder"):
+        ours, theirs = getattr(model, part).weights, getattr(source, part).weights
+        mismatch = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a.shape != b.shape),
+                        None if len(ours) == len(theirs) else min(len(ours), len(theirs)))
+        if mismatch is not None:
+            raise ValueError(f"--init-from: its {part} does not fit this run's (weight {mismatch}: "
+                             f"{_shape(theirs, mismatch)} there, {_shape(ours, mismatch)} here); give the same "
+                             "--architecture, --latent-dim and options.")
+        for weight, value in zip(ours, theirs):
+            weight.assign(value)
+    for name in model.p_x_given_z.variables:
+        getattr(model, name).assign(getattr(source, name))
+
+
 def hardware():
     """A short description of where this ran."""
     gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
@@ -171,6 +195,7 @@ def train(config, resume=False, force=False):
     runs.check_new_run(run_dir, force)
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
+    source = runs.load_model(config.init_from) if config.init_from and not resume else None
     (x_train, _), (x_test, y_test) = load_mnist(config.data)
     x_train, x_val = split_validation(x_train, config.validation_images)
     x_test = runs.scored_images(x_test, config.binarize)
@@ -183,6 +208,8 @@ def train(config, resume=False, force=False):
             model, initial_epoch, history = load_checkpoint(checkpoint_dir)
         else:
             model, initial_epoch, history = build_model(config), 0, {}
+            if source is not None:
+                copy_weights(model, source)
             shutil.rmtree(work_dir, ignore_errors=True)
     runs.write_config(work_dir, dataclasses.asdict(config))
 

@@ -1,9 +1,12 @@
-"""The benchmarks' arithmetic: interleaved rounds, paired ratios, FLOP counts."""
+"""The benchmarks' arithmetic: interleaved rounds, paired ratios, FLOP counts, the likelihood levers."""
 import keras
+import numpy as np
 import pytest
 
 from benchmarks.compute_cap import forward_flops
+from benchmarks.likelihood_levers import set_output_bias
 from benchmarks.throughput import interleaved_rounds, summarize
+from keras_vae import build_decoder
 
 
 def test_rounds_skip_the_warm_up_and_rotate_the_order():
@@ -43,3 +46,12 @@ def test_repeated_ratios_are_the_median_and_range_of_each_runs_ratio():
 
     runs = [{"models": {"mlp": {"summary": {"a": {"samples_per_second": 1.0, "vs b": ratio}}}}} for ratio in (1.2, 0.9, 1.5)]
     assert repeated_ratios(runs) == {"mlp": {"a": {"vs b": {"median": 1.2, "low": 0.9, "high": 1.5, "runs": [1.2, 0.9, 1.5]}}}}
+
+
+def test_the_output_bias_lever_makes_a_blank_decoder_draw_the_mean_image():
+    decoder = build_decoder(2, "made", hidden_dim=8)
+    decoder.set_weights([np.zeros_like(w) for w in decoder.get_weights()])
+    x = np.random.default_rng(0).uniform(0.05, 0.95, size=(50, 28, 28, 1)).astype("float32")
+    set_output_bias(decoder, x)
+    p = decoder.predict([np.zeros((3, 2), "float32"), np.zeros((3, 28, 28, 1), "float32")], verbose=0)
+    np.testing.assert_allclose(p, np.broadcast_to(x.mean(axis=0), p.shape), rtol=1e-4)

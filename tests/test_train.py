@@ -80,3 +80,17 @@ def test_a_run_that_fails_leaves_nothing_where_the_run_would_be(tmp_path):
     result = subprocess.run([*TRAIN, "--epochs", "3", "--learning-rate", "1e30", "--out", str(out)], capture_output=True, text=True)
     assert result.returncode == 2 and "the loss is not finite" in result.stderr
     assert not out.exists() and (tmp_path / "run.partial" / "config.json").is_file()
+
+
+def test_init_from_starts_where_the_trained_run_ended_and_records_it(tmp_path):
+    subprocess.run([*TRAIN, "--epochs", "2", "--out", str(tmp_path / "first")], check=True, capture_output=True)
+    # A learning rate near zero leaves the copied weights as they are: the second run starts where the first
+    # ended (from its own seed's initial weights it would differ by far more than the tolerance).
+    subprocess.run([*TRAIN, "--epochs", "1", "--learning-rate", "1e-12", "--seed", "5", "--init-from", str(tmp_path / "first"),
+                    "--out", str(tmp_path / "tuned")], check=True, capture_output=True)
+    for name in ("encoder", "decoder"):
+        for a, b in zip(*(load_part(tmp_path / run, name).get_weights() for run in ("first", "tuned"))):
+            np.testing.assert_allclose(b, a, atol=1e-6)
+    first, tuned = (json.loads((tmp_path / run / "metrics.json").read_text())["test"]["loss"] for run in ("first", "tuned"))
+    assert abs(tuned - first) < 2.0  # the same weights; only the draws of z differ
+    assert json.loads((tmp_path / "tuned" / "config.json").read_text())["init_from"] == str(tmp_path / "first")
