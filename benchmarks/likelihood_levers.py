@@ -37,15 +37,22 @@ def set_output_bias(decoder, x_train):
     output.bias.assign(np.log(mean / (1 - mean)).astype("float32"))
 
 
-def run_lever(lever, epochs, data):
+def lever_images(data):
+    """The training images, the held-out validation images and the 2,000 scored test images, each binarized as
+    the training command binarizes them; loaded once for all levers."""
+    (x_train, _), (x_test, _) = load_mnist(data)
+    x_train, x_val = split_validation(x_train, VALIDATION_IMAGES)
+    return (x_train, runs.scored_images(x_val, "dynamic", seed=runs.VALIDATION_SEED),
+            runs.scored_images(x_test[:2000], "dynamic"))
+
+
+def run_lever(lever, epochs, images):
     """Train the short schedule with `lever`; its validation ELBO, NLL and seconds."""
+    x_train, x_val, x_scored = images
     config = TrainConfig(architecture="made", latent_dim=32, binarize="dynamic", epochs=epochs, kl_warmup_epochs=10,
                          validation_images=VALIDATION_IMAGES,
                          options={"hidden_dim": 500, "masked_layers": 2 if lever == "masked_layers_2" else 1})
     keras.utils.set_random_seed(config.seed)
-    (x_train, _), (x_test, _) = load_mnist(data)
-    x_train, x_val = split_validation(x_train, VALIDATION_IMAGES)
-    x_val = runs.scored_images(x_val, "dynamic", seed=runs.VALIDATION_SEED)
     optimizer = FusedAdam(config.learning_rate, use_ema=lever == "ema", ema_momentum=0.999)
     vae = build_model(config, optimizer=optimizer)
     if lever == "output_bias":
@@ -55,7 +62,6 @@ def run_lever(lever, epochs, data):
                       epochs=epochs, callbacks=config.callbacks(), verbose=0).history
     seconds = time.perf_counter() - start
     validation = vae.evaluate(make_dataset(x_val, 500), return_dict=True, verbose=0)
-    x_scored = runs.scored_images(x_test[:2000], "dynamic")
     nll = -float(estimate_log_likelihood(vae, x_scored, k=500, verbose=0))
     return {"lever": lever, "epochs": epochs, "seconds": round(seconds, 1), "train_loss": history["loss"][-1],
             "val_elbo": -validation["loss"], "nll_k500_2000": nll}
@@ -88,13 +94,14 @@ def main():
     args = parser.parse_args()
     if args.pixelcnn_cost:
         seconds = pixelcnn_cost()
-        print(f"PixelCNN-sized stack: {seconds * 1e3:.2f} ms per image forward; one training epoch (60,000 images, "
-              f"forward + backward ~3x) ~{seconds * 3 * 60000:,.0f} s; k=5000 on 10,000 images "
-              f"{seconds * 5e7 / 3600:,.0f} h")
+        print(f"PixelCNN-sized stack: {seconds * 1e3:.2f} ms per image forward (measured); extrapolated from it, one "
+              f"training epoch (60,000 images, forward + backward ~3 forwards) ~{seconds * 3 * 60000:,.0f} s, "
+              f"k=5000 on 10,000 images {seconds * 5e7 / 3600:,.0f} h")
         return
     results = {"hardware": hardware(), "levers": []}
+    images = lever_images(args.data)
     for lever in args.levers:
-        results["levers"].append(run_lever(lever, args.epochs, args.data))
+        results["levers"].append(run_lever(lever, args.epochs, images))
         row = results["levers"][-1]
         print(f"{lever:16s} {row['seconds']:6.0f} s  val ELBO {row['val_elbo']:.2f}  NLL (k=500, 2,000 images) "
               f"{row['nll_k500_2000']:.2f}", flush=True)
