@@ -7,26 +7,39 @@ full run's either; one that does is worth a full run.
 
 Levers: `ema` evaluates an exponential moving average of the weights (Keras' use_ema, momentum 0.999; swapped
 in when fit ends); `output_bias` starts the output logits' bias at the logit of the mean training image;
-`masked_layers_2` gives the MADE two masked hidden layers (`train --masked-layers 2`).
+`masked_layers_2` gives the MADE two masked hidden layers (`train --masked-layers 2`); `reversed_order` trains
+and scores the images turned by 180 degrees, which makes the raster-order MADE model the pixels in reversed
+order; `seed_1` is the base run with another seed. When `base` runs with either of those, their equal mixture
+p(x) = (p_base(x) + p_other(x)) / 2 is scored too, image by image: what a second model adds, with another pixel
+ordering or only other random draws.
 
---pixelcnn-cost times instead the forward pass of a convolution stack the size of a small PixelCNN (one 7x7
-and six 3x3 layers of 64 channels at 28x28; masks cost nothing extra), the decoder class that published
-numbers below 82 nats use, and what it would cost here to train one epoch and to score k=5000 on 10,000 images.
+--fitted-prior RUN scores a trained run instead under its N(0, I) prior and under a mixture of --components
+diagonal Gaussians fitted by EM to its aggregate posterior q(z) (two draws of z per training image), without
+retraining: what a richer prior could give that encoder and decoder.
+
+--pixelcnn-cost measures instead what masked-convolution decoders (PixelCNN, the decoder class of published
+numbers below 82 nats) cost here against the made decoder, one after another in one process: seconds per
+training image and per scored importance sample, and the hours k=5000 on 10,000 test images would take.
 """
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
+from keras import ops
+from scipy.special import logsumexp
 
-from keras_vae import FusedAdam, estimate_log_likelihood, runs
-from keras_vae.data import load_mnist, make_dataset
+from keras_vae import VAE, FusedAdam, build_decoder, build_encoder, log_likelihoods, runs
+from keras_vae.data import binarize_images, load_mnist, make_dataset
 from keras_vae.layers import MaskedDense
+from keras_vae.losses import standard_normal_log_prob
 from keras_vae.train import TrainConfig, build_model, hardware, split_validation
 
-LEVERS = ("base", "ema", "output_bias", "masked_layers_2")
+LEVERS = ("base", "ema", "output_bias", "masked_layers_2", "reversed_order", "seed_1")
+MIXED_WITH_BASE = ("reversed_order", "seed_1")
 VALIDATION_IMAGES = 10000
 
 
@@ -46,11 +59,20 @@ def lever_images(data):
             runs.scored_images(x_test[:2000], "dynamic"))
 
 
+def reverse_pixel_order(x):
+    """The images turned by 180 degrees: their raster order is the originals' reversed (a one-to-one map, so a
+    model's p of the turned image is a p of the original)."""
+    return np.ascontiguousarray(x[:, ::-1, ::-1])
+
+
 def run_lever(lever, epochs, images):
-    """Train the short schedule with `lever`; its validation ELBO, NLL and seconds."""
+    """Train the short schedule with `lever`: its validation ELBO, NLL and seconds, and each scored image's
+    log-likelihood."""
+    if lever == "reversed_order":
+        images = tuple(reverse_pixel_order(x) for x in images)
     x_train, x_val, x_scored = images
     config = TrainConfig(architecture="made", latent_dim=32, binarize="dynamic", epochs=epochs, kl_warmup_epochs=10,
-                         validation_images=VALIDATION_IMAGES,
+                         validation_images=VALIDATION_IMAGES, seed=1 if lever == "seed_1" else 0,
                          options={"hidden_dim": 500, "masked_layers": 2 if lever == "masked_layers_2" else 1})
     keras.utils.set_random_seed(config.seed)
     optimizer = FusedAdam(config.learning_rate, use_ema=lever == "ema", ema_momentum=0.999)
@@ -62,26 +84,123 @@ def run_lever(lever, epochs, images):
                       epochs=epochs, callbacks=config.callbacks(), verbose=0).history
     seconds = time.perf_counter() - start
     validation = vae.evaluate(make_dataset(x_val, 500), return_dict=True, verbose=0)
-    nll = -float(estimate_log_likelihood(vae, x_scored, k=500, verbose=0))
+    scores = log_likelihoods(vae, x_scored, k=500, verbose=0)
     return {"lever": lever, "epochs": epochs, "seconds": round(seconds, 1), "train_loss": history["loss"][-1],
-            "val_elbo": -validation["loss"], "nll_k500_2000": nll}
+            "val_elbo": -validation["loss"], "nll_k500_2000": -float(np.mean(scores))}, scores
 
 
-def pixelcnn_cost(channels=64, layers=6, batch_size=250, repeats=5):
-    """Seconds per image of a PixelCNN-sized convolution stack's forward pass (fastest of `repeats`)."""
-    x = keras.Input((28, 28, 1))
-    h = keras.layers.Conv2D(channels, 7, padding="same", activation="relu")(x)
+def component_log_probs(z, means, log_vars, log_weights):
+    """log w_c + log N(z; mean_c, diag(exp(log_var_c))) for each mixture component c: shape (..., components),
+    by matrix products (no (..., components, latent) tensor)."""
+    precisions = ops.exp(-log_vars)
+    flat = ops.reshape(z, (-1, ops.shape(z)[-1]))
+    squared = (ops.matmul(ops.square(flat), ops.transpose(precisions))
+               - 2.0 * ops.matmul(flat, ops.transpose(means * precisions))
+               + ops.sum(ops.square(means) * precisions + log_vars, axis=-1))
+    log_probs = log_weights - 0.5 * (squared + ops.shape(z)[-1] * math.log(2.0 * math.pi))
+    return ops.reshape(log_probs, (*ops.shape(z)[:-1], -1))
+
+
+def fit_mixture_prior(z, components, iterations=50, seed=0):
+    """A diagonal Gaussian mixture fitted by EM to the draws z: (means, log_vars, log_weights), float32."""
+    rng = np.random.default_rng(seed)
+    means = z[rng.choice(len(z), components, replace=False)]
+    log_vars = np.log(np.broadcast_to(z.var(axis=0), means.shape))
+    log_weights = np.full(components, -math.log(components), "float32")
+    for _ in range(iterations):
+        log_resp = ops.convert_to_numpy(component_log_probs(z, means, log_vars, log_weights))
+        resp = np.exp(log_resp - logsumexp(log_resp, axis=1, keepdims=True))
+        counts = resp.sum(axis=0) + 1e-6
+        means = resp.T @ z / counts[:, None]
+        log_vars = np.log(np.maximum(resp.T @ np.square(z) / counts[:, None] - np.square(means), 1e-4))
+        log_weights = np.log(counts / len(z))
+    return tuple(a.astype("float32") for a in (means, log_vars, log_weights))
+
+
+def fitted_prior_gain(run, images, components, draws=2):
+    """ELBO and NLL (k=500) on the 2,000 scored images of the trained `run` under N(0, I) and under a mixture
+    prior fitted to its aggregate posterior, with the encoder's z for `draws` binarizations of each training image."""
+    x_train, _, x_scored = images
+    vae = runs.load_model(run)
+    z = np.concatenate([vae.encoder.predict(binarize_images(x_train, seed=s), batch_size=1000, verbose=0)[2]
+                        for s in range(draws)])
+    start = time.perf_counter()
+    prior = fit_mixture_prior(z, components)
+    fit_seconds = time.perf_counter() - start
+    priors = {"standard_normal": standard_normal_log_prob,
+              "fitted_mixture": lambda latent: ops.logsumexp(component_log_probs(latent, *prior), axis=-1)}
+    result = {"run": run, "components": components, "fit_seconds": round(fit_seconds, 1)}
+    for name, prior_log_prob in priors.items():
+        # k=1: one draw's log p(x|z) + log p(z) - log q(z|x), an unbiased estimate of the ELBO under that prior
+        for measure, k in (("elbo", 1), ("nll", 500)):
+            estimate = float(np.mean(log_likelihoods(vae, x_scored, k=k, verbose=0, prior_log_prob=prior_log_prob)))
+            result[f"{measure}_{name}"] = estimate if measure == "elbo" else -estimate
+    return result
+
+
+@keras.saving.register_keras_serializable(package="benchmarks")
+class MaskedConv2D(keras.layers.Conv2D):
+    """A 'same' convolution whose kernel sees only the pixels before the centre in raster order (mask A), or
+    those and the centre (mask B), as in PixelCNN."""
+
+    def __init__(self, filters, kernel_size, mask="B", **kwargs):
+        super().__init__(filters, kernel_size, padding="same", **kwargs)
+        self.mask = mask
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        rows, columns = self.kernel_size
+        allowed = np.zeros(self.kernel.shape, "float32")
+        allowed[:rows // 2] = 1.0
+        allowed[rows // 2, :columns // 2 + (self.mask == "B")] = 1.0
+        self.kernel_mask = ops.convert_to_tensor(allowed)
+
+    def call(self, inputs):
+        return ops.conv(inputs, self.kernel * self.kernel_mask, padding="same") + self.bias
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("padding")  # always "same"
+        return {**config, "mask": self.mask}
+
+
+def pixelcnn_decoder(latent_dim, channels, layers):
+    """p(x|z) by masked convolutions: one 7x7 mask-A layer and `layers` 3x3 mask-B layers of `channels`, each
+    added to a 28x28 map of z (a Dense to 7x7, upsampled), then a 1x1 convolution to each pixel's logit."""
+    z, x = keras.Input((latent_dim,)), keras.Input((28, 28, 1))
+    context = keras.layers.UpSampling2D(4)(keras.layers.Reshape((7, 7, channels))(
+        keras.layers.Dense(7 * 7 * channels, activation="relu")(z)))
+    hidden = keras.layers.ReLU()(keras.layers.Add()([MaskedConv2D(channels, 7, mask="A")(x), context]))
     for _ in range(layers):
-        h = keras.layers.Conv2D(channels, 3, padding="same", activation="relu")(h)
-    stack = keras.Model(x, keras.layers.Conv2D(1, 1)(h))
-    images = np.zeros((batch_size, 28, 28, 1), "float32")
-    stack.predict_on_batch(images)  # traces
-    times = []
-    for _ in range(repeats):
+        hidden = keras.layers.ReLU()(keras.layers.Add()([MaskedConv2D(channels, 3)(hidden),
+                                                         keras.layers.Conv2D(channels, 1)(context)]))
+    logits = keras.layers.Conv2D(1, 1)(hidden)
+    return keras.Model([z, x], keras.layers.Activation("sigmoid", name="probabilities")(logits))
+
+
+PIXELCNN_SIZES = ((16, 3), (32, 3), (64, 6))  # (channels, 3x3 layers); the last is the size of a small PixelCNN
+
+
+def decoder_costs(images, latent_dim=32, batch_size=128, steps=10, score_samples=1000):
+    """Seconds per training image (fit, the made encoder) and per importance sample of the NLL estimate
+    (log_likelihoods, k=score_samples on 20 images) of the made decoder and of masked-convolution decoders of PIXELCNN_SIZES, measured one after another in this process."""
+    x = images[:batch_size * steps]
+    decoders = {"made": lambda: build_decoder(latent_dim, "made", hidden_dim=500)}
+    decoders.update({f"pixelcnn_{c}x{n}": (lambda c=c, n=n: pixelcnn_decoder(latent_dim, c, n)) for c, n in PIXELCNN_SIZES})
+    costs = {}
+    for name, decoder in decoders.items():
+        vae = VAE(build_encoder(latent_dim, "made", seed=0, hidden_dim=500), decoder())
+        vae.compile(FusedAdam(1e-3), steps_per_execution=steps)
+        vae.fit(x, batch_size=batch_size, epochs=1, verbose=0)  # traces
         start = time.perf_counter()
-        stack.predict_on_batch(images)
-        times.append(time.perf_counter() - start)
-    return min(times) / batch_size
+        vae.fit(x, batch_size=batch_size, epochs=2, verbose=0)
+        train = (time.perf_counter() - start) / (2 * len(x))
+        log_likelihoods(vae, x[:20], k=250, verbose=0)  # traces
+        start = time.perf_counter()
+        log_likelihoods(vae, x[:20], k=score_samples, verbose=0)
+        costs[name] = {"train_seconds_per_image": train,
+                       "score_seconds_per_sample": (time.perf_counter() - start) / (20 * score_samples)}
+    return costs
 
 
 def main():
@@ -89,24 +208,46 @@ def main():
     parser.add_argument("--data", default=None)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--levers", nargs="+", choices=LEVERS, default=list(LEVERS))
-    parser.add_argument("--pixelcnn-cost", action="store_true", help="time a PixelCNN-sized decoder instead")
+    parser.add_argument("--pixelcnn-cost", action="store_true", help="time masked-convolution decoders against made instead")
+    parser.add_argument("--fitted-prior", metavar="RUN", default=None,
+                        help="score RUN under N(0, I) and under a mixture prior fitted to its aggregate posterior instead")
+    parser.add_argument("--components", type=int, default=200, help="the fitted mixture's components")
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args()
     if args.pixelcnn_cost:
-        seconds = pixelcnn_cost()
-        print(f"PixelCNN-sized stack: {seconds * 1e3:.2f} ms per image forward (measured); extrapolated from it, one "
-              f"training epoch (60,000 images, forward + backward ~3 forwards) ~{seconds * 3 * 60000:,.0f} s, "
-              f"k=5000 on 10,000 images {seconds * 5e7 / 3600:,.0f} h")
+        x_train = lever_images(args.data)[0]
+        costs = decoder_costs(runs.scored_images(x_train[:1280], "dynamic"))
+        made = costs["made"]
+        for name, cost in costs.items():
+            print(f"{name:16s} train {cost['train_seconds_per_image'] * 1e3:6.2f} ms/image "
+                  f"({cost['train_seconds_per_image'] / made['train_seconds_per_image']:5.1f}x made), score "
+                  f"{cost['score_seconds_per_sample'] * 1e3:6.3f} ms/sample "
+                  f"({cost['score_seconds_per_sample'] / made['score_seconds_per_sample']:5.1f}x made; k=5000 on "
+                  f"10,000 images: {cost['score_seconds_per_sample'] * 5e7 / 3600:5.1f} h)")
+        if args.json:
+            Path(args.json).write_text(json.dumps({"hardware": hardware(), "decoder_costs": costs}, indent=2))
         return
     results = {"hardware": hardware(), "levers": []}
     images = lever_images(args.data)
-    for lever in args.levers:
-        results["levers"].append(run_lever(lever, args.epochs, images))
-        row = results["levers"][-1]
+    if args.fitted_prior:
+        results["fitted_prior"] = row = fitted_prior_gain(args.fitted_prior, images, args.components)
+        for name, prior in (("standard_normal", "N(0, I)"), ("fitted_mixture", f"a fitted {args.components}-component mixture")):
+            print(f"{args.fitted_prior} under {prior}: ELBO {row['elbo_' + name]:.2f}, NLL (k=500, 2,000 images) "
+                  f"{row['nll_' + name]:.2f}")
+    scores = {}
+    for lever in ([] if args.fitted_prior else args.levers):
+        row, scores[lever] = run_lever(lever, args.epochs, images)
+        results["levers"].append(row)
         print(f"{lever:16s} {row['seconds']:6.0f} s  val ELBO {row['val_elbo']:.2f}  NLL (k=500, 2,000 images) "
               f"{row['nll_k500_2000']:.2f}", flush=True)
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=2))
+    for other in (lever for lever in MIXED_WITH_BASE if {"base", lever} <= scores.keys()):
+        mixture = np.logaddexp(scores["base"], scores[other]) - math.log(2.0)
+        results.setdefault("mixtures", []).append({"of": ["base", other], "nll_k500_2000": -float(np.mean(mixture))})
+        print(f"{'base + ' + other:16s} equal mixture: NLL (k=500, 2,000 images) {-np.mean(mixture):.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from .architectures import ARCHITECTURES, build_decoder, build_encoder, register
 from .autoencoder import Autoencoder
 from .data import load_mnist
 from .decoders import decode, reconstruct, sample_prior
-from .evaluate import estimate_log_likelihood, evaluate_elbo
+from .evaluate import estimate_log_likelihood, evaluate_elbo, log_likelihoods
 from .export import export_saved_model
 from .layers import Sampling
 from .losses import LIKELIHOODS, bernoulli_reconstruction_loss, kl_divergence, register_likelihood
@@ -31,6 +31,7 @@ __all__ = [
     "export_saved_model",
     "kl_divergence",
     "load_mnist",
+    "log_likelihoods",
     "load_part",
     "pretrained",
     "reconstruct",

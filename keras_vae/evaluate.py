@@ -9,7 +9,7 @@ from scipy.special import logsumexp
 
 from . import runs
 from .layers import Sampling
-from .losses import kl_divergence, log_prior_ratio
+from .losses import kl_divergence, log_prior_ratio, standard_normal_log_prob
 from .model import VAE
 
 
@@ -30,10 +30,18 @@ def evaluate_elbo(vae, x, batch_size=500):
 
 
 def estimate_log_likelihood(vae, x, k=5000, batch_size=20, samples_per_pass=250, seed=0, verbose=1):
-    """Mean over images of log p(x) ~ log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x), z_i ~ q(z|x) (nats).
+    """Mean over images of log p(x) ~ log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x), z_i ~ q(z|x) (nats): the
+    mean of `log_likelihoods`. k=1 gives an unbiased ELBO estimate."""
+    return float(np.mean(log_likelihoods(vae, x, k, batch_size, samples_per_pass, seed, verbose)))
+
+
+def log_likelihoods(vae, x, k=5000, batch_size=20, samples_per_pass=250, seed=0, verbose=1,
+                    prior_log_prob=standard_normal_log_prob):
+    """Each image's log p(x) ~ log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x), z_i ~ q(z|x), in nats (shape (n,)).
 
     The k importance samples go through the decoder `samples_per_pass` at a time, so memory is bounded
-    for any k; the log-mean-exp is accumulated across passes. k=1 gives an unbiased ELBO estimate.
+    for any k; the log-mean-exp is accumulated across passes. p(z) is N(0, I) unless `prior_log_prob`
+    gives another log-density of z (benchmarks.likelihood_levers scores a fitted prior that way).
     """
     vae.check_input(x, "x")
     sampling = Sampling(seed=seed)
@@ -48,9 +56,9 @@ def estimate_log_likelihood(vae, x, k=5000, batch_size=20, samples_per_pass=250,
         flat_z = ops.reshape(z, (-1, ops.shape(z_mean)[-1]))
         tiled_x = ops.tile(batch, (n, 1, 1, 1))
         log_px_z = -ops.reshape(vae.reconstruction_loss(tiled_x, flat_z), (n, -1))
-        return log_px_z + log_prior_ratio(z, z_mean, z_log_var)
+        return log_px_z + log_prior_ratio(z, z_mean, z_log_var, prior_log_prob)
 
-    total = 0.0
+    result = []
     for batch in _batches(x, batch_size):
         z_mean, z_log_var, _ = vae.encoder(batch, training=False)
         log_sum = np.full(len(batch), -np.inf)
@@ -59,8 +67,8 @@ def estimate_log_likelihood(vae, x, k=5000, batch_size=20, samples_per_pass=250,
             weights = log_weights(tf.constant(batch), z_mean, z_log_var, n).numpy().astype("float64")
             log_sum = np.logaddexp(log_sum, logsumexp(weights, axis=0))
             progress.add(1)
-        total += float(np.sum(log_sum - math.log(k)))
-    return total / len(x)
+        result.append(log_sum - math.log(k))
+    return np.concatenate(result)
 
 
 def evaluate_run(run, k=5000, n=None, seed=0, data=None, force=False):

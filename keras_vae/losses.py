@@ -85,7 +85,8 @@ def diagonal_normal_log_prob(z, z_mean, z_log_var):
     )
 
 
-def log_prior_ratio(z, z_mean, z_log_var):
+def log_prior_ratio(z, z_mean, z_log_var, prior_log_prob=standard_normal_log_prob):
     """log p(z) - log q(z|x) for draws z of q(z|x) = N(z_mean, diag(exp(z_log_var))): with log p(x|z), an
-    importance log-weight (the NLL estimate, evaluate.py; the IWAE bound, model.py)."""
-    return standard_normal_log_prob(z) - diagonal_normal_log_prob(z, z_mean, z_log_var)
+    importance log-weight (the NLL estimate, evaluate.py; the IWAE bound, model.py). p(z) is N(0, I) unless
+    `prior_log_prob` gives another log-density."""
+    return prior_log_prob(z) - diagonal_normal_log_prob(z, z_mean, z_log_var)
