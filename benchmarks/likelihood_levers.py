@@ -35,7 +35,7 @@ from scipy.special import logsumexp
 from keras_vae import VAE, FusedAdam, build_decoder, build_encoder, log_likelihoods, runs
 from keras_vae.data import binarize_images, load_mnist, make_dataset
 from keras_vae.layers import MaskedDense
-from keras_vae.losses import standard_normal_log_prob
+from keras_vae.losses import kl_divergence, standard_normal_log_prob
 from keras_vae.train import TrainConfig, build_model, hardware, split_validation
 
 LEVERS = ("base", "ema", "output_bias", "masked_layers_2", "reversed_order", "seed_1")
@@ -119,7 +119,8 @@ def fit_mixture_prior(z, components, iterations=50, seed=0):
 
 def fitted_prior_gain(run, images, components, draws=2):
     """ELBO and NLL (k=500) on the 2,000 scored images of the trained `run` under N(0, I) and under a mixture
-    prior fitted to its aggregate posterior, with the encoder's z for `draws` binarizations of each training image."""
+    prior fitted to its aggregate posterior, with the encoder's z for `draws` binarizations of each training image;
+    and how much of the latent space its posterior uses there."""
     x_train, _, x_scored = images
     vae = runs.load_model(run)
     z = np.concatenate([vae.encoder.predict(binarize_images(x_train, seed=s), batch_size=1000, verbose=0)[2]
@@ -129,7 +130,11 @@ def fitted_prior_gain(run, images, components, draws=2):
     fit_seconds = time.perf_counter() - start
     priors = {"standard_normal": standard_normal_log_prob,
               "fitted_mixture": lambda latent: ops.logsumexp(component_log_probs(latent, *prior), axis=-1)}
-    result = {"run": run, "components": components, "fit_seconds": round(fit_seconds, 1)}
+    z_mean, z_log_var, _ = vae.encoder.predict(x_scored, batch_size=1000, verbose=0)
+    result = {"run": run, "components": components, "fit_seconds": round(fit_seconds, 1),
+              # latent dimensions in use (Burda et al.'s activity: Var_x E_q[z_d] > 0.01) and the KL they carry
+              "active_units": int(np.sum(z_mean.var(axis=0) > 0.01)),
+              "kl": float(np.mean(ops.convert_to_numpy(kl_divergence(z_mean, z_log_var))))}
     for name, prior_log_prob in priors.items():
         # k=1: one draw's log p(x|z) + log p(z) - log q(z|x), an unbiased estimate of the ELBO under that prior
         for measure, k in (("elbo", 1), ("nll", 500)):
@@ -231,6 +236,7 @@ def main():
     images = lever_images(args.data)
     if args.fitted_prior:
         results["fitted_prior"] = row = fitted_prior_gain(args.fitted_prior, images, args.components)
+        print(f"{args.fitted_prior}: {row['active_units']} active latent dimensions, KL {row['kl']:.2f} nats")
         for name, prior in (("standard_normal", "N(0, I)"), ("fitted_mixture", f"a fitted {args.components}-component mixture")):
             print(f"{args.fitted_prior} under {prior}: ELBO {row['elbo_' + name]:.2f}, NLL (k=500, 2,000 images) "
                   f"{row['nll_' + name]:.2f}")
