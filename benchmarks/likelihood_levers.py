@@ -137,10 +137,10 @@ def fitted_prior_gain(run, images, components, draws=2):
               "active_units": int(np.sum(z_mean.var(axis=0) > 0.01)),
               "kl": float(np.mean(ops.convert_to_numpy(kl_divergence(z_mean, z_log_var))))}
     for name, prior_log_prob in priors.items():
-        # k=1: one draw's log p(x|z) + log p(z) - log q(z|x), an unbiased estimate of the ELBO under that prior
-        for measure, k in (("elbo", 1), ("nll", 500)):
-            estimate = float(np.mean(log_likelihoods(vae, x_scored, k=k, verbose=0, prior_log_prob=prior_log_prob)))
-            result[f"{measure}_{name}"] = estimate if measure == "elbo" else -estimate
+        def estimate(k):
+            return float(np.mean(log_likelihoods(vae, x_scored, k=k, verbose=0, prior_log_prob=prior_log_prob)))
+        result[f"elbo_{name}"] = estimate(1)  # one draw per image: an unbiased estimate of the ELBO under that prior
+        result[f"nll_{name}"] = -estimate(500)
     return result
 
 
