@@ -19,7 +19,9 @@ retraining: what a richer prior could give that encoder and decoder.
 
 --pixelcnn-cost measures instead what masked-convolution decoders (PixelCNN, the decoder class of published
 numbers below 82 nats) cost here against the made decoder, one after another in one process: seconds per
-training image and per scored importance sample, and the hours k=5000 on 10,000 test images would take.
+training image and per scored importance sample, and the hours k=5000 on 10,000 test images would take; among
+them made with local convolutions that read x alone (`train --local-channels 32`), which the NLL estimate
+runs once per image.
 """
 import argparse
 import json
@@ -35,7 +37,7 @@ from scipy.special import logsumexp
 from keras_vae import VAE, FusedAdam, build_decoder, build_encoder, log_likelihoods, runs
 from keras_vae.cli import integer
 from keras_vae.data import binarize_images, load_mnist, make_dataset
-from keras_vae.layers import MaskedDense
+from keras_vae.layers import MaskedConv2D, MaskedDense
 from keras_vae.losses import kl_divergence, standard_normal_log_prob
 from keras_vae.train import TrainConfig, build_model, hardware, split_validation
 
@@ -145,31 +147,6 @@ def fitted_prior_gain(run, images, components, draws=2):
 
 
 @keras.saving.register_keras_serializable(package="benchmarks")
-class MaskedConv2D(keras.layers.Conv2D):
-    """A 'same' convolution whose kernel sees only the pixels before the centre in raster order (mask A), or
-    those and the centre (mask B), as in PixelCNN."""
-
-    def __init__(self, filters, kernel_size, mask="B", **kwargs):
-        super().__init__(filters, kernel_size, padding="same", **kwargs)
-        self.mask = mask
-
-    def build(self, input_shape):
-        super().build(input_shape)
-        rows, columns = self.kernel_size
-        allowed = np.zeros(self.kernel.shape, "float32")
-        allowed[:rows // 2] = 1.0
-        allowed[rows // 2, :columns // 2 + (self.mask == "B")] = 1.0
-        self.kernel_mask = ops.convert_to_tensor(allowed)
-
-    def call(self, inputs):
-        return ops.conv(inputs, self.kernel * self.kernel_mask, padding="same") + self.bias
-
-    def get_config(self):
-        config = super().get_config()
-        config.pop("padding")  # always "same"
-        return {**config, "mask": self.mask}
-
-
 def pixelcnn_decoder(latent_dim, channels, layers):
     """p(x|z) by masked convolutions: one 7x7 mask-A layer and `layers` 3x3 mask-B layers of `channels`, each
     added to a 28x28 map of z (a Dense to 7x7, upsampled), then a 1x1 convolution to each pixel's logit."""
@@ -187,14 +164,24 @@ def pixelcnn_decoder(latent_dim, channels, layers):
 PIXELCNN_SIZES = ((16, 3), (32, 3), (64, 6))  # (channels, 3x3 layers); the last is the size of a small PixelCNN
 
 
-def decoder_costs(images, latent_dim=32, batch_size=128, steps=10, score_samples=1000):
-    """Seconds per training image (fit, the made encoder) and per importance sample of the NLL estimate
-    (log_likelihoods, k=score_samples on 20 images) of the made decoder and of masked-convolution decoders of PIXELCNN_SIZES, measured one after another in this process."""
-    x = images[:batch_size * steps]
-    decoders = {"made": lambda: build_decoder(latent_dim, "made", hidden_dim=500)}
+def cost_decoders(latent_dim=32):
+    """Builders of the decoders --pixelcnn-cost times: made, made with local convolutions that read x alone
+    (`train --local-channels 32`), and masked-convolution decoders of PIXELCNN_SIZES whose every layer reads z."""
+    decoders = {"made": lambda: build_decoder(latent_dim, "made", hidden_dim=500),
+                "made_local32": lambda: build_decoder(latent_dim, "made", hidden_dim=500, local_channels=32)}
     decoders.update({f"pixelcnn_{c}x{n}": (lambda c=c, n=n: pixelcnn_decoder(latent_dim, c, n)) for c, n in PIXELCNN_SIZES})
+    return decoders
+
+
+def decoder_costs(images, names, latent_dim=32, batch_size=128, steps=10, score_samples=1000):
+    """Seconds per training image (fit, the made encoder) and per importance sample of the NLL estimate
+    (log_likelihoods, k=score_samples on 20 images) of the decoders `names` (cost_decoders), measured one after
+    another in this process."""
+    x = images[:batch_size * steps]
+    decoders = cost_decoders(latent_dim)
     costs = {}
-    for name, decoder in decoders.items():
+    for name in names:
+        decoder = decoders[name]
         vae = VAE(build_encoder(latent_dim, "made", seed=0, hidden_dim=500), decoder())
         vae.compile(FusedAdam(1e-3), steps_per_execution=steps)
         vae.fit(x, batch_size=batch_size, epochs=1, verbose=0)  # traces
@@ -215,6 +202,8 @@ def main():
     parser.add_argument("--epochs", type=integer(11), default=20, help="11 or more: the KL warm-up takes 10")
     parser.add_argument("--levers", nargs="+", choices=LEVERS, default=list(LEVERS))
     parser.add_argument("--pixelcnn-cost", action="store_true", help="time masked-convolution decoders against made instead")
+    parser.add_argument("--decoders", nargs="+", choices=list(cost_decoders()), default=list(cost_decoders()),
+                        help="the decoders --pixelcnn-cost times (made is always timed first)")
     parser.add_argument("--fitted-prior", metavar="RUN", default=None,
                         help="score RUN under N(0, I) and under a mixture prior fitted to its aggregate posterior instead")
     parser.add_argument("--components", type=integer(1, 10000), default=200, help="the fitted mixture's components")
@@ -222,7 +211,8 @@ def main():
     args = parser.parse_args()
     if args.pixelcnn_cost:
         x_train = lever_images(args.data)[0]
-        costs = decoder_costs(runs.scored_images(x_train[:1280], "dynamic"))
+        costs = decoder_costs(runs.scored_images(x_train[:1280], "dynamic"),
+                              ["made", *(name for name in args.decoders if name != "made")])
         made = costs["made"]
         for name, cost in costs.items():
             print(f"{name:16s} train {cost['train_seconds_per_image'] * 1e3:6.2f} ms/image "

@@ -14,7 +14,7 @@ import keras
 from keras import layers
 
 from .decoders import DECODER_KINDS
-from .layers import Clip, MaskedDense, Sampling
+from .layers import LOCAL_LAYERS, Clip, MaskedConv2D, MaskedDense, Sampling
 from .losses import get_likelihood
 
 IMAGE_SHAPE = (28, 28, 1)
@@ -126,11 +126,13 @@ def _made_encoder_body(x, hidden_dim=500):
     return layers.Dense(hidden_dim, activation="relu")(x)
 
 
-def _made_decoder_body(z, x, image_shape, hidden_dim=500, masked_layers=1):
+def _made_decoder_body(z, x, image_shape, hidden_dim=500, masked_layers=1, local_channels=0):
     """p(x_i | x_<i, z): a MADE over the pixels in raster order, conditioned on an MLP of z.
 
     Global shape comes from z; strokes' local continuity from the preceding pixels, through `masked_layers`
-    masked hidden layers and masked direct connections (each pixel sees all pixels before it).
+    masked hidden layers and masked direct connections (each pixel sees all pixels before it). With
+    `local_channels` C > 0, a causal 7x7 convolution of C channels (PixelCNN's first layer), a 1x1 one and a
+    1x1 to one logit add what the 24 preceding neighbours say, the same at every position.
     """
     num_pixels = math.prod(image_shape)
     pixels = layers.Flatten()(x)
@@ -146,7 +148,22 @@ def _made_decoder_body(z, x, image_shape, hidden_dim=500, masked_layers=1):
         MaskedDense(num_pixels, num_pixels, "pixels", "pixels", use_bias=False)(pixels),
         layers.Dense(num_pixels, use_bias=False)(context),
     ])
-    return layers.Reshape(image_shape, name="logits")(logits)
+    logits = layers.Reshape(image_shape, name="made_logits" if local_channels else "logits")(logits)
+    if not local_channels:
+        return logits
+    if image_shape[-1] != 1:
+        raise ValueError(f"local_channels needs images of one channel (the raster order is over pixels); these have {image_shape[-1]}.")
+    return layers.Add(name="logits")([logits, _local_logits(x, local_channels)])
+
+
+def _local_logits(x, channels):
+    """Each pixel's logit from its 24 preceding neighbours (7x7, raster order), by the layers LOCAL_LAYERS names.
+    The last starts at zero, so that a run started from one without them (train --init-from) starts at its
+    p(x|z)."""
+    neighbours, hidden, logits = LOCAL_LAYERS
+    local = MaskedConv2D(channels, 7, mask="A", activation="relu", name=neighbours)(x)
+    local = layers.Conv2D(channels, 1, activation="relu", name=hidden)(local)
+    return layers.Conv2D(x.shape[-1], 1, kernel_initializer="zeros", name=logits)(local)
 
 
 register_architecture("conv", _conv_encoder_body, _conv_decoder_body, description="the Keras example's conv stack")

@@ -150,7 +150,7 @@ def _train_arguments():
                  help="; ".join(f"{a.name}: {a.description}" for a in ARCHITECTURES.values())),
         argument("--latent-dim", type=integer(1, 1024), default=defaults.latent_dim),
         *[argument(f"--{option.replace('_', '-')}", dest=option, default=None,
-                   type=integer(1) if isinstance(default, int) else number() if isinstance(default, float) else str,
+                   type=integer(min(1, default)) if isinstance(default, int) else number() if isinstance(default, float) else str,
                    help=f"option of {', '.join(names)} (default {default})")
           for option, (default, names) in takes.items()],
         argument("--epochs", type=integer(1), default=defaults.epochs),

@@ -5,12 +5,15 @@ image it shows for a z. The model, the figures, export and the commands ask the 
 - direct: decoder(z) gives every pixel's parameters at once; the image shown is the mean, decoder(z).
 - autoregressive: p(x|z) = prod_i p(x_i | x_<i, z); the decoder takes [z, x], and the image shown is a
   draw x ~ p(x|z), one pixel at a time.
+A kind's `scorer` gives the decoder's parameters for several draws of z per image, computing what depends on x
+alone once per image (the NLL estimate and the IWAE bound score many draws of z for each image).
 """
 import keras
 import numpy as np
 import tensorflow as tf
+from keras.src.models.functional import operation_fn  # how Functional.call calls a layer (training)
 
-from .layers import MaskedDense
+from .layers import LOCAL_LAYERS, MaskedConv2D, MaskedDense
 
 
 class DirectDecoder:
@@ -29,6 +32,11 @@ class DirectDecoder:
     def scoring_inputs(z, x):
         """What the decoder takes to score x given z."""
         return z
+
+    @staticmethod
+    def scorer(decoder_logits):
+        """(z, x, training) -> the parameters for each row of z: decoder_logits(z)."""
+        return lambda z, x, training=False: decoder_logits(z, training=training)
 
     @staticmethod
     def drawer(decoder):
@@ -55,10 +63,42 @@ class AutoregressiveDecoder:
         return [z, tf.cast(x, z.dtype)]
 
     @staticmethod
+    def scorer(decoder_logits):
+        """(z, x, training) -> the parameters for z's draws of x's images (draw-major: row j * n + i of z is draw
+        j for image i): the layers that read x alone run once per image, the rest once per draw."""
+        def score(z, x, training=False):
+            z = tf.convert_to_tensor(z)
+            return decoder_logits._run_through_graph([z, tf.cast(x, z.dtype)],
+                                                     lambda layer: tiling_to_draws(layer, training))
+        return score
+
+    @staticmethod
     def drawer(decoder):
         """z, uniform -> x ~ p(x|z) drawn in raster order, pixel i = [uniform_i < p(x_i = 1 | x_<i, z)]: by
         MadeSampler for a MADE decoder, else one decoder pass per pixel; the same draw either way."""
         return MadeSampler(decoder) if MadeSampler.fits(decoder) else lambda z, uniform: pixel_by_pixel(decoder, z, uniform)
+
+
+def tile_draws(tensor, draws):
+    """`tensor` repeated `draws` times along its first axis, draw-major: [tensor, tensor, ...]."""
+    return tf.tile(tensor, tf.concat([[draws], tf.ones([tf.rank(tensor) - 1], tf.int32)], axis=0))
+
+
+def tiling_to_draws(layer, training):
+    """`layer` as a functional model calls it (Keras' Functional._run_through_graph, which a scorer runs with
+    x at one row per image and z at one per draw), tiling the inputs that hold one row per image to one per
+    draw where a layer also takes inputs with a row per draw."""
+    call = operation_fn(layer, training=training)
+
+    def tiled_call(*args, **kwargs):
+        tensors = [t for t in tf.nest.flatten((args, kwargs)) if tf.is_tensor(t)]
+        if len(tensors) < 2:
+            return call(*args, **kwargs)
+        rows = tf.reduce_max([tf.shape(t)[0] for t in tensors])
+        args, kwargs = tf.nest.map_structure(
+            lambda t: tile_draws(t, rows // tf.shape(t)[0]) if tf.is_tensor(t) else t, (args, kwargs))
+        return call(*args, **kwargs)
+    return tiled_call
 
 
 def pixel_by_pixel(decoder, z, uniform):
@@ -82,7 +122,8 @@ class MadeSampler:
     x_i Wd[i] to the direct logits, so the next pixel costs a dot product (an XLA-compiled loop). Sums taken in
     another order can flip a draw whose uniform lies within rounding of its probability, so each image is
     checked with one decoder pass (pixel i of its output depends on x_<i only) and drawn again from the first
-    pixel that disagrees: the result is the pixel-by-pixel draw, bit for bit.
+    pixel that disagrees: the result is the pixel-by-pixel draw, bit for bit. A decoder with local layers
+    (architectures.py's local_channels) adds pixel i's local logit, from its 24 preceding neighbours as drawn.
     """
 
     def __init__(self, decoder):
@@ -91,11 +132,16 @@ class MadeSampler:
         context = {l.units: l for l in decoder.layers if type(l) is keras.layers.Dense and not l.use_bias}
         self.decoder, self.hidden, self.output, self.direct = decoder, hidden, output, direct
         self.context = keras.Model(decoder.inputs[0], [context[hidden.units].output, context[output.units].output])
+        self.local = LocalLogits(decoder) if LocalLogits.fits(decoder) else None
         self.draw_from = tf.function(self._draw_from, jit_compile=True)
 
     @staticmethod
     def fits(decoder):
-        """Whether `decoder` has MADE's layers: the three masked Dense kinds and the two bias-free context ones."""
+        """Whether `decoder` has MADE's layers, the three masked Dense kinds and the two bias-free context ones,
+        and no masked convolution but local layers (LocalLogits)."""
+        convolutions = sum(isinstance(l, MaskedConv2D) for l in decoder.layers)
+        if convolutions and not (convolutions == 1 and LocalLogits.fits(decoder)):
+            return False
         kinds = {(l.inputs_kind, l.outputs_kind) for l in decoder.layers if isinstance(l, MaskedDense)}
         units = {l.units for l in decoder.layers if type(l) is keras.layers.Dense and not l.use_bias}
         wanted = {("pixels", "hidden"), ("hidden", "pixels"), ("pixels", "pixels")}
@@ -111,13 +157,17 @@ class MadeSampler:
         hidden = self.hidden.bias + hidden_context + tf.matmul(kept, hidden_weights)
         logits = self.output.bias + pixel_context + tf.matmul(kept, direct_weights)
         pixels = tf.TensorArray(x.dtype, size=num_pixels).unstack(tf.transpose(x))
+        image = tf.pad(kept, [[0, 0], [0, 1]])  # the pixels set so far, and a zero outside the image
         for i in tf.range(tf.reduce_min(start), num_pixels):
             logit = tf.linalg.matvec(tf.nn.relu(hidden), output_weights[i]) + logits[:, i]
+            if self.local is not None:
+                logit += self.local(image, i)
             drawn = i >= start
             pixel = tf.where(drawn, tf.cast(uniform[:, i] < tf.sigmoid(logit), x.dtype), pixels.read(i))
             added = tf.where(drawn, pixel, tf.zeros_like(pixel))[:, None]
             hidden += added * hidden_weights[i]
             logits += added * direct_weights[i]
+            image += added * tf.one_hot(i, num_pixels + 1, dtype=x.dtype)
             pixels = pixels.write(i, pixel)
         return tf.transpose(pixels.stack())
 
@@ -144,6 +194,38 @@ class MadeSampler:
         x, _, _ = tf.while_loop(lambda x, wanted, first: tf.reduce_any(first < num_pixels), redraw,
                                 (x, *disagreement(x)))
         return tf.reshape(x, tf.shape(uniform))
+
+
+class LocalLogits:
+    """Pixel i's logit from architectures.py's local layers (a mask-A convolution, then two 1x1 ones), computed
+    from its preceding neighbours alone: what MadeSampler adds while it draws pixel by pixel."""
+
+    def __init__(self, decoder):
+        self.neighbours, self.hidden, self.logits = (decoder.get_layer(name) for name in LOCAL_LAYERS)
+        height, width = decoder.inputs[1].shape[1:3]
+        size = self.neighbours.kernel_size[0]
+        half = size // 2
+        self.taps = [(a, b) for a in range(size) for b in range(size) if a < half or (a == half and b < half)]
+        rows, columns = np.divmod(np.arange(height * width), width)
+        row = rows[:, None] + np.array([a - half for a, _ in self.taps])
+        column = columns[:, None] + np.array([b - half for _, b in self.taps])
+        inside = (row >= 0) & (row < height) & (column >= 0) & (column < width)
+        # Each pixel's neighbours as indices into the flattened image, height * width where outside it.
+        self.indices = tf.constant(np.where(inside, row * width + column, height * width), tf.int32)
+
+    @staticmethod
+    def fits(decoder):
+        """Whether `decoder` has the local layers, a mask-A convolution first, over one image channel."""
+        layers = {l.name: l for l in decoder.layers}
+        return (all(name in layers for name in LOCAL_LAYERS) and getattr(layers[LOCAL_LAYERS[0]], "mask", None) == "A"
+                and decoder.inputs[1].shape[-1] == 1)
+
+    def __call__(self, image, i):
+        """Pixel i's local logit for each row of `image` (pixels flattened, then one zero: outside the image)."""
+        kernel = tf.stack([self.neighbours.kernel[a, b, 0] for a, b in self.taps])
+        hidden = tf.nn.relu(tf.matmul(tf.gather(image, self.indices[i], axis=1), kernel) + self.neighbours.bias)
+        hidden = tf.nn.relu(tf.matmul(hidden, self.hidden.kernel[0, 0]) + self.hidden.bias)
+        return tf.matmul(hidden, self.logits.kernel[0, 0])[:, 0] + self.logits.bias[0]
 
 
 DECODER_KINDS = {kind.name: kind for kind in (DirectDecoder, AutoregressiveDecoder)}

@@ -53,9 +53,8 @@ def log_likelihoods(vae, x, k=5000, batch_size=20, samples_per_pass=250, seed=0,
         # (n, batch) importance log-weights log p(x|z) + log p(z) - log q(z|x).
         shape = (n, *ops.shape(z_mean))
         z = sampling([ops.broadcast_to(z_mean, shape), ops.broadcast_to(z_log_var, shape)])
-        flat_z = ops.reshape(z, (-1, ops.shape(z_mean)[-1]))
-        tiled_x = ops.tile(batch, (n, 1, 1, 1))
-        log_px_z = -ops.reshape(vae.reconstruction_loss(tiled_x, flat_z), (n, -1))
+        flat_z = ops.reshape(z, (-1, ops.shape(z_mean)[-1]))  # draw-major, as reconstruction_loss takes them
+        log_px_z = -ops.reshape(vae.reconstruction_loss(batch, flat_z), (n, -1))
         return log_px_z + log_prior_ratio(z, z_mean, z_log_var, prior_log_prob)
 
     result = []

@@ -1,4 +1,5 @@
-"""Custom layers: the reparameterization trick, a safe clip, and the masked Dense of an autoregressive decoder."""
+"""Custom layers: the reparameterization trick, a safe clip, and the masked Dense and convolution of an
+autoregressive decoder."""
 import keras
 import numpy as np
 from keras import ops
@@ -84,3 +85,37 @@ class MaskedDense(keras.layers.Dense):
     def get_config(self):
         return {**super().get_config(), "num_pixels": self.num_pixels,
                 "inputs": self.inputs_kind, "outputs": self.outputs_kind}
+
+
+# The names of the made decoder's local layers (architectures.py's local_channels): a mask-A MaskedConv2D, a 1x1
+# Conv2D and a 1x1 Conv2D to one logit. The fast sampler finds them by name; --init-from may add them.
+LOCAL_LAYERS = ("local_neighbours", "local_hidden", "local_logits")
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class MaskedConv2D(keras.layers.Conv2D):
+    """A 'same' convolution whose kernel sees only the pixels before the centre in raster order (mask A), or
+    those and the centre (mask B), as in PixelCNN."""
+
+    def __init__(self, filters, kernel_size, mask="B", **kwargs):
+        super().__init__(filters, kernel_size, padding="same", **kwargs)
+        self.mask = mask
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        rows, columns = self.kernel_size
+        allowed = np.zeros(self.kernel.shape, "float32")
+        allowed[:rows // 2] = 1.0
+        allowed[rows // 2, :columns // 2 + (self.mask == "B")] = 1.0
+        self.kernel_mask = ops.convert_to_tensor(allowed)
+
+    def call(self, inputs):
+        outputs = ops.conv(inputs, self.kernel * self.kernel_mask, padding="same")
+        if self.use_bias:
+            outputs = outputs + self.bias
+        return self.activation(outputs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("padding")  # always "same"
+        return {**config, "mask": self.mask}

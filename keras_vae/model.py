@@ -9,7 +9,7 @@ import tensorflow as tf
 from keras import ops
 
 from .callbacks import with_progress_bar
-from .decoders import decoder_kind
+from .decoders import decoder_kind, tile_draws
 from .losses import get_likelihood, kl_divergence, log_prior_ratio
 from .optimizers import FusedAdam
 
@@ -70,6 +70,7 @@ class AutoencoderBase(keras.Model):
         self.likelihood = likelihood
         self.decoder_logits = _parameters_model(decoder, self.p_x_given_z)
         self.decoder_kind = decoder_kind(decoder)
+        self.score = self.decoder_kind.scorer(self.decoder_logits)
         if self.decoder_kind.likelihoods is not None and likelihood not in self.decoder_kind.likelihoods:
             raise ValueError(f"An {self.decoder_kind.name} decoder takes the {' or '.join(self.decoder_kind.likelihoods)} "
                              f"likelihood, not {likelihood}: it draws binary pixels.")
@@ -101,9 +102,12 @@ class AutoencoderBase(keras.Model):
             self.optimizer.build(self.trainable_variables)  # so that the saved optimizer state loads
 
     def reconstruction_loss(self, x, z, training=False):
-        """-log p(x|z) per example, in nats, by the registered likelihood from the decoder's parameters."""
-        parameters = self.decoder_logits(self.decoder_kind.scoring_inputs(z, x), training=training)
+        """-log p(x|z) for each row of z, in nats, by the registered likelihood from the decoder's parameters.
+        z may hold several draws per image of x, draw-major (row j * len(x) + i is draw j for image i): what the
+        decoder computes from x alone is then computed once per image (decoders.py's scorers)."""
+        parameters = self.score(z, x, training=training)
         variables = {name: getattr(self, name) for name in self.p_x_given_z.variables}
+        x = tile_draws(tf.convert_to_tensor(x), tf.shape(parameters)[0] // tf.shape(x)[0])
         return self.p_x_given_z.reconstruction_loss(x, parameters, **variables)
 
     def compute_loss_terms(self, x, training=False):
@@ -206,11 +210,11 @@ class VAE(AutoencoderBase):
 
     def compute_loss_terms(self, x, training=False):
         """Batch means of the reconstruction loss, the KL loss and the loss: their beta-weighted sum, or with
-        importance_samples k > 1 the importance-weighted bound over k draws per image (the batch tiled k times)."""
+        importance_samples k > 1 the importance-weighted bound over k draws per image (the encoder takes the batch
+        tiled k times; the decoder's layers that read x alone run once per image)."""
         k = self.importance_samples
-        if k > 1:
-            x = ops.tile(x, (k,) + (1,) * (len(x.shape) - 1))
-        z_mean, z_log_var, z = self.encoder(x, training=training)
+        z_mean, z_log_var, z = self.encoder(ops.tile(x, (k,) + (1,) * (len(x.shape) - 1)) if k > 1 else x,
+                                            training=training)
         log_px_z = -self.reconstruction_loss(x, z, training=training)
         reconstruction_loss = -ops.mean(log_px_z)
         kl_loss = ops.mean(kl_divergence(z_mean, z_log_var))

@@ -18,6 +18,7 @@ from .checkpoint import EpochCheckpoint, load_checkpoint
 from .callbacks import KLWarmup, LogBeta, ReduceLROnPlateau, TensorBoardImages
 from .data import load_mnist, make_dataset
 from .distribute import is_chief, make_strategy
+from .layers import LOCAL_LAYERS
 from .model import STEPS_PER_EXECUTION, VAE
 from .optimizers import FusedAdam
 
@@ -128,13 +129,22 @@ def _shape(weights, i):
     return f"{weights[i].path} {tuple(weights[i].shape)}" if i < len(weights) else "none"
 
 
+def _weights(part, source_part):
+    """The weights of `part` less those of local layers (layers.LOCAL_LAYERS) that `source_part` lacks: those
+    keep their initial values."""
+    theirs = {layer.name for layer in source_part.layers}
+    return [w for layer in part.layers if layer.name in theirs or layer.name not in LOCAL_LAYERS
+            for w in layer.weights]
+
+
 def copy_weights(model, source):
-    """Start `model` from the trained `source` (same kind, architecture and sizes): its encoder's, decoder's and
-    likelihood's weights; the optimizer starts afresh. A ValueError says what differs."""
+    """Start `model` from the trained `source` (same kind, architecture and sizes, or with layers an option
+    adds, such as --local-channels, which start as built): its encoder's, decoder's and likelihood's weights;
+    the optimizer starts afresh. A ValueError says what differs."""
     if type(model) is not type(source):
         raise ValueError(f"--init-from: it holds a {type(source).__name__}, not the {type(model).__name__} this run trains.")
     for part in ("encoder", "decoder"):
-        ours, theirs = getattr(model, part).weights, getattr(source, part).weights
+        ours, theirs = (_weights(getattr(model, part), getattr(source, part)), getattr(source, part).weights)
         mismatch = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a.shape != b.shape),
                         None if len(ours) == len(theirs) else min(len(ours), len(theirs)))
         if mismatch is not None:

@@ -11,13 +11,23 @@ import tensorflow as tf
 from keras_vae import VAE, build_decoder, build_encoder
 from keras_vae.export import export_saved_model
 from keras_vae.decoders import MadeSampler, decode, pixel_by_pixel
+from keras_vae.train import copy_weights
 
 TINY = (2, 2, 1)  # 4 pixels: all 16 images can be enumerated
 
 
-def tiny_vae(latent_dim=2, masked_layers=1):
-    options = {"hidden_dim": 8, "image_shape": TINY, "masked_layers": masked_layers}
-    return VAE(build_encoder(latent_dim, "made", seed=0, **options), build_decoder(latent_dim, "made", **options))
+def tiny_vae(latent_dim=2, masked_layers=1, local_channels=0):
+    options = {"hidden_dim": 8, "image_shape": TINY, "masked_layers": masked_layers, "local_channels": local_channels}
+    decoder = build_decoder(latent_dim, "made", **options)
+    return VAE(build_encoder(latent_dim, "made", seed=0, **options), with_random_local_logits(decoder))
+
+
+def with_random_local_logits(decoder, seed=0):
+    """`decoder` with random weights in the last local layer, which starts at zero (no effect), if it has one."""
+    if any(layer.name == "local_logits" for layer in decoder.layers):
+        kernel = decoder.get_layer("local_logits").kernel
+        kernel.assign(np.random.default_rng(seed).normal(0.0, 0.5, kernel.shape).astype("float32"))
+    return decoder
 
 
 def all_images(shape=TINY):
@@ -25,9 +35,10 @@ def all_images(shape=TINY):
     return pixels.reshape(-1, *shape)
 
 
-@pytest.mark.parametrize("masked_layers", [1, 2])
-def test_each_pixel_depends_only_on_the_pixels_before_it_in_raster_order(masked_layers):
-    decoder = build_decoder(3, "made", hidden_dim=32, masked_layers=masked_layers)
+@pytest.mark.parametrize("masked_layers, local_channels", [(1, 0), (2, 0), (1, 4)])
+def test_each_pixel_depends_only_on_the_pixels_before_it_in_raster_order(masked_layers, local_channels):
+    decoder = with_random_local_logits(build_decoder(3, "made", hidden_dim=32, masked_layers=masked_layers,
+                                                     local_channels=local_channels))
     # Two masked layers are drawn by the pixel-by-pixel loop: the fast sampler knows one.
     assert MadeSampler.fits(decoder) == (masked_layers == 1)
     rng = np.random.default_rng(0)
@@ -43,9 +54,9 @@ def test_each_pixel_depends_only_on_the_pixels_before_it_in_raster_order(masked_
         assert changed[j + 1:].any() or j == 783
 
 
-@pytest.mark.parametrize("masked_layers", [1, 2])
-def test_p_x_given_z_sums_to_one_over_all_images(masked_layers):
-    vae = tiny_vae(masked_layers=masked_layers)
+@pytest.mark.parametrize("masked_layers, local_channels", [(1, 0), (2, 0), (1, 4)])
+def test_p_x_given_z_sums_to_one_over_all_images(masked_layers, local_channels):
+    vae = tiny_vae(masked_layers=masked_layers, local_channels=local_channels)
     x = all_images()
     for z in np.random.default_rng(1).standard_normal((3, 1, 2)).astype("float32"):
         log_p = -keras.ops.convert_to_numpy(vae.reconstruction_loss(x, np.repeat(z, len(x), axis=0)))
@@ -65,8 +76,10 @@ def test_pixel_by_pixel_sampling_draws_from_p_x_given_z():
     np.testing.assert_array_less(np.abs(counts / n - p), 5 * np.sqrt(p * (1 - p) / n) + 1e-4)
 
 
-def test_a_made_vae_round_trips_through_a_keras_file(tmp_path):
-    vae = VAE(build_encoder(4, "made", seed=0, hidden_dim=16), build_decoder(4, "made", hidden_dim=16))
+@pytest.mark.parametrize("local_channels", [0, 4])
+def test_a_made_vae_round_trips_through_a_keras_file(tmp_path, local_channels):
+    vae = VAE(build_encoder(4, "made", seed=0, hidden_dim=16),
+              with_random_local_logits(build_decoder(4, "made", hidden_dim=16, local_channels=local_channels)))
     vae.compile(optimizer=keras.optimizers.Adam())
     x = (np.random.default_rng(0).random((8, 28, 28, 1)) < 0.3).astype("float32")
     vae.fit(x, epochs=1, batch_size=8, verbose=0)
@@ -75,6 +88,28 @@ def test_a_made_vae_round_trips_through_a_keras_file(tmp_path):
     z = np.zeros((8, 4), dtype="float32")
     np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded.reconstruction_loss(x, z)),
                                keras.ops.convert_to_numpy(vae.reconstruction_loss(x, z)), rtol=1e-6)
+
+
+def test_several_draws_of_z_per_image_score_as_the_images_repeated_for_each_draw():
+    # The decoder's layers that read x alone run once per image, the others once per draw of z.
+    vae = tiny_vae(local_channels=4)
+    x = all_images()
+    z = np.random.default_rng(4).standard_normal((3 * len(x), 2)).astype("float32")
+    repeated = keras.ops.convert_to_numpy(vae.reconstruction_loss(np.tile(x, (3, 1, 1, 1)), z))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(vae.reconstruction_loss(x, z)), repeated, rtol=1e-6)
+    assert np.ptp(repeated.reshape(3, -1), axis=0).min() > 0  # the draws do differ
+
+
+def test_local_channels_start_from_a_made_run_without_them_at_its_p_x_given_z():
+    without = tiny_vae()
+    local = VAE(build_encoder(2, "made", seed=1, hidden_dim=8, image_shape=TINY),
+                build_decoder(2, "made", hidden_dim=8, image_shape=TINY, local_channels=4))
+    copy_weights(local, without)
+    x, z = all_images(), np.random.default_rng(5).standard_normal((16, 2)).astype("float32")
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(local.reconstruction_loss(x, z)),
+                                  keras.ops.convert_to_numpy(without.reconstruction_loss(x, z)))
+    with pytest.raises(ValueError, match="its decoder does not fit"):
+        copy_weights(without, local)
 
 
 FIRST_PIXEL_FREQUENCY = """
@@ -107,14 +142,20 @@ def test_sampling_with_a_fixed_draw_is_a_fixed_point_of_the_decoder(seed):
     np.testing.assert_array_equal(x, (uniform < decoder.predict([z, x], verbose=0)).astype("float32"))
 
 
-def test_the_incremental_made_sampler_draws_what_the_pixel_by_pixel_loop_draws():
-    decoder = build_decoder(3, "made", hidden_dim=16)
+@pytest.mark.parametrize("local_channels", [0, 4])
+def test_the_incremental_made_sampler_draws_what_the_pixel_by_pixel_loop_draws(local_channels):
+    decoder = with_random_local_logits(build_decoder(3, "made", hidden_dim=16, local_channels=local_channels), seed=1)
     rng = np.random.default_rng(2)
     z = rng.standard_normal((32, 3)).astype("float32")
     uniform = rng.random((32, 28, 28, 1), dtype="float32")
     assert MadeSampler.fits(decoder)
-    fast = tf.function(MadeSampler(decoder))(z, uniform).numpy()
+    sampler = MadeSampler(decoder)
+    fast = tf.function(sampler)(z, uniform).numpy()
     np.testing.assert_array_equal(fast, tf.function(pixel_by_pixel)(decoder, z, uniform).numpy())
+    # The incremental pass itself draws it, up to rounding: the check after it does not have to redraw.
+    one_pass = sampler.draw_from(tf.zeros((32, 784)), tf.zeros((32,), tf.int32), uniform.reshape(32, 784),
+                                 *sampler.context(z)).numpy()
+    assert (one_pass != fast.reshape(32, 784)).mean() < 1e-3
     assert 0.2 < fast.mean() < 0.8  # the draws are not trivially all 0 or all 1
 
 

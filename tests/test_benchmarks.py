@@ -6,10 +6,12 @@ from scipy import stats
 from scipy.special import logsumexp
 
 from benchmarks.compute_cap import forward_flops
+from benchmarks.likelihood import reading_z
 from benchmarks.likelihood_levers import (component_log_probs, fit_mixture_prior, pixelcnn_decoder, reverse_pixel_order,
                                          set_output_bias)
 from benchmarks.throughput import interleaved_rounds, summarize
 from keras_vae import build_decoder
+from keras_vae.layers import LOCAL_LAYERS
 
 
 def test_rounds_skip_the_warm_up_and_rotate_the_order():
@@ -42,6 +44,14 @@ def test_ratios_pair_setups_within_a_round():
 def test_forward_flops_count_multiply_adds_per_image(layer, input_shape, flops):
     keras.Model(inputs := keras.Input(input_shape), layer(inputs))
     assert forward_flops(layer) == flops
+
+
+def test_the_estimator_cap_counts_the_made_layers_that_read_z_not_those_that_read_x_alone():
+    decoder = build_decoder(4, "made", hidden_dim=10, local_channels=3)
+    names = {layer.name for layer in reading_z(decoder) if hasattr(layer, "kernel")}
+    x_alone = {l.name for l in decoder.layers if getattr(l, "inputs_kind", None) == "pixels" or l.name in LOCAL_LAYERS}
+    assert len(x_alone) == 5 and not names & x_alone
+    assert len(names) == 5  # the two context Dense layers, the two bias-free ones, the hidden -> pixels masked one
 
 
 def test_repeated_ratios_are_the_median_and_range_of_each_runs_ratio():
