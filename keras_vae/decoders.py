@@ -157,17 +157,19 @@ class MadeSampler:
         hidden = self.hidden.bias + hidden_context + tf.matmul(kept, hidden_weights)
         logits = self.output.bias + pixel_context + tf.matmul(kept, direct_weights)
         pixels = tf.TensorArray(x.dtype, size=num_pixels).unstack(tf.transpose(x))
+        local = self.local.logit_function() if self.local is not None else None
         image = tf.pad(kept, [[0, 0], [0, 1]])  # the pixels set so far, and a zero outside the image
         for i in tf.range(tf.reduce_min(start), num_pixels):
             logit = tf.linalg.matvec(tf.nn.relu(hidden), output_weights[i]) + logits[:, i]
-            if self.local is not None:
-                logit += self.local(image, i)
+            if local is not None:
+                logit += local(image, i)
             drawn = i >= start
             pixel = tf.where(drawn, tf.cast(uniform[:, i] < tf.sigmoid(logit), x.dtype), pixels.read(i))
             added = tf.where(drawn, pixel, tf.zeros_like(pixel))[:, None]
             hidden += added * hidden_weights[i]
             logits += added * direct_weights[i]
-            image += added * tf.one_hot(i, num_pixels + 1, dtype=x.dtype)
+            if local is not None:
+                image += added * tf.one_hot(i, num_pixels + 1, dtype=x.dtype)
             pixels = pixels.write(i, pixel)
         return tf.transpose(pixels.stack())
 
@@ -203,12 +205,10 @@ class LocalLogits:
     def __init__(self, decoder):
         self.neighbours, self.hidden, self.logits = (decoder.get_layer(name) for name in LOCAL_LAYERS)
         height, width = decoder.inputs[1].shape[1:3]
-        size = self.neighbours.kernel_size[0]
-        half = size // 2
-        self.taps = [(a, b) for a in range(size) for b in range(size) if a < half or (a == half and b < half)]
+        half = self.neighbours.kernel_size[0] // 2
+        self.taps = np.argwhere(np.asarray(self.neighbours.kernel_mask)[:, :, 0, 0] > 0)  # the mask's (row, column)s
         rows, columns = np.divmod(np.arange(height * width), width)
-        row = rows[:, None] + np.array([a - half for a, _ in self.taps])
-        column = columns[:, None] + np.array([b - half for _, b in self.taps])
+        row, column = rows[:, None] + self.taps[:, 0] - half, columns[:, None] + self.taps[:, 1] - half
         inside = (row >= 0) & (row < height) & (column >= 0) & (column < width)
         # Each pixel's neighbours as indices into the flattened image, height * width where outside it.
         self.indices = tf.constant(np.where(inside, row * width + column, height * width), tf.int32)
@@ -220,12 +220,17 @@ class LocalLogits:
         return (all(name in layers for name in LOCAL_LAYERS) and getattr(layers[LOCAL_LAYERS[0]], "mask", None) == "A"
                 and decoder.inputs[1].shape[-1] == 1)
 
-    def __call__(self, image, i):
-        """Pixel i's local logit for each row of `image` (pixels flattened, then one zero: outside the image)."""
-        kernel = tf.stack([self.neighbours.kernel[a, b, 0] for a, b in self.taps])
-        hidden = tf.nn.relu(tf.matmul(tf.gather(image, self.indices[i], axis=1), kernel) + self.neighbours.bias)
-        hidden = tf.nn.relu(tf.matmul(hidden, self.hidden.kernel[0, 0]) + self.hidden.bias)
-        return tf.matmul(hidden, self.logits.kernel[0, 0])[:, 0] + self.logits.bias[0]
+    def logit_function(self):
+        """(image, i) -> pixel i's local logit for each row of `image` (pixels flattened, then one zero: outside
+        the image), with the weights as they are now, read once for a whole draw."""
+        kernel = tf.gather_nd(self.neighbours.kernel[:, :, 0, :], self.taps)  # (taps, channels)
+        hidden_kernel, logits_kernel = self.hidden.kernel[0, 0], self.logits.kernel[0, 0]
+
+        def logit(image, i):
+            hidden = tf.nn.relu(tf.matmul(tf.gather(image, self.indices[i], axis=1), kernel) + self.neighbours.bias)
+            hidden = tf.nn.relu(tf.matmul(hidden, hidden_kernel) + self.hidden.bias)
+            return tf.matmul(hidden, logits_kernel)[:, 0] + self.logits.bias[0]
+        return logit
 
 
 DECODER_KINDS = {kind.name: kind for kind in (DirectDecoder, AutoregressiveDecoder)}
