@@ -1,8 +1,9 @@
-"""Drawing digits from the shipped MADE model (pretrained:made_latent32): the pixel-by-pixel loop (one decoder
-pass per pixel) against keras_vae's incremental sampler, in interleaved rounds, checking in each round that
-both draw the same images.
+"""Drawing digits from a made run (by default the shipped pretrained:made_latent32): the pixel-by-pixel loop
+(one decoder pass per pixel) against keras_vae's incremental sampler, in interleaved rounds, checking in each
+round that both draw the same images.
 
     python -m benchmarks.sampling --rounds 5 --json benchmarks/results/cpu_2core_sampling.json
+    python -m benchmarks.sampling --model pretrained:made_latent32_local32 --rounds 5
 """
 import argparse
 import json
@@ -12,20 +13,21 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-import keras_vae
 from benchmarks.throughput import interleaved_rounds, summarize
-from keras_vae.decoders import decode, pixel_by_pixel
+from keras_vae import runs
+from keras_vae.decoders import decode, latent_dim, pixel_by_pixel
 from keras_vae.train import hardware
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="pretrained:made_latent32", help="the run to draw from")
     parser.add_argument("--digits", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args()
-    decoder = keras_vae.pretrained("made_latent32").decoder
-    z = np.random.default_rng(0).standard_normal((args.digits, 32)).astype("float32")
+    decoder = runs.load_model(runs.model_path(args.model)).decoder
+    z = np.random.default_rng(0).standard_normal((args.digits, latent_dim(decoder))).astype("float32")
     uniform = np.random.default_rng(0).random((args.digits, 28, 28, 1), dtype="float32")  # as decode draws them
     loop = tf.function(pixel_by_pixel)
     drawn = {}
@@ -48,7 +50,8 @@ def main():
         print(f"{setup:<20} {row['samples_per_second']:>8.1f} digits/s  {row['vs pixel by pixel']:>6.1f}x")
     print(f"ratio per round: {', '.join(f'{r:.1f}x' for r in ratios)}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"hardware": hardware(), "digits": args.digits, "same_images": same,
+        Path(args.json).write_text(json.dumps({"hardware": hardware(), "model": args.model, "digits": args.digits,
+                                               "same_images": same,
                                                "summary": summary, "rounds": measured}, indent=2))
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 from keras.src.models.functional import operation_fn  # how Functional.call calls a layer (training)
 
-from .layers import LOCAL_LAYERS, MaskedConv2D, MaskedDense
+from .layers import LOCAL_LAYERS, MaskedConv2D, local_blocks, MaskedDense
 
 
 class DirectDecoder:
@@ -123,7 +123,7 @@ class MadeSampler:
     another order can flip a draw whose uniform lies within rounding of its probability, so each image is
     checked with one decoder pass (pixel i of its output depends on x_<i only) and drawn again from the first
     pixel that disagrees: the result is the pixel-by-pixel draw, bit for bit. A decoder with local layers
-    (architectures.py's local_channels) adds pixel i's local logit, from its 24 preceding neighbours as drawn.
+    (architectures.py's local_channels) adds pixel i's local logit, from its preceding neighbours as drawn.
     """
 
     def __init__(self, decoder):
@@ -139,8 +139,7 @@ class MadeSampler:
     def fits(decoder):
         """Whether `decoder` has MADE's layers, the three masked Dense kinds and the two bias-free context ones,
         and no masked convolution but local layers (LocalLogits)."""
-        convolutions = sum(isinstance(l, MaskedConv2D) for l in decoder.layers)
-        if convolutions and not (convolutions == 1 and LocalLogits.fits(decoder)):
+        if any(isinstance(l, MaskedConv2D) for l in decoder.layers) and not LocalLogits.fits(decoder):
             return False
         kinds = {(l.inputs_kind, l.outputs_kind) for l in decoder.layers if isinstance(l, MaskedDense)}
         units = {l.units for l in decoder.layers if type(l) is keras.layers.Dense and not l.use_bias}
@@ -159,10 +158,14 @@ class MadeSampler:
         pixels = tf.TensorArray(x.dtype, size=num_pixels).unstack(tf.transpose(x))
         local = self.local.logit_function() if self.local is not None else None
         image = tf.pad(kept, [[0, 0], [0, 1]])  # the pixels set so far, and a zero outside the image
-        for i in tf.range(tf.reduce_min(start), num_pixels):
+        maps = self.local.initial_maps(tf.shape(x)[0]) if self.local is not None else ()
+        # Feature maps are filled from the first pixel on: positions before `start` are not kept.
+        first = 0 if maps else tf.reduce_min(start)
+        for i in tf.range(first, num_pixels):
             logit = tf.linalg.matvec(tf.nn.relu(hidden), output_weights[i]) + logits[:, i]
             if local is not None:
-                logit += local(image, i)
+                local_logit, maps = local(image, maps, i)
+                logit += local_logit
             drawn = i >= start
             pixel = tf.where(drawn, tf.cast(uniform[:, i] < tf.sigmoid(logit), x.dtype), pixels.read(i))
             added = tf.where(drawn, pixel, tf.zeros_like(pixel))[:, None]
@@ -199,37 +202,62 @@ class MadeSampler:
 
 
 class LocalLogits:
-    """Pixel i's logit from architectures.py's local layers (a mask-A convolution, then two 1x1 ones), computed
-    from its preceding neighbours alone: what MadeSampler adds while it draws pixel by pixel."""
+    """Pixel i's logit from architectures.py's local layers (a mask-A convolution, residual mask-B ones, two 1x1),
+    computed at pixel i alone from the pixels and features before it: what MadeSampler adds while it draws pixel by
+    pixel. The feature maps that the residual convolutions read are filled in one position per pixel."""
 
     def __init__(self, decoder):
         self.neighbours, self.hidden, self.logits = (decoder.get_layer(name) for name in LOCAL_LAYERS)
+        self.blocks = local_blocks(decoder)
         height, width = decoder.inputs[1].shape[1:3]
-        half = self.neighbours.kernel_size[0] // 2
-        self.taps = np.argwhere(np.asarray(self.neighbours.kernel_mask)[:, :, 0, 0] > 0)  # the mask's (row, column)s
+        self.size = height * width
+        convolutions = (self.neighbours, *self.blocks)
+        self.taps, self.indices = zip(*(self._neighbourhoods(conv, height, width) for conv in convolutions))
+
+    @staticmethod
+    def _neighbourhoods(convolution, height, width):
+        """The (row, column)s that `convolution`'s mask lets through, and each position's neighbours under them as
+        indices into the flattened image, height * width where outside it."""
+        half = convolution.kernel_size[0] // 2
+        taps = np.argwhere(np.asarray(convolution.kernel_mask)[:, :, 0, 0] > 0)
         rows, columns = np.divmod(np.arange(height * width), width)
-        row, column = rows[:, None] + self.taps[:, 0] - half, columns[:, None] + self.taps[:, 1] - half
+        row, column = rows[:, None] + taps[:, 0] - half, columns[:, None] + taps[:, 1] - half
         inside = (row >= 0) & (row < height) & (column >= 0) & (column < width)
-        # Each pixel's neighbours as indices into the flattened image, height * width where outside it.
-        self.indices = tf.constant(np.where(inside, row * width + column, height * width), tf.int32)
+        return taps, tf.constant(np.where(inside, row * width + column, height * width), tf.int32)
 
     @staticmethod
     def fits(decoder):
-        """Whether `decoder` has the local layers, a mask-A convolution first, over one image channel."""
+        """Whether `decoder` has the local layers, a mask-A convolution first and no masked convolution but
+        theirs, over one image channel."""
         layers = {l.name: l for l in decoder.layers}
+        convolutions = [l for l in decoder.layers if isinstance(l, MaskedConv2D)]
         return (all(name in layers for name in LOCAL_LAYERS) and getattr(layers[LOCAL_LAYERS[0]], "mask", None) == "A"
-                and decoder.inputs[1].shape[-1] == 1)
+                and decoder.inputs[1].shape[-1] == 1
+                and len(convolutions) == 1 + len(local_blocks(decoder)))
+
+    def initial_maps(self, n):
+        """The feature maps the residual convolutions read, one zero row per position and one for outside."""
+        return tuple(tf.zeros((self.size + 1, n, self.neighbours.filters)) for _ in self.blocks)
 
     def logit_function(self):
-        """(image, i) -> pixel i's local logit for each row of `image` (pixels flattened, then one zero: outside
-        the image), with the weights as they are now, read once for a whole draw."""
-        kernel = tf.gather_nd(self.neighbours.kernel[:, :, 0, :], self.taps)  # (taps, channels)
+        """(image, maps, i) -> (pixel i's local logit, `maps` with pixel i's features) for each row of `image`
+        (pixels flattened, then one zero: outside the image), with the weights as they are now, read once per draw."""
+        kernels = [tf.reshape(tf.gather_nd(conv.kernel, taps), (-1, conv.filters))
+                   for conv, taps in zip((self.neighbours, *self.blocks), self.taps)]
         hidden_kernel, logits_kernel = self.hidden.kernel[0, 0], self.logits.kernel[0, 0]
 
-        def logit(image, i):
-            hidden = tf.nn.relu(tf.matmul(tf.gather(image, self.indices[i], axis=1), kernel) + self.neighbours.bias)
-            hidden = tf.nn.relu(tf.matmul(hidden, hidden_kernel) + self.hidden.bias)
-            return tf.matmul(hidden, logits_kernel)[:, 0] + self.logits.bias[0]
+        def logit(image, maps, i):
+            n = tf.shape(image)[0]
+            around = tf.gather(image, self.indices[0][i], axis=1)
+            features = tf.nn.relu(tf.matmul(around, kernels[0]) + self.neighbours.bias)
+            updated = []
+            for block, kernel, indices, feature_map in zip(self.blocks, kernels[1:], self.indices[1:], maps):
+                feature_map = tf.tensor_scatter_nd_update(feature_map, [[i]], features[None])
+                around = tf.reshape(tf.transpose(tf.gather(feature_map, indices[i]), (1, 0, 2)), (n, -1))
+                features = tf.nn.relu(features + tf.matmul(around, kernel) + block.bias)
+                updated.append(feature_map)
+            hidden = tf.nn.relu(tf.matmul(features, hidden_kernel) + self.hidden.bias)
+            return tf.matmul(hidden, logits_kernel)[:, 0] + self.logits.bias[0], tuple(updated)
         return logit
 
 

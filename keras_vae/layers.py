@@ -1,5 +1,7 @@
 """Custom layers: the reparameterization trick, a safe clip, and the masked Dense and convolution of an
 autoregressive decoder."""
+import itertools
+
 import keras
 import numpy as np
 from keras import ops
@@ -87,9 +89,18 @@ class MaskedDense(keras.layers.Dense):
                 "inputs": self.inputs_kind, "outputs": self.outputs_kind}
 
 
-# The names of the made decoder's local layers (architectures.py's local_channels): a mask-A MaskedConv2D, a 1x1
-# Conv2D and a 1x1 Conv2D to one logit. The fast sampler finds them by name; --init-from may add them.
+# The made decoder's local layers (architectures.py's local_channels) are named LOCAL_PREFIX...: a mask-A
+# MaskedConv2D, residual mask-B ones LOCAL_BLOCK.format(1, 2, ...) (local_layers), a 1x1 Conv2D and a 1x1 Conv2D
+# to one logit, LOCAL_LAYERS. The fast sampler finds them by name; --init-from may add them.
+LOCAL_PREFIX = "local_"
 LOCAL_LAYERS = ("local_neighbours", "local_hidden", "local_logits")
+LOCAL_BLOCK = LOCAL_PREFIX + "block_{}"
+
+
+def local_blocks(model):
+    """`model`'s residual local layers, LOCAL_BLOCK.format(1), (2), ..., in that order."""
+    layers = {layer.name: layer for layer in model.layers}
+    return [layers[name] for name in itertools.takewhile(layers.__contains__, map(LOCAL_BLOCK.format, itertools.count(1)))]
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")

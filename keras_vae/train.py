@@ -18,7 +18,7 @@ from .checkpoint import EpochCheckpoint, load_checkpoint
 from .callbacks import KLWarmup, LogBeta, ReduceLROnPlateau, TensorBoardImages
 from .data import load_mnist, make_dataset
 from .distribute import is_chief, make_strategy
-from .layers import LOCAL_LAYERS
+from .layers import LOCAL_PREFIX
 from .model import STEPS_PER_EXECUTION, VAE
 from .optimizers import FusedAdam
 
@@ -129,22 +129,24 @@ def _shape(weights, i):
     return f"{weights[i].path} {tuple(weights[i].shape)}" if i < len(weights) else "none"
 
 
-def _weights(part, source_part):
-    """The weights of `part` less those of local layers (layers.LOCAL_LAYERS) that `source_part` lacks: those
-    keep their initial values."""
-    theirs = {layer.name for layer in source_part.layers}
-    return [w for layer in part.layers if layer.name in theirs or layer.name not in LOCAL_LAYERS
-            for w in layer.weights]
+def _ordered_weights(part, keep=lambda name: True):
+    """`part`'s weights, those of its local layers (named layers.LOCAL_PREFIX...) last and by name, an order that
+    does not depend on their place in the graph; `keep(name)` picks the local layers."""
+    local = [layer for layer in part.layers if layer.name.startswith(LOCAL_PREFIX)]
+    chosen = [layer for layer in part.layers if layer not in local] + sorted(
+        (layer for layer in local if keep(layer.name)), key=lambda layer: layer.name)
+    return [w for layer in chosen for w in layer.weights]
 
 
 def copy_weights(model, source):
     """Start `model` from the trained `source` (same kind, architecture and sizes, or with layers an option
-    adds, such as --local-channels, which start as built): its encoder's, decoder's and likelihood's weights;
-    the optimizer starts afresh. A ValueError says what differs."""
+    adds, such as --local-channels or --local-layers, which start as built): its encoder's, decoder's and
+    likelihood's weights; the optimizer starts afresh. A ValueError says what differs."""
     if type(model) is not type(source):
         raise ValueError(f"--init-from: it holds a {type(source).__name__}, not the {type(model).__name__} this run trains.")
     for part in ("encoder", "decoder"):
-        ours, theirs = (_weights(getattr(model, part), getattr(source, part)), getattr(source, part).weights)
+        names = {layer.name for layer in getattr(source, part).layers}  # local layers it lacks keep their start
+        ours, theirs = _ordered_weights(getattr(model, part), names.__contains__), _ordered_weights(getattr(source, part))
         mismatch = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a.shape != b.shape),
                         None if len(ours) == len(theirs) else min(len(ours), len(theirs)))
         if mismatch is not None:
@@ -256,7 +258,7 @@ def train(config, resume=False, force=False):
         "test": model.evaluate(test_data, verbose=0, return_dict=True),
         "epochs": len(history["loss"]),
         "seconds": round(seconds, 1),
-        "samples_per_second": round(len(x_train) * len(run["loss"]) / seconds, 1),
+        "samples_per_second": round(len(x_train) * len(run.get("loss", [])) / seconds, 1),
         "hardware": hardware(),
     }
     figures = plots.run_figures(model, x_test, y_test, history, config.kl_warmup_epochs)

@@ -8,7 +8,7 @@ from keras_vae.decoders import AutoregressiveDecoder, DirectDecoder
 
 def test_each_architecture_declares_its_options_and_decoder_kind_in_one_registration():
     assert {name: a.options for name, a in ARCHITECTURES.items()} == {
-        "conv": {}, "mlp": {"hidden_dim": 500}, "deepconv": {}, "made": {"hidden_dim": 500, "masked_layers": 1, "local_channels": 0}}
+        "conv": {}, "mlp": {"hidden_dim": 500}, "deepconv": {}, "made": {"hidden_dim": 500, "masked_layers": 1, "local_channels": 0, "local_layers": 0}}
     assert ARCHITECTURES["made"].decoder_kind is AutoregressiveDecoder
     assert ARCHITECTURES["conv"].decoder_kind is DirectDecoder
 

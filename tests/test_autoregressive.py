@@ -16,17 +16,19 @@ from keras_vae.train import copy_weights
 TINY = (2, 2, 1)  # 4 pixels: all 16 images can be enumerated
 
 
-def tiny_vae(latent_dim=2, masked_layers=1, local_channels=0):
-    options = {"hidden_dim": 8, "image_shape": TINY, "masked_layers": masked_layers, "local_channels": local_channels}
+def tiny_vae(latent_dim=2, masked_layers=1, local_channels=0, local_layers=0):
+    options = {"hidden_dim": 8, "image_shape": TINY, "masked_layers": masked_layers, "local_channels": local_channels,
+               "local_layers": local_layers}
     decoder = build_decoder(latent_dim, "made", **options)
     return VAE(build_encoder(latent_dim, "made", seed=0, **options), with_random_local_logits(decoder))
 
 
 def with_random_local_logits(decoder, seed=0):
-    """`decoder` with random weights in the last local layer, which starts at zero (no effect), if it has one."""
-    if any(layer.name == "local_logits" for layer in decoder.layers):
-        kernel = decoder.get_layer("local_logits").kernel
-        kernel.assign(np.random.default_rng(seed).normal(0.0, 0.5, kernel.shape).astype("float32"))
+    """`decoder` with random weights in the local layers that start at zero (no effect): the last, the residual ones."""
+    rng = np.random.default_rng(seed)
+    for layer in decoder.layers:
+        if layer.name == "local_logits" or layer.name.startswith("local_block"):
+            layer.kernel.assign(rng.normal(0.0, 0.5, layer.kernel.shape).astype("float32"))
     return decoder
 
 
@@ -35,10 +37,10 @@ def all_images(shape=TINY):
     return pixels.reshape(-1, *shape)
 
 
-@pytest.mark.parametrize("masked_layers, local_channels", [(1, 0), (2, 0), (1, 4)])
-def test_each_pixel_depends_only_on_the_pixels_before_it_in_raster_order(masked_layers, local_channels):
+@pytest.mark.parametrize("masked_layers, local_channels, local_layers", [(1, 0, 0), (2, 0, 0), (1, 4, 0), (1, 4, 2)])
+def test_each_pixel_depends_only_on_the_pixels_before_it_in_raster_order(masked_layers, local_channels, local_layers):
     decoder = with_random_local_logits(build_decoder(3, "made", hidden_dim=32, masked_layers=masked_layers,
-                                                     local_channels=local_channels))
+                                                     local_channels=local_channels, local_layers=local_layers))
     # Two masked layers are drawn by the pixel-by-pixel loop: the fast sampler knows one.
     assert MadeSampler.fits(decoder) == (masked_layers == 1)
     rng = np.random.default_rng(0)
@@ -54,9 +56,9 @@ def test_each_pixel_depends_only_on_the_pixels_before_it_in_raster_order(masked_
         assert changed[j + 1:].any() or j == 783
 
 
-@pytest.mark.parametrize("masked_layers, local_channels", [(1, 0), (2, 0), (1, 4)])
-def test_p_x_given_z_sums_to_one_over_all_images(masked_layers, local_channels):
-    vae = tiny_vae(masked_layers=masked_layers, local_channels=local_channels)
+@pytest.mark.parametrize("masked_layers, local_channels, local_layers", [(1, 0, 0), (2, 0, 0), (1, 4, 0), (1, 4, 1)])
+def test_p_x_given_z_sums_to_one_over_all_images(masked_layers, local_channels, local_layers):
+    vae = tiny_vae(masked_layers=masked_layers, local_channels=local_channels, local_layers=local_layers)
     x = all_images()
     for z in np.random.default_rng(1).standard_normal((3, 1, 2)).astype("float32"):
         log_p = -keras.ops.convert_to_numpy(vae.reconstruction_loss(x, np.repeat(z, len(x), axis=0)))
@@ -100,10 +102,12 @@ def test_several_draws_of_z_per_image_score_as_the_images_repeated_for_each_draw
     assert np.ptp(repeated.reshape(3, -1), axis=0).min() > 0  # the draws do differ
 
 
-def test_local_channels_start_from_a_made_run_without_them_at_its_p_x_given_z():
-    without = tiny_vae()
+@pytest.mark.parametrize("before, after", [((0, 0), (4, 0)), ((4, 0), (4, 2))])
+def test_local_layers_start_from_a_made_run_without_them_at_its_p_x_given_z(before, after):
+    # (local_channels, local_layers) of the run started from, and of the run started.
+    without = tiny_vae(local_channels=before[0], local_layers=before[1])
     local = VAE(build_encoder(2, "made", seed=1, hidden_dim=8, image_shape=TINY),
-                build_decoder(2, "made", hidden_dim=8, image_shape=TINY, local_channels=4))
+                build_decoder(2, "made", hidden_dim=8, image_shape=TINY, local_channels=after[0], local_layers=after[1]))
     copy_weights(local, without)
     x, z = all_images(), np.random.default_rng(5).standard_normal((16, 2)).astype("float32")
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(local.reconstruction_loss(x, z)),
@@ -142,9 +146,10 @@ def test_sampling_with_a_fixed_draw_is_a_fixed_point_of_the_decoder(seed):
     np.testing.assert_array_equal(x, (uniform < decoder.predict([z, x], verbose=0)).astype("float32"))
 
 
-@pytest.mark.parametrize("local_channels", [0, 4])
-def test_the_incremental_made_sampler_draws_what_the_pixel_by_pixel_loop_draws(local_channels):
-    decoder = with_random_local_logits(build_decoder(3, "made", hidden_dim=16, local_channels=local_channels), seed=1)
+@pytest.mark.parametrize("local_channels, local_layers", [(0, 0), (4, 0), (4, 2)])
+def test_the_incremental_made_sampler_draws_what_the_pixel_by_pixel_loop_draws(local_channels, local_layers):
+    decoder = with_random_local_logits(build_decoder(3, "made", hidden_dim=16, local_channels=local_channels,
+                                                     local_layers=local_layers), seed=1)
     rng = np.random.default_rng(2)
     z = rng.standard_normal((32, 3)).astype("float32")
     uniform = rng.random((32, 28, 28, 1), dtype="float32")

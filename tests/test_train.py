@@ -17,16 +17,21 @@ TRAIN = [sys.executable, "-m", "keras_vae", "train", "--data", str(SMALL_MNIST),
          "--hidden-dim", "32", "--batch-size", "16"]
 
 
-def test_sigkill_mid_run_then_resume_keeps_finished_epochs_and_completes_the_history(tmp_path):
+def killed_run(tmp_path, epochs=8, after=2):
+    """A run of `epochs` SIGKILLed once `after` epochs are checkpointed: (its --out, its checkpoint state)."""
     out = tmp_path / "run"
     state_path = tmp_path / "run.partial" / "checkpoint" / "state.json"
-    process = subprocess.Popen([*TRAIN, "--epochs", "8", "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([*TRAIN, "--epochs", str(epochs), "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while time.time() < deadline and not (state_path.is_file() and json.loads(state_path.read_text())["epoch"] >= 2):
+    while time.time() < deadline and not (state_path.is_file() and json.loads(state_path.read_text())["epoch"] >= after):
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    state = json.loads(state_path.read_text())
+    return out, json.loads(state_path.read_text())
+
+
+def test_sigkill_mid_run_then_resume_keeps_finished_epochs_and_completes_the_history(tmp_path):
+    out, state = killed_run(tmp_path)
     assert 2 <= state["epoch"] < 8, "the kill should land mid-run"
     assert len(state["history"]["loss"]) == state["epoch"]
     assert not out.exists()  # nothing half-made where the finished run will be
@@ -40,6 +45,16 @@ def test_sigkill_mid_run_then_resume_keeps_finished_epochs_and_completes_the_his
     assert json.loads((out / "metrics.json").read_text())["epochs"] == 8
     assert not (tmp_path / "run.partial").exists() and not (out / "checkpoint").exists()
     assert history["loss"][-1] < history["loss"][0]
+
+
+def test_resume_with_the_epochs_already_done_finishes_the_run_without_training(tmp_path):
+    # How a long run is stopped early on purpose: kill it, then resume with --epochs at the epochs it reached.
+    out, state = killed_run(tmp_path)
+    done = str(state["epoch"])
+    resumed = subprocess.run([*TRAIN, "--epochs", done, "--out", str(out), "--resume"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((out / "history.json").read_text()) == state["history"]
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == state["epoch"]
 
 
 def test_resume_without_a_checkpoint_says_how_to_start(tmp_path):
