@@ -32,14 +32,14 @@ from pathlib import Path
 import keras
 import numpy as np
 from keras import ops
-from scipy.special import logsumexp
 
 from keras_vae import VAE, FusedAdam, build_decoder, build_encoder, log_likelihoods, runs
 from keras_vae.cli import integer
-from keras_vae.data import binarize_images, load_mnist, make_dataset
+from keras_vae.data import load_mnist, make_dataset
 from keras_vae.layers import MaskedConv2D, MaskedDense
-from keras_vae.losses import kl_divergence, standard_normal_log_prob
-from keras_vae.train import TrainConfig, build_model, hardware, split_validation
+from keras_vae.losses import kl_divergence
+from keras_vae.prior_fit import posterior_draws, with_fitted_prior
+from keras_vae.train import TrainConfig, build_model, hardware
 
 LEVERS = ("base", "ema", "output_bias", "masked_layers_2", "reversed_order", "seed_1")
 MIXED_WITH_BASE = ("reversed_order", "seed_1")
@@ -57,7 +57,7 @@ def lever_images(data):
     """The training images, the held-out validation images and the 2,000 scored test images, each binarized as
     the training command binarizes them; loaded once for all levers."""
     (x_train, _), (x_test, _) = load_mnist(data)
-    x_train, x_val = split_validation(x_train, VALIDATION_IMAGES)
+    x_train, x_val = runs.split_validation(x_train, VALIDATION_IMAGES)
     return (x_train, runs.scored_images(x_val, "dynamic", seed=runs.VALIDATION_SEED),
             runs.scored_images(x_test[:2000], "dynamic"))
 
@@ -92,55 +92,23 @@ def run_lever(lever, epochs, images):
             "val_elbo": -validation["loss"], "nll_k500_2000": -float(np.mean(scores))}, scores
 
 
-def component_log_probs(z, means, log_vars, log_weights):
-    """log w_c + log N(z; mean_c, diag(exp(log_var_c))) for each mixture component c: shape (..., components),
-    by matrix products (no (..., components, latent) tensor)."""
-    precisions = ops.exp(-log_vars)
-    flat = ops.reshape(z, (-1, ops.shape(z)[-1]))
-    squared = (ops.matmul(ops.square(flat), ops.transpose(precisions))
-               - 2.0 * ops.matmul(flat, ops.transpose(means * precisions))
-               + ops.sum(ops.square(means) * precisions + log_vars, axis=-1))
-    log_probs = log_weights - 0.5 * (squared + ops.shape(z)[-1] * math.log(2.0 * math.pi))
-    return ops.reshape(log_probs, (*ops.shape(z)[:-1], -1))
-
-
-def fit_mixture_prior(z, components, iterations=50, seed=0):
-    """A diagonal Gaussian mixture fitted by EM to the draws z: (means, log_vars, log_weights), float32."""
-    rng = np.random.default_rng(seed)
-    means = z[rng.choice(len(z), components, replace=False)]
-    log_vars = np.log(np.broadcast_to(z.var(axis=0), means.shape))
-    log_weights = np.full(components, -math.log(components), "float32")
-    for _ in range(iterations):
-        log_resp = ops.convert_to_numpy(component_log_probs(z, means, log_vars, log_weights))
-        resp = np.exp(log_resp - logsumexp(log_resp, axis=1, keepdims=True))
-        counts = resp.sum(axis=0) + 1e-6
-        means = resp.T @ z / counts[:, None]
-        log_vars = np.log(np.maximum(resp.T @ np.square(z) / counts[:, None] - np.square(means), 1e-4))
-        log_weights = np.log(counts / len(z))
-    return tuple(a.astype("float32") for a in (means, log_vars, log_weights))
-
-
 def fitted_prior_gain(run, images, components, draws=2):
     """ELBO and NLL (k=500) on the 2,000 scored images of the trained `run` under N(0, I) and under a mixture
-    prior fitted to its aggregate posterior, with the encoder's z for `draws` binarizations of each training image;
-    and how much of the latent space its posterior uses there."""
+    prior fitted to its aggregate posterior (keras_vae.prior_fit, as `fit-prior` fits it, from `draws`
+    binarizations of each training image); and how much of the latent space its posterior uses there."""
     x_train, _, x_scored = images
     vae = runs.load_model(run)
-    z = np.concatenate([vae.encoder.predict(binarize_images(x_train, seed=s), batch_size=1000, verbose=0)[2]
-                        for s in range(draws)])
     start = time.perf_counter()
-    prior = fit_mixture_prior(z, components)
+    fitted, _ = with_fitted_prior(vae, posterior_draws(vae, x_train, draws), components)
     fit_seconds = time.perf_counter() - start
-    priors = {"standard_normal": standard_normal_log_prob,
-              "fitted_mixture": lambda latent: ops.logsumexp(component_log_probs(latent, *prior), axis=-1)}
     z_mean, z_log_var, _ = vae.encoder.predict(x_scored, batch_size=1000, verbose=0)
     result = {"run": run, "components": components, "fit_seconds": round(fit_seconds, 1),
               # latent dimensions in use (Burda et al.'s activity: Var_x E_q[z_d] > 0.01) and the KL they carry
               "active_units": int(np.sum(z_mean.var(axis=0) > 0.01)),
               "kl": float(np.mean(ops.convert_to_numpy(kl_divergence(z_mean, z_log_var))))}
-    for name, prior_log_prob in priors.items():
+    for name, model in (("standard_normal", vae), ("fitted_mixture", fitted)):
         def estimate(k):
-            return float(np.mean(log_likelihoods(vae, x_scored, k=k, verbose=0, prior_log_prob=prior_log_prob)))
+            return float(np.mean(log_likelihoods(model, x_scored, k=k, verbose=0)))
         result[f"elbo_{name}"] = estimate(1)  # one draw per image: an unbiased estimate of the ELBO under that prior
         result[f"nll_{name}"] = -estimate(500)
     return result

@@ -13,6 +13,7 @@ from .layers import Sampling
 from .losses import LIKELIHOODS, bernoulli_reconstruction_loss, kl_divergence, register_likelihood
 from .model import VAE
 from .optimizers import FusedAdam
+from .priors import MixturePrior, StandardNormalPrior
 from .runs import load_part, pretrained
 
 __all__ = [
@@ -20,7 +21,9 @@ __all__ = [
     "Autoencoder",
     "FusedAdam",
     "LIKELIHOODS",
+    "MixturePrior",
     "Sampling",
+    "StandardNormalPrior",
     "VAE",
     "bernoulli_reconstruction_loss",
     "build_decoder",

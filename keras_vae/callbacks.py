@@ -86,7 +86,8 @@ class TensorBoardImages(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         decoder = self.model.decoder
         side = math.isqrt(self.samples)
-        images = {"prior samples": plots.tile_images(sample_prior(decoder, side * side, seed=0), side, side)}
+        samples = sample_prior(decoder, side * side, seed=0, prior=getattr(self.model, "prior", None))
+        images = {"prior samples": plots.tile_images(samples, side, side)}
         if latent_dim(decoder) == 2:
             images["manifold"] = plots.manifold_grid(decoder, self.manifold_size)[0]
         with self.writer.as_default():

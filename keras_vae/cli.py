@@ -20,6 +20,7 @@ from .distribute import STRATEGIES
 from .evaluate import evaluate_run
 from .export import export_saved_model
 from .losses import LIKELIHOODS
+from .prior_fit import fit_prior_run
 from .train import MODELS, PRECISIONS, TrainConfig, TrainingDivergedError, redraw_figures, train
 
 DATA_HELP = "mnist.npz or IDX folder (else $KERAS_VAE_MNIST, else download)"
@@ -159,6 +160,9 @@ def _train_arguments():
         argument("--beta", type=number(), default=defaults.beta, help="weight of the KL term"),
         argument("--importance-samples", type=integer(1, 1000), default=defaults.importance_samples,
                  help="k > 1: train on the importance-weighted bound (IWAE, Burda et al. 2015) with k draws per image"),
+        argument("--prior-components", type=integer(0, 10000), default=defaults.prior_components,
+                 help="C > 0: p(z) is a C-component Gaussian mixture trained with the model, not N(0, I) (start "
+                      "it fitted: fit-prior, then --init-from its run)"),
         argument("--init-from", type=model_name, default=None, metavar="RUN",
                  help="start from the weights of a trained run (same --architecture, --latent-dim and options) "
                       "and fine-tune them, e.g. on --importance-samples"),
@@ -218,15 +222,17 @@ def _model_arguments(name, *more):
             *more]
 
 
-@register_command("sample", "decode z ~ N(0, I) into a grid of digits", _model_arguments(
+@register_command("sample", "decode z ~ p(z) (N(0, I) unless the model has a fitted prior) into a grid of digits",
+                  _model_arguments(
     "sample",
     argument("--n", type=integer(1, 10000), default=64, help="number of samples (rounded down to a square)"),
     argument("--seed", type=integer(*SEED_RANGE), default=0)))
 def _sample(args):
-    decoder = runs.load_part(args.model, "decoder")
+    decoder, prior = runs.load_sampler(args.model)
     side = math.isqrt(args.n)
-    title = f"{side * side} samples: {decoder_kind(decoder).shows.format(z='z')}, z ~ N(0, I) (seed {args.seed})"
-    plots.save_grid(args.out, plots.tile_images(sample_prior(decoder, side * side, args.seed), side, side), title, args.zoom)
+    title = f"{plots.samples_title(decoder, prior, f'{side * side} samples')} (seed {args.seed})"
+    images = sample_prior(decoder, side * side, args.seed, prior)
+    plots.save_grid(args.out, plots.tile_images(images, side, side), title, args.zoom)
     print(f"Wrote {args.out}: {title}")
 
 
@@ -277,6 +283,24 @@ def _evaluate(args):
     print(f"test ELBO {results['test_elbo']:.2f}, test log-likelihood {results['test_log_likelihood']:.2f} "
           f"nats/image (k={args.k}, {results['test_images']} images); NLL = {-results['test_log_likelihood']:.2f}")
     print(recorded)
+
+
+@register_command("fit-prior", "fit a Gaussian mixture prior to a VAE's codes of its training images: a new run", [
+    argument("--model", type=model_name, required=True, help=f"run folder holding {runs.VAE_FILE}, or pretrained:<name>"),
+    argument("--out", type=output_folder, required=True, help="folder for the new run (the model's own stays as it is)"),
+    argument("--components", type=integer(1, 10000), default=200, help="Gaussians in the mixture"),
+    argument("--draws", type=integer(1, 100), default=2, help="draws of z ~ q(z|x) per training image"),
+    argument("--iterations", type=integer(1, 10000), default=50, help="EM iterations"),
+    argument("--seed", type=integer(*SEED_RANGE), default=0),
+    argument("--data", default=None, help="mnist.npz or IDX folder (default: the run's own --data)"),
+    FORCE])
+def _fit_prior(args):
+    out, fit = fit_prior_run(args.model, args.out, args.components, args.draws, args.iterations, args.seed,
+                             args.data, args.force)
+    gain = fit["mean_log_prior"]["fitted"] - fit["mean_log_prior"]["standard_normal"]
+    print(f"Wrote {out}: a {args.components}-component mixture prior fitted to {fit['codes']} codes in "
+          f"{fit['seconds']:.0f} s (their log p(z) {gain:+.2f} nats against N(0, I)); score it with "
+          f"`python -m keras_vae evaluate --model {out}`")
 
 
 @register_command("figures", "draw a run's figures again from its models, history and test set", [

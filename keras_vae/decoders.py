@@ -14,6 +14,7 @@ import tensorflow as tf
 from keras.src.models.functional import operation_fn  # how Functional.call calls a layer (training)
 
 from .layers import LOCAL_LAYERS, MaskedConv2D, local_blocks, MaskedDense
+from .priors import StandardNormalPrior
 
 
 class DirectDecoder:
@@ -302,9 +303,9 @@ def decode(decoder, z, seed=0, batch_size=256):
     return np.concatenate([image(z[i:i + batch_size], uniform[i:i + batch_size]).numpy() for i in batches])
 
 
-def sample_prior(decoder, n=64, seed=0):
-    """Decode n draws of z ~ N(0, I) (numpy, seeded) into images."""
-    z = np.random.default_rng(seed).standard_normal((n, latent_dim(decoder))).astype("float32")
+def sample_prior(decoder, n=64, seed=0, prior=None):
+    """Decode n seeded draws of z ~ p(z) into images: N(0, I) unless `prior` (a VAE's, priors.py) is given."""
+    z = (prior or StandardNormalPrior(latent_dim(decoder))).sample(n, seed)
     return decode(decoder, z, seed)
 
 

@@ -9,7 +9,7 @@ from scipy.special import logsumexp
 
 from . import runs
 from .layers import Sampling
-from .losses import kl_divergence, log_prior_ratio, standard_normal_log_prob
+from .losses import log_prior_ratio
 from .model import VAE
 
 
@@ -19,12 +19,13 @@ def _batches(x, batch_size):
 
 
 def evaluate_elbo(vae, x, batch_size=500):
-    """Mean over images of the ELBO, E_q[log p(x|z)] - KL(q(z|x) || p(z)), with one z per image (nats)."""
+    """Mean over images of the ELBO, E_q[log p(x|z)] - KL(q(z|x) || p(z)), with one z per image (nats; the KL in
+    closed form under N(0, I), at that z under another prior)."""
     vae.check_input(x, "x")
     total = 0.0
     for batch in _batches(x, batch_size):
         z_mean, z_log_var, z = vae.encoder(batch, training=False)
-        elbo = -vae.reconstruction_loss(batch, z) - kl_divergence(z_mean, z_log_var)
+        elbo = -vae.reconstruction_loss(batch, z) - vae.prior.kl_divergence(z, z_mean, z_log_var)
         total += float(ops.sum(elbo))
     return total / len(x)
 
@@ -35,13 +36,11 @@ def estimate_log_likelihood(vae, x, k=5000, batch_size=20, samples_per_pass=250,
     return float(np.mean(log_likelihoods(vae, x, k, batch_size, samples_per_pass, seed, verbose)))
 
 
-def log_likelihoods(vae, x, k=5000, batch_size=20, samples_per_pass=250, seed=0, verbose=1,
-                    prior_log_prob=standard_normal_log_prob):
+def log_likelihoods(vae, x, k=5000, batch_size=20, samples_per_pass=250, seed=0, verbose=1):
     """Each image's log p(x) ~ log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x), z_i ~ q(z|x), in nats (shape (n,)).
 
     The k importance samples go through the decoder `samples_per_pass` at a time, so memory is bounded
-    for any k; the log-mean-exp is accumulated across passes. p(z) is N(0, I) unless `prior_log_prob`
-    gives another log-density of z (benchmarks.likelihood_levers scores a fitted prior that way).
+    for any k; the log-mean-exp is accumulated across passes. p(z) is the VAE's prior (`vae.prior`).
     """
     vae.check_input(x, "x")
     sampling = Sampling(seed=seed)
@@ -55,7 +54,7 @@ def log_likelihoods(vae, x, k=5000, batch_size=20, samples_per_pass=250, seed=0,
         z = sampling([ops.broadcast_to(z_mean, shape), ops.broadcast_to(z_log_var, shape)])
         flat_z = ops.reshape(z, (-1, ops.shape(z_mean)[-1]))  # draw-major, as reconstruction_loss takes them
         log_px_z = -ops.reshape(vae.reconstruction_loss(batch, flat_z), (n, -1))
-        return log_px_z + log_prior_ratio(z, z_mean, z_log_var, prior_log_prob)
+        return log_px_z + log_prior_ratio(z, z_mean, z_log_var, vae.prior.log_prob)
 
     result = []
     for batch in _batches(x, batch_size):

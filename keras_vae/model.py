@@ -9,9 +9,10 @@ import tensorflow as tf
 from keras import ops
 
 from .callbacks import with_progress_bar
-from .decoders import decoder_kind, tile_draws
-from .losses import get_likelihood, kl_divergence, log_prior_ratio
+from .decoders import decoder_kind, latent_dim, tile_draws
+from .losses import get_likelihood, log_prior_ratio
 from .optimizers import FusedAdam
+from .priors import StandardNormalPrior
 
 # Steps per call of the compiled training loop when compile is given none: fewer Python round trips, the
 # same numbers (benchmarks/README.md; tests/test_model.py).
@@ -187,21 +188,25 @@ class AutoencoderBase(keras.Model):
 class VAE(AutoencoderBase):
     """A variational autoencoder whose loss is reconstruction + beta * KL, in nats per image.
 
-    `encoder` maps x to [z_mean, z_log_var, z]; `decoder` and `likelihood` as in AutoencoderBase. `beta` is a
-    variable so that callbacks (KL warm-up) can change it during training. With `importance_samples` k > 1 the
-    loss is instead the importance-weighted bound of Burda et al. (2015), -log (1/k) sum_j w_j with
+    `encoder` maps x to [z_mean, z_log_var, z]; `decoder` and `likelihood` as in AutoencoderBase; `prior` is
+    p(z), N(0, I) unless given (priors.py: a fitted mixture). `beta` is a variable so that callbacks (KL
+    warm-up) can change it during training. With `importance_samples` k > 1 the loss is instead the
+    importance-weighted bound of Burda et al. (2015), -log (1/k) sum_j w_j with
     w_j = p(x|z_j) p(z_j)^beta / q(z_j|x)^beta over k draws z_j ~ q(z|x), which is tighter than the ELBO for
     beta = 1; `reconstruction_loss` and `kl_loss` still report the ELBO's terms (means over the k draws).
     """
 
     loss_terms = ("loss", "reconstruction_loss", "kl_loss")
 
-    def __init__(self, encoder, decoder, beta=1.0, likelihood="bernoulli", importance_samples=1, **kwargs):
+    def __init__(self, encoder, decoder, beta=1.0, likelihood="bernoulli", importance_samples=1, prior=None, **kwargs):
         if int(importance_samples) < 1:
             raise ValueError(f"importance_samples must be 1 or more, got {importance_samples}.")
         super().__init__(encoder, decoder, likelihood, **kwargs)
         self.beta = keras.Variable(beta, trainable=False, dtype="float32", name="beta")
         self.importance_samples = int(importance_samples)
+        self.prior = StandardNormalPrior(latent_dim(decoder)) if prior is None else prior
+        if self.prior.latent_dim != latent_dim(decoder):
+            raise ValueError(f"The prior is over {self.prior.latent_dim}-D z, the decoder takes {latent_dim(decoder)}-D z.")
 
     def call(self, x, training=False):
         """The reconstruction of x through a sampled z (autoregressive: each pixel given the true ones before it)."""
@@ -217,14 +222,20 @@ class VAE(AutoencoderBase):
                                             training=training)
         log_px_z = -self.reconstruction_loss(x, z, training=training)
         reconstruction_loss = -ops.mean(log_px_z)
-        kl_loss = ops.mean(kl_divergence(z_mean, z_log_var))
+        kl_loss = ops.mean(self.prior.kl_divergence(z, z_mean, z_log_var))
         if k == 1:
             total_loss = reconstruction_loss + self.beta * kl_loss
         else:
-            log_weights = ops.reshape(log_px_z + self.beta * log_prior_ratio(z, z_mean, z_log_var), (k, -1))
+            log_weights = ops.reshape(log_px_z + self.beta * log_prior_ratio(z, z_mean, z_log_var, self.prior.log_prob),
+                                      (k, -1))
             total_loss = -ops.mean(ops.logsumexp(log_weights, axis=0) - math.log(k))
         return {"loss": total_loss, "reconstruction_loss": reconstruction_loss, "kl_loss": kl_loss}
 
     def get_config(self):
         return {**super().get_config(), "beta": float(ops.convert_to_numpy(self.beta)),
-                "importance_samples": self.importance_samples}
+                "importance_samples": self.importance_samples, "prior": keras.saving.serialize_keras_object(self.prior)}
+
+    @classmethod
+    def from_config(cls, config):
+        prior = config.get("prior")
+        return super().from_config({**config, "prior": prior and keras.saving.deserialize_keras_object(prior)})

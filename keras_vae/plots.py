@@ -100,9 +100,10 @@ def reconstruction_figure(originals, reconstructions):
     return fig
 
 
-def samples_title(decoder):
-    """What a grid of prior samples through `decoder` shows, in the words of its decoder kind."""
-    return f"Samples: {decoder_kind(decoder).shows.format(z='z')}, z ~ N(0, I)"
+def samples_title(decoder, prior=None, what="Samples"):
+    """What a grid of prior samples through `decoder` shows, in the words of its decoder kind and of the prior
+    (N(0, I) unless given)."""
+    return f"{what}: {decoder_kind(decoder).shows.format(z='z')}, z ~ {getattr(prior, 'description', 'N(0, I)')}"
 
 
 def samples_figure(x_sampled, title="Samples: decoder(z), z ~ N(0, I)"):
@@ -156,12 +157,12 @@ def history_figure(history, warmup_epochs=0):
 def run_figures(model, x_test, y_test, history, warmup_epochs=0):
     """A training run's figures (a VAE's or an Autoencoder's), name -> Figure: latent scatter, reconstructions,
     samples, learning curves, and for a 2-D latent space the tutorial's manifold."""
-    encoder, decoder = model.encoder, model.decoder
+    encoder, decoder, prior = model.encoder, model.decoder, getattr(model, "prior", None)  # an autoencoder has none
     z_mean, z_log_var = encode(encoder, x_test)
     figures = {
         "latent_scatter": latent_scatter_figure(z_mean, y_test, z_log_var=z_log_var),
         "reconstructions": reconstruction_figure(x_test[:10], reconstruct(encoder, decoder, x_test[:10])),
-        "samples": samples_figure(sample_prior(decoder, 64, seed=0), samples_title(decoder)),
+        "samples": samples_figure(sample_prior(decoder, 64, seed=0, prior=prior), samples_title(decoder, prior)),
         "history": history_figure(history, warmup_epochs),
     }
     if latent_dim(decoder) == 2:

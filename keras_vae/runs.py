@@ -205,6 +205,21 @@ def scored_images(x, binarize, seed=TEST_SEED):
     return x if binarize == "none" else binarize_images(x, seed=seed)
 
 
+def split_validation(x_train, n):
+    """The training images less the last n, and those n as a validation set."""
+    if not 0 <= n < len(x_train):
+        raise ValueError(f"validation_images must be in [0, {len(x_train)}), got {n}.")
+    return x_train[:len(x_train) - n], x_train[len(x_train) - n:]
+
+
+def training_images(run, data=None):
+    """The images the run at `run` trained on, its validation images held out: a statically binarized run's one
+    draw (data.make_dataset's), else as loaded (a dynamically binarized run saw a fresh draw of them each epoch)."""
+    config = read_config(run)
+    x_train = split_validation(load_mnist(data or config.get("data"))[0][0], config.get("validation_images", 0))[0]
+    return binarize_images(x_train, config.get("seed") or 0) if config.get("binarize") == "static" else x_train
+
+
 def test_set(run, data=None, n=None):
     """The first n (default all) test images, as the run at `run` is scored on them, and their labels; from
     `data` or the run's own."""
@@ -239,6 +254,18 @@ def load_model(path):
                 return model
     encoder, decoder = load_part(path, "encoder"), load_part(path, "decoder")
     return (Autoencoder if len(encoder.outputs) == 1 else VAE)(encoder, decoder)
+
+
+def load_sampler(path):
+    """What draws samples from the model at `path`: its decoder, and its prior p(z) where `path` holds a whole VAE
+    (else None, meaning N(0, I): a decoder alone, a SavedModel, an autoencoder)."""
+    path = model_path(path)
+    whole = path / VAE_FILE if path.is_dir() else path
+    if whole.suffix == ".keras" and whole.is_file():
+        model = load_keras_model(whole)
+        if isinstance(model, VAE):
+            return model.decoder, model.prior
+    return load_part(path, "decoder"), None
 
 
 def load_part(path, part):

@@ -21,6 +21,7 @@ from .distribute import is_chief, make_strategy
 from .layers import LOCAL_PREFIX
 from .model import STEPS_PER_EXECUTION, VAE
 from .optimizers import FusedAdam
+from .priors import MixturePrior
 
 
 # What `model` in a TrainConfig names: the VAE, or the plain autoencoder it is contrasted with.
@@ -40,6 +41,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     beta: float = 1.0
     importance_samples: int = 1  # k > 1: train on the importance-weighted bound (IWAE) instead of the ELBO
+    prior_components: int = 0  # C > 0: p(z) is a trained C-component Gaussian mixture (priors.py), not N(0, I)
     init_from: str | None = None  # a trained run whose weights this one starts from (fine-tuning)
     seed: int = 0
     binarize: str = "none"
@@ -66,9 +68,10 @@ class TrainConfig:
         if self.kl_warmup_epochs >= self.epochs:
             raise ValueError(f"--kl-warmup-epochs {self.kl_warmup_epochs} must be below --epochs {self.epochs}, "
                              "or beta never reaches --beta.")
-        if self.model == "ae" and (self.beta != 1.0 or self.kl_warmup_epochs or self.importance_samples > 1):
-            raise ValueError("--model ae has no KL term: --beta, --kl-warmup-epochs and --importance-samples apply "
-                             "to --model vae only.")
+        if self.model == "ae" and (self.beta != 1.0 or self.kl_warmup_epochs or self.importance_samples > 1
+                                   or self.prior_components):
+            raise ValueError("--model ae has no KL term: --beta, --kl-warmup-epochs, --importance-samples and "
+                             "--prior-components apply to --model vae only.")
 
     def architecture_options(self):
         """The architecture's options: its registered defaults, updated by `options`."""
@@ -110,7 +113,9 @@ def build_model(config, optimizer=None):
     try:
         encoder = build_encoder(config.latent_dim, config.architecture, seed=config.seed, **options)
         decoder = build_decoder(config.latent_dim, config.architecture, likelihood=config.likelihood, **options)
-        prior_terms = {"beta": config.beta, "importance_samples": config.importance_samples} if config.model == "vae" else {}
+        prior = MixturePrior(config.latent_dim, config.prior_components) if config.prior_components else None
+        prior_terms = ({"beta": config.beta, "importance_samples": config.importance_samples, "prior": prior}
+                       if config.model == "vae" else {})
         model = MODELS[config.model](encoder, decoder, likelihood=config.likelihood, **prior_terms)
     finally:
         keras.mixed_precision.set_global_policy(previous)
@@ -140,8 +145,9 @@ def _ordered_weights(part, keep=lambda name: True):
 
 def copy_weights(model, source):
     """Start `model` from the trained `source` (same kind, architecture and sizes, or with layers an option
-    adds, such as --local-channels or --local-layers, which start as built): its encoder's, decoder's and
-    likelihood's weights; the optimizer starts afresh. A ValueError says what differs."""
+    adds, such as --local-channels or --local-layers, which start as built): its encoder's, decoder's,
+    likelihood's and mixture prior's weights (a mixture a source under N(0, I) lacks starts as built); the
+    optimizer starts afresh. A ValueError says what differs."""
     if type(model) is not type(source):
         raise ValueError(f"--init-from: it holds a {type(source).__name__}, not the {type(model).__name__} this run trains.")
     for part in ("encoder", "decoder"):
@@ -157,6 +163,13 @@ def copy_weights(model, source):
             weight.assign(value)
     for name in model.p_x_given_z.variables:
         getattr(model, name).assign(getattr(source, name))
+    ours, theirs = getattr(model, "prior", None), getattr(source, "prior", None)
+    if isinstance(theirs, MixturePrior):
+        if not isinstance(ours, MixturePrior) or ours.components != theirs.components:
+            raise ValueError(f"--init-from: its prior is {theirs.description}; give --prior-components "
+                             f"{theirs.components} to start from it (or train from the run it was fitted to).")
+        for weight, value in zip(ours.weights, theirs.weights):
+            weight.assign(value)
 
 
 def hardware():
@@ -182,13 +195,6 @@ def redraw_figures(run, data=None):
     return sorted(figures)
 
 
-def split_validation(x_train, n):
-    """The training images less the last n, and those n as a validation set."""
-    if not 0 <= n < len(x_train):
-        raise ValueError(f"validation_images must be in [0, {len(x_train)}), got {n}.")
-    return x_train[:len(x_train) - n], x_train[len(x_train) - n:]
-
-
 class TrainingDivergedError(RuntimeError):
     """The loss became NaN or Inf; the last good checkpoint is kept."""
 
@@ -209,7 +215,7 @@ def train(config, resume=False, force=False):
     tf.config.experimental.enable_op_determinism()
     source = runs.load_model(config.init_from) if config.init_from and not resume else None
     (x_train, _), (x_test, y_test) = load_mnist(config.data)
-    x_train, x_val = split_validation(x_train, config.validation_images)
+    x_train, x_val = runs.split_validation(x_train, config.validation_images)
     x_test = runs.scored_images(x_test, config.binarize)
     x_val = runs.scored_images(x_val, config.binarize, seed=runs.VALIDATION_SEED)
     strategy = make_strategy(config.strategy)

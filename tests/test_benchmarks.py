@@ -2,13 +2,10 @@
 import keras
 import numpy as np
 import pytest
-from scipy import stats
-from scipy.special import logsumexp
 
 from benchmarks.compute_cap import forward_flops
 from benchmarks.likelihood import reading_z
-from benchmarks.likelihood_levers import (component_log_probs, fit_mixture_prior, pixelcnn_decoder, reverse_pixel_order,
-                                         set_output_bias)
+from benchmarks.likelihood_levers import pixelcnn_decoder, reverse_pixel_order, set_output_bias
 from benchmarks.throughput import interleaved_rounds, summarize
 from keras_vae import build_decoder
 from keras_vae.layers import LOCAL_PREFIX
@@ -75,29 +72,6 @@ def test_reversed_pixel_order_reverses_the_raster_order_and_undoes_itself():
     x = np.arange(2 * 28 * 28, dtype="float32").reshape(2, 28, 28, 1)
     np.testing.assert_array_equal(reverse_pixel_order(x).reshape(2, -1), x.reshape(2, -1)[:, ::-1])
     np.testing.assert_array_equal(reverse_pixel_order(reverse_pixel_order(x)), x)
-
-
-def test_mixture_component_log_densities_are_weighted_diagonal_gaussians():
-    rng = np.random.default_rng(0)
-    z = rng.normal(size=(4, 5, 3)).astype("float32")
-    means, log_vars = rng.normal(size=(2, 3)).astype("float32"), rng.normal(size=(2, 3)).astype("float32") * 0.3
-    log_weights = np.log([0.25, 0.75]).astype("float32")
-    got = keras.ops.convert_to_numpy(component_log_probs(z, means, log_vars, log_weights))
-    expected = np.stack([log_weights[c] + stats.norm.logpdf(z, means[c], np.exp(0.5 * log_vars[c])).sum(-1)
-                         for c in range(2)], axis=-1)
-    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
-
-
-def test_em_recovers_two_separated_clusters_and_fits_better_than_the_standard_normal():
-    rng = np.random.default_rng(1)
-    z = np.concatenate([rng.normal(-3.0, 0.5, (3000, 2)), rng.normal(2.0, 1.0, (1000, 2))]).astype("float32")
-    means, log_vars, log_weights = fit_mixture_prior(z, components=2)
-    order = np.argsort(means[:, 0])
-    np.testing.assert_allclose(means[order], [[-3.0, -3.0], [2.0, 2.0]], atol=0.1)
-    np.testing.assert_allclose(np.exp(0.5 * log_vars[order]), [[0.5, 0.5], [1.0, 1.0]], atol=0.06)
-    np.testing.assert_allclose(np.exp(log_weights[order]), [0.75, 0.25], atol=0.02)
-    fitted = logsumexp(keras.ops.convert_to_numpy(component_log_probs(z, means, log_vars, log_weights)), axis=-1)
-    assert fitted.mean() > stats.norm.logpdf(z).sum(-1).mean() + 3.0
 
 
 def test_the_timed_pixelcnn_decoder_is_autoregressive_in_raster_order():

@@ -69,7 +69,7 @@ def test_a_two_epoch_run_leaves_tensorboard_logs_of_the_loss_terms_schedules_and
     assert [step for step, _ in images["prior samples"]] == [0, 1] and len(images["manifold"]) == 2
 
 
-def test_autoregressive_binarized_training_with_held_out_validation_then_evaluate_and_sample(tmp_path):
+def test_autoregressive_binarized_training_with_held_out_validation_then_evaluate_sample_and_fit_its_prior(tmp_path, capsys):
     out = tmp_path / "run"
     result = run_cli("train", "--data", SMALL_MNIST, "--architecture", "made", "--hidden-dim", 32, "--latent-dim", 4,
                      "--epochs", 3, "--binarize", "dynamic", "--kl-warmup-epochs", 2, "--early-stopping-patience", 5,
@@ -89,6 +89,18 @@ def test_autoregressive_binarized_training_with_held_out_validation_then_evaluat
     assert evaluation["k"] == 50 and evaluation["test_images"] == 16
     assert evaluation["test_elbo"] < evaluation["test_log_likelihood"] < 0
     assert "NLL =" in result.stdout
+    # Its prior fitted to its codes: a new run beside it, sampled from and scored under the mixture.
+    cli.main(["fit-prior", "--model", str(out), "--components", "4", "--out", str(tmp_path / "fitted")])
+    fitted = json.loads((tmp_path / "fitted" / "metrics.json").read_text())["prior_fit"]
+    assert fitted["codes"] == 2 * (512 - 128) and fitted["mean_log_prior"]["fitted"] > fitted["mean_log_prior"]["standard_normal"]
+    assert json.loads((tmp_path / "fitted" / "config.json").read_text())["prior"]["fitted_to"] == str(out)
+    assert "evaluation" in json.loads((out / "metrics.json").read_text())  # the source run is left as it was
+    cli.main(["sample", "--model", str(tmp_path / "fitted"), "--n", "16", "--out", str(tmp_path / "fitted.png")])
+    assert "4-component Gaussian mixture" in capsys.readouterr().out
+    cli.main(["evaluate", "--model", str(tmp_path / "fitted"), "--k", "50", "--n", "16"])
+    under_mixture = json.loads((tmp_path / "fitted" / "metrics.json").read_text())["evaluation"]
+    assert under_mixture["test_elbo"] < under_mixture["test_log_likelihood"] < 0
+    assert under_mixture["test_log_likelihood"] != evaluation["test_log_likelihood"]
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +189,10 @@ BAD_COMMAND_LINES = [
     ("evaluate --model {bad}/empty", "holds no encoder"),
     ("evaluate --model pretrained:ae_conv_latent2 --k 10 --n 10", "is an autoencoder: it defines no p(x)"),
     ("train --model vea", "--model: invalid choice: 'vea'"),
-    ("train --model ae --beta 2", "--model ae has no KL term: --beta, --kl-warmup-epochs and --importance-samples apply"),
+    ("train --model ae --beta 2",
+     "--model ae has no KL term: --beta, --kl-warmup-epochs, --importance-samples and --prior-components apply"),
+    ("train --model ae --prior-components 10", "--model ae has no KL term"),
+    ("train --prior-components -1", "--prior-components: must be an integer from 0 to 10000, got -1"),
     ("train --model ae --kl-warmup-epochs 2", "--model ae has no KL term"),
     ("train --model ae --importance-samples 5", "--model ae has no KL term"),
     ("train --init-from /no/such/run", "--init-from: no file or folder at /no/such/run"),
@@ -197,6 +212,12 @@ BAD_COMMAND_LINES = [
      "--samples: must be an integer from 1 to 100000, got 0"),
     ("compare --ae pretrained:ae_conv_latent2 --vae pretrained:conv_latent2 --out {bad}/notes.txt", "--out: {bad}/notes.txt is a file"),
     ("compare --ae pretrained:ae_conv_latent2 --vae pretrained:conv_latent2 --out {comparison}", "holds a comparison"),
+    ("fit-prior --model pretrained:made_latent32", "the following arguments are required: --out"),
+    ("fit-prior --model pretrained:made_latent32 --components 0 --out {tmp}/f1",
+     "--components: must be an integer from 1 to 10000, got 0"),
+    ("fit-prior --model pretrained:ae_conv_latent2 --out {tmp}/f2", "is an autoencoder: it has no prior p(z) to fit"),
+    ("fit-prior --model pretrained:made_latent32 --out {shipped}", "is in the shipped model"),
+    ("fit-prior --model pretrained:made_latent32 --out {bad}/finished", "{bad}/finished already holds a run"),
     ("train-classifier --epochs 0", "--epochs: must be an integer 1 or more, got 0"),
     ("train-classifier", "is in the shipped model"),
 ]

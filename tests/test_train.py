@@ -1,5 +1,7 @@
 """The training command: resume after SIGKILL, the same seed gives the same weights, precision, validation split."""
+import dataclasses
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -9,32 +11,40 @@ import keras
 import numpy as np
 import pytest
 
-from keras_vae.runs import load_part
-from keras_vae.train import TrainConfig, build_model, split_validation
+from keras_vae.runs import load_part, split_validation
+from keras_vae.train import TrainConfig, build_model, copy_weights
 from conftest import SMALL_MNIST
 
 TRAIN = [sys.executable, "-m", "keras_vae", "train", "--data", str(SMALL_MNIST), "--architecture", "mlp",
          "--hidden-dim", "32", "--batch-size", "16"]
 
 
-def killed_run(tmp_path, epochs=8, after=2):
-    """A run of `epochs` SIGKILLed once `after` epochs are checkpointed: (its --out, its checkpoint state)."""
-    out = tmp_path / "run"
-    state_path = tmp_path / "run.partial" / "checkpoint" / "state.json"
-    process = subprocess.Popen([*TRAIN, "--epochs", str(epochs), "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+@pytest.fixture(scope="module")
+def killed_run(tmp_path_factory):
+    """A run of 8 epochs SIGKILLed once 2 are checkpointed: its folder, holding run.partial (copy it to resume)."""
+    folder = tmp_path_factory.mktemp("killed")
+    state_path = folder / "run.partial" / "checkpoint" / "state.json"
+    process = subprocess.Popen([*TRAIN, "--epochs", "8", "--out", str(folder / "run")], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while time.time() < deadline and not (state_path.is_file() and json.loads(state_path.read_text())["epoch"] >= after):
+    while time.time() < deadline and not (state_path.is_file() and json.loads(state_path.read_text())["epoch"] >= 2):
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    return out, json.loads(state_path.read_text())
+    return folder
 
 
-def test_sigkill_mid_run_then_resume_keeps_finished_epochs_and_completes_the_history(tmp_path):
-    out, state = killed_run(tmp_path)
+def resumable(killed_run, tmp_path):
+    """A copy of the killed run in tmp_path: (its --out, its checkpoint state)."""
+    shutil.copytree(killed_run / "run.partial", tmp_path / "run.partial")
+    return tmp_path / "run", json.loads((tmp_path / "run.partial" / "checkpoint" / "state.json").read_text())
+
+
+def test_sigkill_mid_run_then_resume_keeps_finished_epochs_and_completes_the_history(killed_run, tmp_path):
+    out, state = resumable(killed_run, tmp_path)
     assert 2 <= state["epoch"] < 8, "the kill should land mid-run"
     assert len(state["history"]["loss"]) == state["epoch"]
-    assert not out.exists()  # nothing half-made where the finished run will be
+    assert not (killed_run / "run").exists()  # nothing half-made where the finished run will be
 
     resumed = subprocess.run([*TRAIN, "--epochs", "8", "--out", str(out), "--resume"], capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
@@ -47,9 +57,9 @@ def test_sigkill_mid_run_then_resume_keeps_finished_epochs_and_completes_the_his
     assert history["loss"][-1] < history["loss"][0]
 
 
-def test_resume_with_the_epochs_already_done_finishes_the_run_without_training(tmp_path):
+def test_resume_with_the_epochs_already_done_finishes_the_run_without_training(killed_run, tmp_path):
     # How a long run is stopped early on purpose: kill it, then resume with --epochs at the epochs it reached.
-    out, state = killed_run(tmp_path)
+    out, state = resumable(killed_run, tmp_path)
     done = str(state["epoch"])
     resumed = subprocess.run([*TRAIN, "--epochs", done, "--out", str(out), "--resume"], capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
@@ -109,3 +119,17 @@ def test_init_from_starts_where_the_trained_run_ended_and_records_it(tmp_path):
     first, tuned = (json.loads((tmp_path / run / "metrics.json").read_text())["test"]["loss"] for run in ("first", "tuned"))
     assert abs(tuned - first) < 2.0  # the same weights; only the draws of z differ
     assert json.loads((tmp_path / "tuned" / "config.json").read_text())["init_from"] == str(tmp_path / "first")
+
+
+def test_init_from_a_run_with_a_mixture_prior_keeps_it_only_when_asked_for():
+    config = TrainConfig(architecture="mlp", latent_dim=2, options={"hidden_dim": 16}, prior_components=3)
+    source = build_model(config)
+    source.prior.fit(np.random.default_rng(0).normal(size=(100, 2)))
+    tuned = build_model(dataclasses.replace(config, seed=1))
+    copy_weights(tuned, source)
+    for ours, theirs in zip(tuned.prior.weights, source.prior.weights):
+        np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+    with pytest.raises(ValueError, match="give --prior-components 3 to start from it"):
+        copy_weights(build_model(dataclasses.replace(config, prior_components=0)), source)
+    with pytest.raises(ValueError, match="give --prior-components 3"):
+        copy_weights(build_model(dataclasses.replace(config, prior_components=5)), source)

@@ -1,0 +1,111 @@
+"""The prior p(z): N(0, I), the tutorials' choice, or a mixture of diagonal Gaussians fitted by EM to the
+aggregate posterior q(z) = E_x q(z|x). A prior gives log p(z), the ELBO's KL term, and draws of z."""
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from .losses import diagonal_normal_log_prob, kl_divergence, standard_normal_log_prob
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class StandardNormalPrior(keras.layers.Layer):
+    """p(z) = N(0, I): the KL term in closed form."""
+
+    description = "N(0, I)"
+
+    def __init__(self, latent_dim, **kwargs):
+        super().__init__(**kwargs)
+        self.latent_dim = int(latent_dim)
+        self.built = True
+
+    def log_prob(self, z):
+        return standard_normal_log_prob(ops.cast(z, "float32"))
+
+    def kl_divergence(self, z, z_mean, z_log_var):
+        """KL(q(z|x) || N(0, I)) in closed form (z unused)."""
+        return kl_divergence(z_mean, z_log_var)
+
+    def sample(self, n, seed=0):
+        """n draws of z (numpy float32, seeded)."""
+        return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype("float32")
+
+    def get_config(self):
+        return {**super().get_config(), "latent_dim": self.latent_dim}
+
+
+def mixture_component_log_probs(z, means, log_vars, log_weights):
+    """log w_c + log N(z; mean_c, diag(exp(log_var_c))) for each component c, shape (..., components), by matrix
+    products (no (..., components, latent_dim) tensor)."""
+    z = ops.cast(z, "float32")
+    precisions = ops.exp(-log_vars)
+    flat = ops.reshape(z, (-1, ops.shape(z)[-1]))
+    squared = (ops.matmul(ops.square(flat), ops.transpose(precisions))
+               - 2.0 * ops.matmul(flat, ops.transpose(means * precisions))
+               + ops.sum(ops.square(means) * precisions + log_vars, axis=-1))
+    log_probs = log_weights - 0.5 * (squared + ops.shape(z)[-1] * math.log(2.0 * math.pi))
+    return ops.reshape(log_probs, (*ops.shape(z)[:-1], -1))
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class MixturePrior(keras.layers.Layer):
+    """p(z) = sum_c w_c N(z; mean_c, diag(exp(log_var_c))), w = softmax(logits): fitted to draws of the aggregate
+    posterior (`fit`), where N(0, I) leaves holes between the codes; its weights also train with the model.
+    The KL term has no closed form: it is log q(z|x) - log p(z) at the draw z, a one-sample estimate."""
+
+    def __init__(self, latent_dim, components, **kwargs):
+        super().__init__(**kwargs)
+        self.latent_dim, self.components = int(latent_dim), int(components)
+        if self.components < 1:
+            raise ValueError(f"A mixture prior needs at least one component, got {components}.")
+        shape = (self.components, self.latent_dim)
+        self.means = self.add_weight(shape=shape, initializer=keras.initializers.RandomNormal(seed=0), name="means")
+        self.log_vars = self.add_weight(shape=shape, initializer="zeros", name="log_vars")
+        self.logits = self.add_weight(shape=(self.components,), initializer="zeros", name="logits")
+        self.built = True
+
+    @property
+    def description(self):
+        return f"a {self.components}-component Gaussian mixture"
+
+    def log_prob(self, z):
+        log_weights = ops.log_softmax(self.logits)
+        return ops.logsumexp(mixture_component_log_probs(z, self.means, self.log_vars, log_weights), axis=-1)
+
+    def kl_divergence(self, z, z_mean, z_log_var):
+        """log q(z|x) - log p(z) at the draw z of q(z|x): an unbiased one-sample estimate of the KL."""
+        return diagonal_normal_log_prob(ops.cast(z, "float32"), z_mean, z_log_var) - self.log_prob(z)
+
+    def sample(self, n, seed=0):
+        """n draws of z (numpy float32, seeded): a component by its weight, then its Gaussian."""
+        rng = np.random.default_rng(seed)
+        weights = ops.convert_to_numpy(ops.softmax(self.logits)).astype("float64")
+        chosen = rng.choice(self.components, size=n, p=weights / weights.sum())
+        means, log_vars = ops.convert_to_numpy(self.means), ops.convert_to_numpy(self.log_vars)
+        eps = rng.standard_normal((n, self.latent_dim))
+        return (means[chosen] + np.exp(0.5 * log_vars[chosen]) * eps).astype("float32")
+
+    def fit(self, z, iterations=50, seed=0, min_var=1e-4):
+        """Set the weights by EM on the draws z (n, latent_dim), started from `components` of the draws as means
+        and z's variance; returns the mean log p(z) of the draws under the fit (nats)."""
+        z = np.asarray(z, dtype="float32")
+        if z.ndim != 2 or z.shape[1] != self.latent_dim or len(z) < self.components:
+            raise ValueError(f"fit needs at least {self.components} draws of shape (n, {self.latent_dim}), got {z.shape}.")
+        means = ops.convert_to_tensor(z[np.random.default_rng(seed).choice(len(z), self.components, replace=False)])
+        log_vars = ops.log(ops.broadcast_to(ops.var(z, axis=0), ops.shape(means)))
+        log_weights = ops.full((self.components,), -math.log(self.components))
+        z = ops.convert_to_tensor(z)
+        for _ in range(iterations):
+            responsibilities = ops.softmax(mixture_component_log_probs(z, means, log_vars, log_weights), axis=1)
+            counts = ops.sum(responsibilities, axis=0) + 1e-6
+            means = ops.matmul(ops.transpose(responsibilities), z) / counts[:, None]
+            second_moments = ops.matmul(ops.transpose(responsibilities), ops.square(z)) / counts[:, None]
+            log_vars = ops.log(ops.maximum(second_moments - ops.square(means), min_var))
+            log_weights = ops.log(counts / len(z))
+        for variable, value in ((self.means, means), (self.log_vars, log_vars), (self.logits, log_weights)):
+            variable.assign(value)
+        return float(ops.mean(self.log_prob(z)))
+
+    def get_config(self):
+        return {**super().get_config(), "latent_dim": self.latent_dim, "components": self.components}
