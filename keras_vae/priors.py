@@ -6,7 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from .losses import diagonal_normal_log_prob, kl_divergence, standard_normal_log_prob
+from .losses import kl_divergence, log_prior_ratio, standard_normal_log_prob
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -75,7 +75,7 @@ class MixturePrior(keras.layers.Layer):
 
     def kl_divergence(self, z, z_mean, z_log_var):
         """log q(z|x) - log p(z) at the draw z of q(z|x): an unbiased one-sample estimate of the KL."""
-        return diagonal_normal_log_prob(ops.cast(z, "float32"), z_mean, z_log_var) - self.log_prob(z)
+        return -log_prior_ratio(ops.cast(z, "float32"), z_mean, z_log_var, self.log_prob)
 
     def sample(self, n, seed=0):
         """n draws of z (numpy float32, seeded): a component by its weight, then its Gaussian."""
