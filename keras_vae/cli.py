@@ -297,10 +297,10 @@ def _evaluate(args):
 def _fit_prior(args):
     out, fit = fit_prior_run(args.model, args.out, args.components, args.draws, args.iterations, args.seed,
                              args.data, args.force)
-    gain = fit["mean_log_prior"]["fitted"] - fit["mean_log_prior"]["standard_normal"]
+    gain = fit["mean_log_prior"]["fitted"] - fit["mean_log_prior"]["before"]
     print(f"Wrote {out}: a {args.components}-component mixture prior fitted to {fit['codes']} codes in "
-          f"{fit['seconds']:.0f} s (their log p(z) {gain:+.2f} nats against N(0, I)); score it with "
-          f"`python -m keras_vae evaluate --model {out}`")
+          f"{fit['seconds']:.0f} s (their log p(z) {gain:+.2f} nats against the run's prior, {fit['prior_before']}); "
+          f"score it with `python -m keras_vae evaluate --model {out}`")
 
 
 @register_command("figures", "draw a run's figures again from its models, history and test set", [

@@ -44,7 +44,8 @@ def fit_prior_run(run, out, components=200, draws=2, iterations=50, seed=0, data
     fitted, mean_log_prior = with_fitted_prior(vae, z, components, iterations, seed)
     fit = {"components": components, "draws": draws, "iterations": iterations, "seed": seed,
            "fitted_to": str(run), "codes": len(z), "seconds": round(time.perf_counter() - start, 1),
-           "mean_log_prior": {"fitted": mean_log_prior, "standard_normal": float(np.mean(vae.prior.log_prob(z)))}}
+           "prior_before": vae.prior.description,  # N(0, I), or the mixture of a run fitted or trained before
+           "mean_log_prior": {"fitted": mean_log_prior, "before": float(np.mean(vae.prior.log_prob(z)))}}
     work_dir = runs.partial_dir(out)
     shutil.rmtree(work_dir, ignore_errors=True)
     runs.write_config(work_dir, {**config, "prior": {"kind": "mixture", **fit}, "out": str(out)})

@@ -223,15 +223,15 @@ def train(config, resume=False, force=False):
     checkpoint_dir = work_dir / runs.CHECKPOINT_DIR
     with strategy.scope():
         if resume:
-            model, initial_epoch, history = load_checkpoint(checkpoint_dir)
+            model, initial_epoch, history, seconds_before = load_checkpoint(checkpoint_dir)
         else:
-            model, initial_epoch, history = build_model(config), 0, {}
+            model, initial_epoch, history, seconds_before = build_model(config), 0, {}, 0.0
             if source is not None:
                 copy_weights(model, source)
             shutil.rmtree(work_dir, ignore_errors=True)
     runs.write_config(work_dir, dataclasses.asdict(config))
 
-    checkpoint = EpochCheckpoint(checkpoint_dir, history)
+    checkpoint = EpochCheckpoint(checkpoint_dir, history, seconds_before)
     train_data = make_dataset(x_train, config.batch_size, shuffle=True, seed=config.seed, binarize=config.binarize)
     test_data = make_dataset(x_test, config.batch_size)
     # Schedules and early stopping watch val_loss: on held-out training images when asked, else on the test set.
@@ -263,7 +263,8 @@ def train(config, resume=False, force=False):
         # The weights kept (the best epoch's under early stopping) on the test set.
         "test": model.evaluate(test_data, verbose=0, return_dict=True),
         "epochs": len(history["loss"]),
-        "seconds": round(seconds, 1),
+        # Across the invocations of a resumed run (up to its last checkpoint, then this one's).
+        "seconds": round(seconds_before + seconds, 1),
         "samples_per_second": round(len(x_train) * len(run.get("loss", [])) / seconds, 1),
         "hardware": hardware(),
     }

@@ -92,7 +92,8 @@ def test_autoregressive_binarized_training_with_held_out_validation_then_evaluat
     # Its prior fitted to its codes: a new run beside it, sampled from and scored under the mixture.
     cli.main(["fit-prior", "--model", str(out), "--components", "4", "--out", str(tmp_path / "fitted")])
     fitted = json.loads((tmp_path / "fitted" / "metrics.json").read_text())["prior_fit"]
-    assert fitted["codes"] == 2 * (512 - 128) and fitted["mean_log_prior"]["fitted"] > fitted["mean_log_prior"]["standard_normal"]
+    assert fitted["codes"] == 2 * (512 - 128) and fitted["mean_log_prior"]["fitted"] > fitted["mean_log_prior"]["before"]
+    assert fitted["prior_before"] == "N(0, I)" and "nats against the run's prior, N(0, I)" in capsys.readouterr().out
     assert json.loads((tmp_path / "fitted" / "config.json").read_text())["prior"]["fitted_to"] == str(out)
     assert "evaluation" in json.loads((out / "metrics.json").read_text())  # the source run is left as it was
     cli.main(["sample", "--model", str(tmp_path / "fitted"), "--n", "16", "--out", str(tmp_path / "fitted.png")])
