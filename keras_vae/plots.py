@@ -123,9 +123,10 @@ def _learning_rate_halvings(history):
     return [epoch + 1 for epoch in range(1, len(rates)) if rates[epoch] < rates[epoch - 1]]
 
 
-def history_figure(history, warmup_epochs=0):
+def history_figure(history, warmup_epochs=0, validated_on="validation"):
     """Loss, reconstruction and KL per epoch, train and validation (a Keras History.history dict); for an
-    autoencoder, whose loss is its reconstruction loss, that one alone.
+    autoencoder, whose loss is its reconstruction loss, that one alone. `validated_on` labels the val_ curves
+    ("test" for a run that held no training images out: runs.validated_on).
 
     The first `warmup_epochs` are shaded: there beta < 1, so the loss is not yet the negative ELBO, and the
     y-axes are fitted to the epochs after them. Dashed lines mark where the learning rate was lowered.
@@ -134,7 +135,7 @@ def history_figure(history, warmup_epochs=0):
     fig = Figure(figsize=(13, 3.8) if len(terms) > 1 else (6.5, 4.6), layout="constrained")
     halvings = _learning_rate_halvings(history)
     for ax, term in zip(np.atleast_1d(fig.subplots(1, len(terms))), terms):
-        curves = {"train": history[term], **({"validation": history[f"val_{term}"]} if f"val_{term}" in history else {})}
+        curves = {"train": history[term], **({validated_on: history[f"val_{term}"]} if f"val_{term}" in history else {})}
         epochs = np.arange(1, len(history[term]) + 1)
         if warmup_epochs:
             ax.axvspan(0.5, warmup_epochs + 0.5, color="0.9", label="KL warm-up")
@@ -154,16 +155,16 @@ def history_figure(history, warmup_epochs=0):
     return fig
 
 
-def run_figures(model, x_test, y_test, history, warmup_epochs=0):
+def run_figures(model, x_test, y_test, history, warmup_epochs=0, validated_on="validation"):
     """A training run's figures (a VAE's or an Autoencoder's), name -> Figure: latent scatter, reconstructions,
-    samples, learning curves, and for a 2-D latent space the tutorial's manifold."""
+    samples, learning curves (history_figure), and for a 2-D latent space the tutorial's manifold."""
     encoder, decoder, prior = model.encoder, model.decoder, getattr(model, "prior", None)  # an autoencoder has none
     z_mean, z_log_var = encode(encoder, x_test)
     figures = {
         "latent_scatter": latent_scatter_figure(z_mean, y_test, z_log_var=z_log_var),
         "reconstructions": reconstruction_figure(x_test[:10], reconstruct(encoder, decoder, x_test[:10])),
         "samples": samples_figure(sample_prior(decoder, 64, seed=0, prior=prior), samples_title(decoder, prior)),
-        "history": history_figure(history, warmup_epochs),
+        "history": history_figure(history, warmup_epochs, validated_on),
     }
     if latent_dim(decoder) == 2:
         figures["manifold"] = manifold_figure(decoder, n=20)

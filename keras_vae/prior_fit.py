@@ -53,6 +53,7 @@ def fit_prior_run(run, out, components=200, draws=2, iterations=50, seed=0, data
     history = runs.read_json(source / runs.HISTORY)
     x_test, y_test = runs.test_set(source, data)
     runs.save_results(work_dir, history, {"prior_fit": fit},
-                      plots.run_figures(fitted, x_test, y_test, history, config.get("kl_warmup_epochs", 0)))
+                      plots.run_figures(fitted, x_test, y_test, history, config.get("kl_warmup_epochs", 0),
+                                        runs.validated_on(config)))
     runs.publish(work_dir, out)
     return Path(out), fit

@@ -147,6 +147,12 @@ def read_config(run):
     return read_json(Path(run) / CONFIG)
 
 
+def validated_on(config):
+    """What a run's val_ losses were measured on: its held-out training images, or, when it held none out and
+    trained on all of them, the test set (train.py)."""
+    return "validation" if config.get("validation_images", 0) else "test"
+
+
 def model_file(model):
     """The file name of a run's whole model: vae.keras, or ae.keras for an Autoencoder."""
     return AE_FILE if isinstance(model, Autoencoder) else VAE_FILE

@@ -189,8 +189,9 @@ def redraw_figures(run, data=None):
     set, into its folder; returns their names."""
     x_test, y_test = runs.test_set(run, data)
     history = runs.read_json(Path(run) / runs.HISTORY)
-    figures = plots.run_figures(runs.load_model(run), x_test, y_test, history,
-                                runs.read_config(run).get("kl_warmup_epochs", 0))
+    config = runs.read_config(run)
+    figures = plots.run_figures(runs.load_model(run), x_test, y_test, history, config.get("kl_warmup_epochs", 0),
+                                runs.validated_on(config))
     runs.save_figures(run, figures)
     return sorted(figures)
 
@@ -268,7 +269,8 @@ def train(config, resume=False, force=False):
         "samples_per_second": round(len(x_train) * len(run.get("loss", [])) / seconds, 1),
         "hardware": hardware(),
     }
-    figures = plots.run_figures(model, x_test, y_test, history, config.kl_warmup_epochs)
+    figures = plots.run_figures(model, x_test, y_test, history, config.kl_warmup_epochs,
+                                runs.validated_on(dataclasses.asdict(config)))
     runs.save_results(work_dir, history, metrics, figures)
     shutil.rmtree(checkpoint_dir)
     runs.publish(work_dir, run_dir)

@@ -3,7 +3,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import imread
 from scipy.stats import norm
 
-from keras_vae import build_decoder, build_encoder, plots
+from keras_vae import build_decoder, build_encoder, plots, runs
 
 
 def test_manifold_grid_places_decoder_of_the_tutorials_z_at_each_tile():
@@ -40,6 +40,10 @@ def test_every_figure_function_returns_a_figure_with_content(mnist_small):
     for fig in figures:
         assert isinstance(fig, Figure) and fig.axes
     assert len(figures[-1].axes[0].lines) == 2 and len(figures[-1].axes[1].lines) == 1
+    assert [t.get_text() for t in figures[-1].axes[0].get_legend().get_texts()] == ["train", "validation"]
+    # A run that trained on all its training images reported the test set as val_ (runs.validated_on).
+    test_curves = plots.history_figure(history, validated_on=runs.validated_on({"validation_images": 0}))
+    assert [t.get_text() for t in test_curves.axes[0].get_legend().get_texts()] == ["train", "test"]
 
 
 def test_history_figure_shades_the_kl_warm_up_epochs():
