@@ -167,9 +167,11 @@ def _train_arguments():
                  help="start from the weights of a trained run (same --architecture, --latent-dim and options) "
                       "and fine-tune them, e.g. on --importance-samples"),
         argument("--seed", type=integer(*SEED_RANGE), default=defaults.seed),
-        argument("--binarize", default=defaults.binarize, choices=BINARIZE,
-                 help="none (grayscale), dynamic (fresh Bernoulli draw each epoch) or static (one draw)"),
-        argument("--likelihood", default=defaults.likelihood, choices=sorted(LIKELIHOODS)),
+        argument("--binarize", default=None, choices=BINARIZE,
+                 help="none (grayscale), dynamic (fresh Bernoulli draw each epoch) or static (one draw); default "
+                      f"{defaults.binarize}, or with --init-from that run's"),
+        argument("--likelihood", default=None, choices=sorted(LIKELIHOODS),
+                 help=f"default {defaults.likelihood}, or with --init-from that run's"),
         argument("--kl-warmup-epochs", type=integer(0), default=defaults.kl_warmup_epochs,
                  help="raise beta from 0 over this many epochs (fewer than --epochs)"),
         argument("--lr-patience", type=integer(0), default=defaults.lr_patience,
@@ -193,6 +195,16 @@ def _train_arguments():
     ]
 
 
+DATA_OPTIONS = ("binarize", "likelihood")
+
+
+def data_options(args):
+    """--binarize and --likelihood as given, else the --init-from run's (fine-tuning sees the data as the run it
+    continues did), else TrainConfig's defaults."""
+    source = runs.read_config(runs.model_path(args.init_from)) if args.init_from else {}
+    return {name: getattr(args, name) or source.get(name, getattr(TrainConfig, name)) for name in DATA_OPTIONS}
+
+
 @register_command("train", "train a VAE (or the plain autoencoder) on MNIST and write a run folder", _train_arguments)
 def _train(args):
     architecture = ARCHITECTURES[args.architecture]
@@ -203,6 +215,7 @@ def _train(args):
         raise ValueError(f"--{option.replace('_', '-')} does not apply to --architecture {architecture.name} "
                          f"(its options: {known}).")
     fields = {name: getattr(args, name) for name in TrainConfig.__dataclass_fields__ if name != "options"}
+    fields.update(data_options(args))
     run_dir, metrics = train(TrainConfig(**fields, options=options), resume=args.resume, force=args.force)
     final, test = metrics["final"], metrics["test"]
     print(

@@ -104,6 +104,18 @@ def test_autoregressive_binarized_training_with_held_out_validation_then_evaluat
     assert under_mixture["test_log_likelihood"] != evaluation["test_log_likelihood"]
 
 
+def test_fine_tuning_sees_the_data_as_the_run_it_continues_did_unless_told_otherwise():
+    def data_options(line):
+        return cli.data_options(cli._parser().parse_args(line.split()))
+
+    # pretrained:made_latent32 was trained on dynamically binarized digits; a run started from it is too.
+    assert data_options("train --init-from pretrained:made_latent32") == {"binarize": "dynamic", "likelihood": "bernoulli"}
+    assert data_options("train --init-from pretrained:made_latent32 --binarize none")["binarize"] == "none"
+    assert data_options("train --binarize static --likelihood gaussian") == {"binarize": "static", "likelihood": "gaussian"}
+    assert data_options("train") == data_options(f"train --init-from {runs.DEFAULT_MODEL / 'vae.keras'}") == {
+        "binarize": "none", "likelihood": "bernoulli"}  # a bare model file records no data options
+
+
 @pytest.fixture(scope="module")
 def bad_files(tmp_path_factory):
     """Files and folders a user can point a command at by mistake."""
