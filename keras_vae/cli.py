@@ -69,15 +69,17 @@ def integer(low, high=None):
     return parse
 
 
-def number(low=0.0, inclusive=True):
-    """An argparse type: a finite number >= low (> low where inclusive is False)."""
+def number(low=0.0, inclusive=True, below=math.inf):
+    """An argparse type: a finite number >= low (> low where inclusive is False) and < below."""
     def parse(text):
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not math.isfinite(value) or value < low or (value == low and not inclusive):
-            raise argparse.ArgumentTypeError(f"must be a finite number {'≥' if inclusive else '>'} {low:g}, got {text}")
+        if not math.isfinite(value) or value < low or (value == low and not inclusive) or value >= below:
+            bound = "" if below == math.inf else f" and < {below:g}"
+            raise argparse.ArgumentTypeError(
+                f"must be a finite number {'≥' if inclusive else '>'} {low:g}{bound}, got {text}")
         return value
     return parse
 
@@ -158,6 +160,9 @@ def _train_arguments():
         argument("--batch-size", type=integer(1, 60000), default=defaults.batch_size),
         argument("--learning-rate", type=number(0.0, inclusive=False), default=defaults.learning_rate),
         argument("--beta", type=number(), default=defaults.beta, help="weight of the KL term"),
+        argument("--ema-momentum", type=number(below=1.0), default=defaults.ema_momentum,
+                 help="m > 0: keep an exponential moving average of the weights (per step: a = m a + (1 - m) w) "
+                      "and end with it; 0.999 averages over about the last 1,000 steps (0: off)"),
         argument("--importance-samples", type=integer(1, 1000), default=defaults.importance_samples,
                  help="k > 1: train on the importance-weighted bound (IWAE, Burda et al. 2015) with k draws per image"),
         argument("--prior-components", type=integer(0, 10000), default=defaults.prior_components,

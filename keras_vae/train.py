@@ -40,6 +40,7 @@ class TrainConfig:
     batch_size: int = 128
     learning_rate: float = 1e-3
     beta: float = 1.0
+    ema_momentum: float = 0.0  # m > 0: the run ends with an exponential moving average of its weights
     importance_samples: int = 1  # k > 1: train on the importance-weighted bound (IWAE) instead of the ELBO
     prior_components: int = 0  # C > 0: p(z) is a trained C-component Gaussian mixture (priors.py), not N(0, I)
     init_from: str | None = None  # a trained run whose weights this one starts from (fine-tuning)
@@ -68,6 +69,9 @@ class TrainConfig:
         if self.kl_warmup_epochs >= self.epochs:
             raise ValueError(f"--kl-warmup-epochs {self.kl_warmup_epochs} must be below --epochs {self.epochs}, "
                              "or beta never reaches --beta.")
+        if self.ema_momentum and self.early_stopping_patience:
+            raise ValueError("--ema-momentum and --early-stopping-patience: early stopping would put back its best "
+                             "epoch's weights over the averaged ones; give one of them.")
         if self.model == "ae" and (self.beta != 1.0 or self.kl_warmup_epochs or self.importance_samples > 1
                                    or self.prior_components):
             raise ValueError("--model ae has no KL term: --beta, --kl-warmup-epochs, --importance-samples and "
@@ -103,7 +107,8 @@ def build_model(config, optimizer=None):
     """A compiled VAE (or Autoencoder) for the config, its layers computing in `config.precision` (the loss
     stays float32).
 
-    optimizer: FusedAdam(config.learning_rate) unless given; a given optimizer is used as it is.
+    optimizer: FusedAdam(config.learning_rate) unless given (with config.ema_momentum, one that keeps a moving
+    average of the weights, which Keras' fit puts in their place when it ends); a given optimizer is used as it is.
     """
     if config.precision not in PRECISIONS:
         raise ValueError(f"Unknown precision {config.precision!r}; choose one of {PRECISIONS}.")
@@ -122,7 +127,8 @@ def build_model(config, optimizer=None):
     # Keras 3.15's multi-step loop fails under MultiWorkerMirroredStrategy ("must feed a value for placeholder").
     steps_per_execution = 1 if config.strategy == "multiworker" else config.steps_per_execution
     model.compile(  # under mixed_float16, compile wraps the optimizer in a LossScaleOptimizer
-        optimizer=optimizer or FusedAdam(config.learning_rate),
+        optimizer=optimizer or FusedAdam(config.learning_rate, use_ema=config.ema_momentum > 0,
+                                         ema_momentum=config.ema_momentum),
         steps_per_execution=steps_per_execution,
         jit_compile=config.jit_compile,
         fuse_adam=False,

@@ -94,6 +94,19 @@ def test_precision_sets_the_layers_compute_dtype_and_leaves_the_global_policy_al
         build_model(TrainConfig(precision="float8"))
 
 
+def test_ema_momentum_ends_the_run_with_the_moving_average_of_the_weights(mnist_small):
+    vae = build_model(TrainConfig(architecture="mlp", options={"hidden_dim": 16}, ema_momentum=0.5, steps_per_execution=1))
+    kernel = vae.decoder.trainable_weights[-2]  # the output layer's kernel
+    trained = []  # the kernel after each step, as the optimizer left it
+    vae.fit(mnist_small[0][0][:64], batch_size=16, epochs=1, verbose=0,
+            callbacks=[keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: trained.append(kernel.numpy()))])
+    average = trained[0]  # a = m a + (1 - m) w from the first step's weights on
+    for weights in trained[1:]:
+        average = 0.5 * average + 0.5 * weights
+    assert len(trained) == 4 and np.abs(trained[-1] - average).max() > 1e-4
+    np.testing.assert_allclose(kernel.numpy(), average, atol=1e-6)
+
+
 def test_validation_images_are_the_last_training_images():
     x = np.arange(10)
     train_part, validation = split_validation(x, 3)
