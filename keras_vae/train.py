@@ -272,7 +272,7 @@ def train(config, resume=False, force=False):
         "epochs": len(history["loss"]),
         # Across the invocations of a resumed run (up to its last checkpoint, then this one's).
         "seconds": round(seconds_before + seconds, 1),
-        "samples_per_second": round(len(x_train) * len(run.get("loss", [])) / seconds, 1),
+        "samples_per_second": round(len(x_train) * len(history["loss"]) / (seconds_before + seconds), 1),
         "hardware": hardware(),
     }
     figures = plots.run_figures(model, x_test, y_test, history, config.kl_warmup_epochs,

@@ -68,6 +68,7 @@ def test_resume_with_the_epochs_already_done_finishes_the_run_without_training(k
     assert json.loads((out / "history.json").read_text()) == state["history"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["epochs"] == state["epoch"] and metrics["seconds"] >= state["seconds"] > 0
+    assert metrics["samples_per_second"] > 0  # over the invocations that trained
 
 
 def test_resume_without_a_checkpoint_says_how_to_start(tmp_path):
@@ -75,10 +76,17 @@ def test_resume_without_a_checkpoint_says_how_to_start(tmp_path):
     assert result.returncode == 2 and "No checkpoint to resume from" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_the_same_seed_gives_the_same_weights(tmp_path):
-    for name in ("a", "b"):
-        subprocess.run([*TRAIN, "--epochs", "2", "--seed", "3", "--out", str(tmp_path / name)], check=True, capture_output=True)
-    a, b = (load_part(tmp_path / name, "decoder").get_weights() for name in ("a", "b"))
+@pytest.fixture(scope="module")
+def seeded_run(tmp_path_factory):
+    """A finished 2-epoch run with seed 3."""
+    out = tmp_path_factory.mktemp("seeded") / "run"
+    subprocess.run([*TRAIN, "--epochs", "2", "--seed", "3", "--out", str(out)], check=True, capture_output=True)
+    return out
+
+
+def test_the_same_seed_gives_the_same_weights(seeded_run, tmp_path):
+    subprocess.run([*TRAIN, "--epochs", "2", "--seed", "3", "--out", str(tmp_path / "b")], check=True, capture_output=True)
+    a, b = (load_part(run, "decoder").get_weights() for run in (seeded_run, tmp_path / "b"))
     for wa, wb in zip(a, b):
         np.testing.assert_array_equal(wa, wb)
 
@@ -123,18 +131,18 @@ def test_a_run_that_fails_leaves_nothing_where_the_run_would_be(tmp_path):
     assert not out.exists() and (tmp_path / "run.partial" / "config.json").is_file()
 
 
-def test_init_from_starts_where_the_trained_run_ended_and_records_it(tmp_path):
-    subprocess.run([*TRAIN, "--epochs", "2", "--out", str(tmp_path / "first")], check=True, capture_output=True)
+def test_init_from_starts_where_the_trained_run_ended_and_records_it(seeded_run, tmp_path):
     # A learning rate near zero leaves the copied weights as they are: the second run starts where the first
     # ended (from its own seed's initial weights it would differ by far more than the tolerance).
-    subprocess.run([*TRAIN, "--epochs", "1", "--learning-rate", "1e-12", "--seed", "5", "--init-from", str(tmp_path / "first"),
-                    "--out", str(tmp_path / "tuned")], check=True, capture_output=True)
+    tuned = tmp_path / "tuned"
+    subprocess.run([*TRAIN, "--epochs", "1", "--learning-rate", "1e-12", "--seed", "5", "--init-from", str(seeded_run),
+                    "--out", str(tuned)], check=True, capture_output=True)
     for name in ("encoder", "decoder"):
-        for a, b in zip(*(load_part(tmp_path / run, name).get_weights() for run in ("first", "tuned"))):
+        for a, b in zip(*(load_part(run, name).get_weights() for run in (seeded_run, tuned))):
             np.testing.assert_allclose(b, a, atol=1e-6)
-    first, tuned = (json.loads((tmp_path / run / "metrics.json").read_text())["test"]["loss"] for run in ("first", "tuned"))
-    assert abs(tuned - first) < 2.0  # the same weights; only the draws of z differ
-    assert json.loads((tmp_path / "tuned" / "config.json").read_text())["init_from"] == str(tmp_path / "first")
+    first, then = (json.loads((run / "metrics.json").read_text())["test"]["loss"] for run in (seeded_run, tuned))
+    assert abs(then - first) < 2.0  # the same weights; only the draws of z differ
+    assert json.loads((tuned / "config.json").read_text())["init_from"] == str(seeded_run)
 
 
 def test_init_from_a_run_with_a_mixture_prior_keeps_it_only_when_asked_for():
