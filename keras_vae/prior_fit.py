@@ -19,11 +19,11 @@ def posterior_draws(vae, x, draws=2, dynamic=True, seed=0, batch_size=1000):
                                                batch_size=batch_size, verbose=0)[2] for draw in range(draws)])
 
 
-def with_fitted_prior(vae, z, components=200, iterations=50, seed=0):
+def with_fitted_prior(vae, z, components=200, iterations=50, seed=0, verbose=0):
     """A VAE with `vae`'s encoder, decoder and options and a `components`-Gaussian MixturePrior fitted by EM to
     the draws z; and the mean log p(z) of the draws under the fit."""
     prior = MixturePrior(z.shape[-1], components)
-    mean_log_prior = prior.fit(z, iterations=iterations, seed=seed)
+    mean_log_prior = prior.fit(z, iterations=iterations, seed=seed, verbose=verbose)
     fitted = VAE(vae.encoder, vae.decoder, beta=float(vae.beta.numpy()), likelihood=vae.likelihood,
                  importance_samples=vae.importance_samples, prior=prior)
     return fitted, mean_log_prior
@@ -41,7 +41,7 @@ def fit_prior_run(run, out, components=200, draws=2, iterations=50, seed=0, data
     x_train = runs.training_images(source, data)
     start = time.perf_counter()
     z = posterior_draws(vae, x_train, draws, config.get("binarize") == "dynamic", seed)
-    fitted, mean_log_prior = with_fitted_prior(vae, z, components, iterations, seed)
+    fitted, mean_log_prior = with_fitted_prior(vae, z, components, iterations, seed, verbose=1)
     fit = {"components": components, "draws": draws, "iterations": iterations, "seed": seed,
            "fitted_to": str(run), "codes": len(z), "seconds": round(time.perf_counter() - start, 1),
            "prior_before": vae.prior.description,  # N(0, I), or the mixture of a run fitted or trained before

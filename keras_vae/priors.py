@@ -86,26 +86,36 @@ class MixturePrior(keras.layers.Layer):
         eps = rng.standard_normal((n, self.latent_dim))
         return (means[chosen] + np.exp(0.5 * log_vars[chosen]) * eps).astype("float32")
 
-    def fit(self, z, iterations=50, seed=0, min_var=1e-4):
+    def fit(self, z, iterations=50, seed=0, min_var=1e-4, chunk_size=100_000, verbose=0):
         """Set the weights by EM on the draws z (n, latent_dim), started from `components` of the draws as means
-        and z's variance; returns the mean log p(z) of the draws under the fit (nats)."""
+        and z's variance; returns the mean log p(z) of the draws under the fit (nats). The E-step runs over
+        `chunk_size` draws at a time, so memory stays bounded for many draws per image; `verbose` shows a progress
+        bar with the draws' mean log p(z) before each M-step."""
         z = np.asarray(z, dtype="float32")
         if z.ndim != 2 or z.shape[1] != self.latent_dim or len(z) < self.components:
             raise ValueError(f"fit needs at least {self.components} draws of shape (n, {self.latent_dim}), got {z.shape}.")
         means = ops.convert_to_tensor(z[np.random.default_rng(seed).choice(len(z), self.components, replace=False)])
-        log_vars = ops.log(ops.broadcast_to(ops.var(z, axis=0), ops.shape(means)))
+        log_vars = ops.log(ops.broadcast_to(ops.convert_to_tensor(z.var(axis=0)), ops.shape(means)))
         log_weights = ops.full((self.components,), -math.log(self.components))
-        z = ops.convert_to_tensor(z)
-        for _ in range(iterations):
-            responsibilities = ops.softmax(mixture_component_log_probs(z, means, log_vars, log_weights), axis=1)
-            counts = ops.sum(responsibilities, axis=0) + 1e-6
-            means = ops.matmul(ops.transpose(responsibilities), z) / counts[:, None]
-            second_moments = ops.matmul(ops.transpose(responsibilities), ops.square(z)) / counts[:, None]
-            log_vars = ops.log(ops.maximum(second_moments - ops.square(means), min_var))
+        chunks = [ops.convert_to_tensor(z[start:start + chunk_size]) for start in range(0, len(z), chunk_size)]
+        progress = keras.utils.Progbar(iterations, verbose=verbose, unit_name="iteration", stateful_metrics=["log_p_z"])
+        for iteration in range(iterations):
+            counts, sums, squares, total_log_prob = 1e-6, 0.0, 0.0, 0.0
+            for chunk in chunks:
+                log_probs = mixture_component_log_probs(chunk, means, log_vars, log_weights)
+                log_prob = ops.logsumexp(log_probs, axis=1)
+                responsibilities = ops.exp(log_probs - log_prob[:, None])
+                total_log_prob = total_log_prob + ops.sum(log_prob)
+                counts = counts + ops.sum(responsibilities, axis=0)
+                sums = sums + ops.matmul(ops.transpose(responsibilities), chunk)
+                squares = squares + ops.matmul(ops.transpose(responsibilities), ops.square(chunk))
+            means = sums / counts[:, None]
+            log_vars = ops.log(ops.maximum(squares / counts[:, None] - ops.square(means), min_var))
             log_weights = ops.log(counts / len(z))
+            progress.update(iteration + 1, [("log_p_z", float(total_log_prob) / len(z))])
         for variable, value in ((self.means, means), (self.log_vars, log_vars), (self.logits, log_weights)):
             variable.assign(value)
-        return float(ops.mean(self.log_prob(z)))
+        return float(np.mean(np.concatenate([ops.convert_to_numpy(self.log_prob(chunk)) for chunk in chunks])))
 
     def get_config(self):
         return {**super().get_config(), "latent_dim": self.latent_dim, "components": self.components}

@@ -72,6 +72,15 @@ def test_em_recovers_a_known_mixture_and_beats_n01_on_its_draws():
     assert mean_log_prior > float(np.mean(StandardNormalPrior(2).log_prob(draws))) + 0.5
 
 
+def test_em_over_chunks_of_the_draws_is_em_over_all_of_them():
+    draws = mixture(**TWO_BLOBS).sample(5000, seed=5)
+    whole, chunked = MixturePrior(2, 3), MixturePrior(2, 3)
+    fits = whole.fit(draws, iterations=20, seed=1), chunked.fit(draws, iterations=20, seed=1, chunk_size=700)
+    assert fits[0] == pytest.approx(fits[1], abs=1e-4)
+    for name in ("means", "log_vars", "logits"):
+        np.testing.assert_allclose(np.asarray(getattr(chunked, name)), np.asarray(getattr(whole, name)), atol=1e-3)
+
+
 def test_em_refuses_fewer_draws_than_components():
     with pytest.raises(ValueError, match="at least 10 draws of shape"):
         MixturePrior(2, 10).fit(np.zeros((5, 2)))
