@@ -1,6 +1,6 @@
 """The importance-weighted likelihood estimator's speed against this machine's compute cap.
 
-Times `keras_vae.estimate_log_likelihood` on a MADE model (--model; pretrained:made_latent32 unless given) and
+Times `keras_vae.estimate_log_likelihood` on a MADE model (--model; pretrained:made unless given) and
 the binarized test images it is scored on, interleaved with the matmul peak (compute_cap's timer), and gives the
 importance samples per second against the cap: the FLOPs per sample of the decoder's layers that read z, at the
 matmul peak (those that read x alone run once per image, decoders.py's scorer, and are left out).
@@ -34,7 +34,7 @@ def reading_z(decoder):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None)
-    parser.add_argument("--model", default="pretrained:made_latent32", help="the run to score")
+    parser.add_argument("--model", default="pretrained:made", help="the run to score")
     parser.add_argument("--images", type=int, default=100)
     parser.add_argument("--k", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)

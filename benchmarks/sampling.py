@@ -1,4 +1,4 @@
-"""Drawing digits from a made run (by default the shipped pretrained:made_latent32): the pixel-by-pixel loop
+"""Drawing digits from a made run (by default the shipped pretrained:made): the pixel-by-pixel loop
 (one decoder pass per pixel) against keras_vae's incremental sampler, in interleaved rounds, checking in each
 round that both draw the same images.
 
@@ -21,7 +21,7 @@ from keras_vae.train import hardware
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="pretrained:made_latent32", help="the run to draw from")
+    parser.add_argument("--model", default="pretrained:made", help="the run to draw from")
     parser.add_argument("--digits", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", default=None, help="write the results here")

@@ -60,10 +60,11 @@ def train_classifier(data=None, epochs=15, batch_size=128, seed=0):
 
 
 def save_classifier(out, classifier, metrics):
-    """Write the classifier and its metrics.json into the folder `out`."""
+    """Write the classifier and its metrics.json (its data path relative to `out`) into the folder `out`."""
     Path(out).mkdir(parents=True, exist_ok=True)
     classifier.save(Path(out) / CLASSIFIER_FILE)
-    runs.write_json(Path(out) / runs.METRICS, metrics)
+    data = metrics.get("data")
+    runs.write_json(Path(out) / runs.METRICS, {**metrics, "data": data and runs.recorded_path(data, out)})
 
 
 def load_classifier(path=runs.CLASSIFIER):

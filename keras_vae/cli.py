@@ -34,6 +34,7 @@ class Command:
     help: str
     arguments: object  # a sequence of `argument(...)`, or a function returning one when the parser is built
     run: Callable
+    example: str = ""  # one command line that `<command> --help` shows
 
 
 COMMANDS = {}
@@ -44,10 +45,11 @@ def argument(*flags, **options):
     return flags, options
 
 
-def register_command(name, help, arguments=()):
-    """Decorator: register `run(args)` as `python -m keras_vae <name>`, with these arguments."""
+def register_command(name, help, arguments=(), example=""):
+    """Decorator: register `run(args)` as `python -m keras_vae <name>`, with these arguments; `help` is the one
+    sentence that says what it does, `example` a command line that `--help` shows."""
     def register(run):
-        COMMANDS[name] = Command(name, help, arguments, run)
+        COMMANDS[name] = Command(name, help, arguments, run, example)
         return run
     return register
 
@@ -151,14 +153,15 @@ def _train_arguments():
                  help="vae, or ae: the plain autoencoder (reconstruction loss alone) the tutorials contrast it with"),
         argument("--architecture", default=defaults.architecture, choices=sorted(ARCHITECTURES),
                  help="; ".join(f"{a.name}: {a.description}" for a in ARCHITECTURES.values())),
-        argument("--latent-dim", type=integer(1, 1024), default=defaults.latent_dim),
+        argument("--latent-dim", type=integer(1, 1024), default=defaults.latent_dim, help="size of z (default 2)"),
         *[argument(f"--{option.replace('_', '-')}", dest=option, default=None,
                    type=integer(min(1, default)) if isinstance(default, int) else number() if isinstance(default, float) else str,
                    help=f"option of {', '.join(names)} (default {default})")
           for option, (default, names) in takes.items()],
-        argument("--epochs", type=integer(1), default=defaults.epochs),
-        argument("--batch-size", type=integer(1, 60000), default=defaults.batch_size),
-        argument("--learning-rate", type=number(0.0, inclusive=False), default=defaults.learning_rate),
+        argument("--epochs", type=integer(1), default=defaults.epochs, help="passes over the training images (default 30)"),
+        argument("--batch-size", type=integer(1, 60000), default=defaults.batch_size, help="images per step (default 128)"),
+        argument("--learning-rate", type=number(0.0, inclusive=False), default=defaults.learning_rate,
+                 help="Adam's step size (default 1e-3)"),
         argument("--beta", type=number(), default=defaults.beta, help="weight of the KL term"),
         argument("--ema-momentum", type=number(below=1.0), default=defaults.ema_momentum,
                  help="m > 0: keep an exponential moving average of the weights (per step: a = m a + (1 - m) w) "
@@ -171,7 +174,7 @@ def _train_arguments():
         argument("--init-from", type=model_name, default=None, metavar="RUN",
                  help="start from the weights of a trained run (same --architecture, --latent-dim and options) "
                       "and fine-tune them, e.g. on --importance-samples"),
-        argument("--seed", type=integer(*SEED_RANGE), default=defaults.seed),
+        argument("--seed", type=integer(*SEED_RANGE), default=defaults.seed, help="random seed (default 0)"),
         argument("--binarize", default=None, choices=BINARIZE,
                  help="none (grayscale), dynamic (fresh Bernoulli draw each epoch) or static (one draw); default "
                       f"{defaults.binarize}, or with --init-from that run's"),
@@ -191,7 +194,8 @@ def _train_arguments():
                  help="run folder (default saved_models/<architecture>_latent<d>); written whole at the end"),
         argument("--strategy", default=defaults.strategy, choices=STRATEGIES,
                  help="tf.distribute: mirrored (local GPUs) or multiworker (TF_CONFIG)"),
-        argument("--steps-per-execution", type=integer(1), default=defaults.steps_per_execution),
+        argument("--steps-per-execution", type=integer(1), default=defaults.steps_per_execution,
+                 help="training steps per call into TensorFlow (default 32)"),
         argument("--jit-compile", action="store_true", help="compile the train step with XLA"),
         argument("--precision", default=defaults.precision, choices=PRECISIONS,
                  help="layer compute dtype: mixed_float16 for GPUs, mixed_bfloat16 for TPUs and recent CPUs"),
@@ -210,7 +214,10 @@ def data_options(args):
     return {name: getattr(args, name) or source.get(name, getattr(TrainConfig, name)) for name in DATA_OPTIONS}
 
 
-@register_command("train", "train a VAE (or the plain autoencoder) on MNIST and write a run folder", _train_arguments)
+@register_command(
+    "train", "train a VAE (or the plain autoencoder) on MNIST and write a self-describing run folder",
+    example="python -m keras_vae train --data mnist.npz --epochs 30 --out saved_models/conv_latent2",
+    arguments=_train_arguments)
 def _train(args):
     architecture = ARCHITECTURES[args.architecture]
     options = {option: getattr(args, option) for other in ARCHITECTURES.values()
@@ -234,17 +241,19 @@ def _model_arguments(name, *more):
     return [argument("--model", type=model_path, default=runs.PRETRAINED + runs.DEFAULT_PRETRAINED,
                      help="run folder, .keras file, SavedModel folder, or pretrained:<name> for a shipped run "
                           f"({', '.join(runs.pretrained_names())}; default {runs.PRETRAINED}{runs.DEFAULT_PRETRAINED})"),
-            argument("--out", type=png_file, default=f"{name}.png"),
+            argument("--out", type=png_file, default=f"{name}.png", help=f"the PNG file to write (default {name}.png)"),
             argument("--zoom", type=integer(1, 32), default=None,
                      help="file pixels per image pixel (default: the least that makes the short side 400 pixels)"),
             *more]
 
 
-@register_command("sample", "decode z ~ p(z) (N(0, I) unless the model has a fitted prior) into a grid of digits",
-                  _model_arguments(
+@register_command(
+    "sample", "draw new digits: decode z ~ p(z) (N(0, I) unless the model has a fitted prior) into a grid",
+    example="python -m keras_vae sample --model pretrained:made --n 16 --out made_samples.png",
+    arguments=_model_arguments(
     "sample",
     argument("--n", type=integer(1, 10000), default=64, help="number of samples (rounded down to a square)"),
-    argument("--seed", type=integer(*SEED_RANGE), default=0)))
+    argument("--seed", type=integer(*SEED_RANGE), default=0, help="random seed (default 0)")))
 def _sample(args):
     decoder, prior = runs.load_sampler(args.model)
     side = math.isqrt(args.n)
@@ -254,7 +263,10 @@ def _sample(args):
     print(f"Wrote {args.out}: {title}")
 
 
-@register_command("manifold", "the tutorial's 2-D latent manifold grid", _model_arguments(
+@register_command(
+    "manifold", "draw the tutorial's 2-D latent manifold: decoder(z) over a norm.ppf grid of two latent axes",
+    example="python -m keras_vae manifold --model pretrained:conv_latent2 --n 20 --out manifold.png",
+    arguments=_model_arguments(
     "manifold",
     argument("--n", type=integer(1, 100), default=20, help="digits per side"),
     argument("--dims", type=integer(0), nargs=2, default=[0, 1], help="the two latent axes to vary")))
@@ -265,7 +277,10 @@ def _manifold(args):
     print(f"Wrote {args.out}: {args.n}x{args.n} manifold over z{args.dims}")
 
 
-@register_command("reconstruct", "test digits and their reconstructions", _model_arguments(
+@register_command(
+    "reconstruct", "show test digits above their reconstructions, decoder(z_mean of encoder(x))",
+    example="python -m keras_vae reconstruct --data mnist.npz --n 10 --out recon.png",
+    arguments=_model_arguments(
     "reconstruct",
     argument("--n", type=integer(1, 100), default=10, help="number of test digits"),
     argument("--data", default=None, help=DATA_HELP)))
@@ -277,7 +292,10 @@ def _reconstruct(args):
     print(f"Wrote {args.out}: {args.n} test digits (top) and their reconstructions (bottom)")
 
 
-@register_command("export", "write encoder/ and decoder/ TensorFlow SavedModels", [
+@register_command(
+    "export", "write the encoder and decoder as TensorFlow SavedModels, which load without keras_vae",
+    example="python -m keras_vae export --model saved_models/conv_latent2 --out my_saved_model",
+    arguments=[
     argument("--model", type=model_path, required=True,
              help=f"run folder holding {runs.VAE_FILE} ({runs.AE_FILE}) or the two parts' .keras files, or a .keras file"),
     argument("--out", type=output_folder, default=None, help=f"output folder (default <model>/{runs.SAVED_MODEL_DIR})"),
@@ -289,11 +307,14 @@ def _export(args):
     print(f"Wrote SavedModels {out}/encoder and {out}/decoder (signature 'serve')")
 
 
-@register_command("evaluate", "test ELBO and importance-weighted log-likelihood into metrics.json", [
+@register_command(
+    "evaluate", "score a VAE on the test set: its ELBO and importance-weighted log-likelihood, kept in metrics.json",
+    example="python -m keras_vae evaluate --model pretrained:made --k 100 --n 100",
+    arguments=[
     argument("--model", type=model_path, required=True, help=f"run folder holding {runs.VAE_FILE}"),
     argument("--k", type=integer(1, 100000), default=5000, help="importance samples per image"),
     argument("--n", type=integer(1), default=None, help="evaluate only the first n test images"),
-    argument("--seed", type=integer(*SEED_RANGE), default=0),
+    argument("--seed", type=integer(*SEED_RANGE), default=0, help="random seed (default 0)"),
     argument("--data", default=None, help="mnist.npz or IDX folder (default: the run's own --data)"),
     FORCE])
 def _evaluate(args):
@@ -303,13 +324,16 @@ def _evaluate(args):
     print(recorded)
 
 
-@register_command("fit-prior", "fit a Gaussian mixture prior to a VAE's codes of its training images: a new run", [
+@register_command(
+    "fit-prior", "fit a Gaussian mixture prior to a VAE's codes of its training images, written as a new run",
+    example="python -m keras_vae fit-prior --model saved_models/made_latent32 --components 200 --out made_mix200",
+    arguments=[
     argument("--model", type=model_name, required=True, help=f"run folder holding {runs.VAE_FILE}, or pretrained:<name>"),
     argument("--out", type=output_folder, required=True, help="folder for the new run (the model's own stays as it is)"),
     argument("--components", type=integer(1, 10000), default=200, help="Gaussians in the mixture"),
     argument("--draws", type=integer(1, 100), default=2, help="draws of z ~ q(z|x) per training image"),
     argument("--iterations", type=integer(1, 10000), default=50, help="EM iterations"),
-    argument("--seed", type=integer(*SEED_RANGE), default=0),
+    argument("--seed", type=integer(*SEED_RANGE), default=0, help="random seed (default 0)"),
     argument("--data", default=None, help="mnist.npz or IDX folder (default: the run's own --data)"),
     FORCE])
 def _fit_prior(args):
@@ -321,7 +345,10 @@ def _fit_prior(args):
           f"score it with `python -m keras_vae evaluate --model {out}`")
 
 
-@register_command("figures", "draw a run's figures again from its models, history and test set", [
+@register_command(
+    "figures", "draw a run's figures again from its models, history and test set",
+    example="python -m keras_vae figures --model saved_models/conv_latent2",
+    arguments=[
     argument("--model", type=model_path, required=True, help="run folder"),
     argument("--data", default=None, help="mnist.npz or IDX folder (default: the run's own --data)"),
     FORCE])
@@ -331,14 +358,18 @@ def _figures(args):
     print(f"Wrote {', '.join(f'{name}.png' for name in names)} in {args.model}")
 
 
-@register_command("compare", "AE vs VAE: figures and a table of the tutorials' contrast", [
-    argument("--ae", type=model_path, required=True, help="an autoencoder run (train --model ae), or pretrained:<name>"),
-    argument("--vae", type=model_path, required=True, help="a VAE run of the same architecture and latent size"),
+@register_command(
+    "compare", "compare an autoencoder with a VAE: reconstructions, codes against the prior, and whether prior "
+               "samples are digits",
+    example="python -m keras_vae compare --ae pretrained:ae_conv_latent2 --vae pretrained:conv_latent2 --out ae_vs_vae",
+    arguments=[
+    argument("--ae", type=model_name, required=True, help="an autoencoder run (train --model ae), or pretrained:<name>"),
+    argument("--vae", type=model_name, required=True, help="a VAE run of the same architecture and latent size"),
     argument("--data", default=None, help="mnist.npz or IDX folder (default: the VAE run's own --data)"),
     argument("--classifier", type=model_path, default=str(runs.CLASSIFIER),
              help="the digit classifier's folder (default: the shipped one; see train-classifier)"),
     argument("--samples", type=integer(1, 100000), default=1000, help="prior draws decoded by each model"),
-    argument("--seed", type=integer(*SEED_RANGE), default=0),
+    argument("--seed", type=integer(*SEED_RANGE), default=0, help="random seed (default 0)"),
     argument("--out", type=output_folder, default="ae_vs_vae", help="folder for compare.json and the figures"),
     FORCE])
 def _compare(args):
@@ -348,10 +379,13 @@ def _compare(args):
     print(f"Wrote {args.out}/: {COMPARISON} and the figures {', '.join(f'{n}.png' for n in FIGURES)}")
 
 
-@register_command("train-classifier", "train the digit classifier that `compare` judges samples with", [
+@register_command(
+    "train-classifier", "train the digit classifier that `compare` asks whether decoded samples are digits",
+    example="python -m keras_vae train-classifier --data mnist.npz --out my_classifier",
+    arguments=[
     argument("--data", default=None, help=DATA_HELP),
     argument("--epochs", type=integer(1), default=15),
-    argument("--seed", type=integer(*SEED_RANGE), default=0),
+    argument("--seed", type=integer(*SEED_RANGE), default=0, help="random seed (default 0)"),
     argument("--out", type=output_folder, default=str(runs.CLASSIFIER),
              help="folder for classifier.keras and metrics.json (default: the shipped one, which needs --force)"),
     FORCE])
@@ -363,11 +397,24 @@ def _train_classifier(args):
           f"({metrics['binarized_test_accuracy']:.2%} on the binarized test set)")
 
 
+DESCRIPTION = """keras_vae: train Variational Autoencoders (Kingma & Welling 2013) on MNIST, draw and score them,
+and export them for serving. Without --model, the commands use the shipped 2-D model."""
+EPILOG = """examples:
+  python -m keras_vae sample --n 64 --out samples.png        digits from the shipped 2-D model
+  python -m keras_vae train --data mnist.npz                 the tutorial's model, 30 epochs
+  python -m keras_vae <command> --help                       a command's options, with an example
+"""
+
+
 def _parser():
-    parser = argparse.ArgumentParser(prog="python -m keras_vae", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="python -m keras_vae", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command",
+                                help=", ".join(COMMANDS) + " (each below)")
     for command in COMMANDS.values():
-        p = sub.add_parser(command.name, help=command.help)
+        p = sub.add_parser(command.name, help=command.help, description=command.help[0].upper() + command.help[1:] + ".",
+                           epilog=f"example:\n  {command.example}\n" if command.example else None,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         for flags, options in command.arguments() if callable(command.arguments) else command.arguments:
             p.add_argument(*flags, **options)
         p.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up log lines")

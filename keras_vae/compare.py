@@ -39,7 +39,7 @@ def load_pair(ae_run, vae_run):
     architecture or in the binarization of their data."""
     ae, vae = runs.load_model(ae_run), runs.load_model(vae_run)
     check_pair(ae, vae, names=(str(ae_run), str(vae_run)))
-    ae_config, vae_config = runs.read_config(ae_run), runs.read_config(vae_run)
+    ae_config, vae_config = runs.read_config(runs.model_path(ae_run)), runs.read_config(runs.model_path(vae_run))
     for what in ("architecture", "binarize"):
         of_ae, of_vae = ae_config.get(what), vae_config.get(what)
         if of_ae != of_vae and None not in (of_ae, of_vae):
@@ -172,9 +172,11 @@ def compare_runs(ae_run, vae_run, out, data=None, classifier=runs.CLASSIFIER, sa
     if (out / COMPARISON).exists() and not force:
         raise runs.RecordedResultError(f"{out / COMPARISON} holds a comparison: give another --out, or add --force.")
     ae, vae = load_pair(ae_run, vae_run)
-    x, labels = runs.test_set(vae_run, data)
+    x, labels = runs.test_set(runs.model_path(vae_run), data)
     table, figures = comparison(ae, vae, x, labels, load_classifier(classifier), samples, seed)
-    table["ae"]["run"], table["vae"]["run"], table["classifier"] = str(ae_run), str(vae_run), str(classifier)
+    # Recorded as a reader can follow them: pretrained:<name>, or a path relative to `out`.
+    table["ae"]["run"], table["vae"]["run"], table["classifier"] = (
+        runs.recorded_path(path, out) for path in (ae_run, vae_run, classifier))
     out.mkdir(parents=True, exist_ok=True)
     runs.save_figures(out, figures)
     runs.write_json(out / COMPARISON, table)

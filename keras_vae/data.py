@@ -24,16 +24,17 @@ class MnistNotFoundError(FileNotFoundError):
     """MNIST could be neither read from a local path nor downloaded."""
 
 
-def load_mnist(path=None):
+def load_mnist(path=None, tried=()):
     """((x_train, y_train), (x_test, y_test)) with images float32 in [0, 1], shape (n, 28, 28, 1).
 
-    Reads `path`, else $KERAS_VAE_MNIST, else keras.datasets.mnist.load_data() (as in Colab).
+    Reads `path`, else $KERAS_VAE_MNIST, else keras.datasets.mnist.load_data() (as in Colab); `tried` names the
+    places a caller looked in before (a run's recorded data), for the error when the download fails too.
     """
     path = path or os.environ.get(MNIST_ENV)
     if path:
         arrays = _read_local(Path(path))
     else:
-        arrays = _download()
+        arrays = _download(tried)
     _check_mnist(arrays, path or "the Keras download")
     return (
         (_to_images(arrays["x_train"]), arrays["y_train"].astype("int64")),
@@ -41,13 +42,15 @@ def load_mnist(path=None):
     )
 
 
-def _download():
+def _download(tried=()):
     import keras
 
     try:
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as error:
-        raise MnistNotFoundError(f"Could not download MNIST ({error}); {HOW_TO_POINT}.") from error
+        looked = ", ".join(["no path given", f"${MNIST_ENV} not set", *tried])
+        raise MnistNotFoundError(f"No MNIST ({looked}) and the Keras download failed ({error}); "
+                                 f"{HOW_TO_POINT}.") from error
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 

@@ -35,7 +35,7 @@ def fit_prior_run(run, out, components=200, draws=2, iterations=50, seed=0, data
     and its figures, the samples drawn from the fitted prior. Returns (out, the fit's numbers)."""
     runs.check_new_run(out, force)
     source = runs.model_path(run)  # `pretrained:<name>` names a shipped run
-    vae, config = runs.load_model(source), runs.read_config(source)
+    vae, config = runs.load_model(source), runs.config_as_given(source)
     if not isinstance(vae, VAE):
         raise ValueError(f"{run} is an autoencoder: it has no prior p(z) to fit.")
     x_train = runs.training_images(source, data)
@@ -43,12 +43,12 @@ def fit_prior_run(run, out, components=200, draws=2, iterations=50, seed=0, data
     z = posterior_draws(vae, x_train, draws, config.get("binarize") == "dynamic", seed)
     fitted, mean_log_prior = with_fitted_prior(vae, z, components, iterations, seed, verbose=1)
     fit = {"components": components, "draws": draws, "iterations": iterations, "seed": seed,
-           "fitted_to": str(run), "codes": len(z), "seconds": round(time.perf_counter() - start, 1),
+           "fitted_to": runs.recorded_path(run, out), "codes": len(z), "seconds": round(time.perf_counter() - start, 1),
            "prior_before": vae.prior.description,  # N(0, I), or the mixture of a run fitted or trained before
            "mean_log_prior": {"fitted": mean_log_prior, "before": float(np.mean(vae.prior.log_prob(z)))}}
     work_dir = runs.partial_dir(out)
     shutil.rmtree(work_dir, ignore_errors=True)
-    runs.write_config(work_dir, {**config, "prior": {"kind": "mixture", **fit}, "out": str(out)})
+    runs.write_config(work_dir, {**config, "prior": {"kind": "mixture", **fit}})
     runs.save_models(work_dir, fitted)
     history = runs.read_json(source / runs.HISTORY)
     x_test, y_test = runs.test_set(source, data)

@@ -1,7 +1,8 @@
 """The run folder: what a training run writes, loading a run or one part of it, the test set it is scored
 on, where the shipped runs live, and what may be written over.
 
-    <run>/config.json     the options it was trained with
+    <run>/config.json     the options it was trained with; the paths it read (data, init_from) relative to
+                          the run folder, a shipped run as pretrained:<name>, never as this machine's absolute path
     <run>/history.json    per-epoch losses
     <run>/metrics.json    final and test losses, speed, hardware; `evaluation` once evaluated
     <run>/vae.keras       the VAE (with optimizer state), or ae.keras for an autoencoder run;
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import keras
 
-from .data import binarize_images, load_mnist
+from .data import MNIST_ENV, binarize_images, load_mnist
 from .export import is_saved_model, load_saved_model_part
 from .autoencoder import Autoencoder
 from .model import VAE, AutoencoderBase
@@ -60,13 +61,14 @@ def model_path(model):
     name = str(model)[len(PRETRAINED):]
     if name not in pretrained_names():
         raise ModelNotFoundError(f"No pretrained model {name!r}: the shipped ones are "
-                                 f"{', '.join(PRETRAINED + n for n in pretrained_names()) or 'none'}.")
+                                 f"{', '.join(PRETRAINED + n for n in pretrained_names()) or 'none'} (the likelihood "
+                                 "chain's earlier steps are rows of docs/likelihood.md, not shipped).")
     return SHIPPED_MODELS / f"pretrained_{name}"
 
 
 def pretrained(name=DEFAULT_PRETRAINED):
-    """A shipped model by name ("conv_latent2", "made_latent32", the autoencoder "ae_conv_latent2"), from the
-    installed package or the checkout."""
+    """A shipped model by name ("conv_latent2", the autoencoder "ae_conv_latent2", the likelihood model "made"),
+    from the installed package or the checkout."""
     return load_model(model_path(PRETRAINED + name))
 
 
@@ -136,15 +138,47 @@ def read_json(path):
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def recorded_path(path, run_dir):
+    """How a run folder records a path it read: a shipped run as `pretrained:<name>`, anything else relative to
+    the run folder, so that no file of it holds an absolute path of the machine that made it."""
+    if str(path).startswith(PRETRAINED):
+        return str(path)
+    shipped = shipped_model(path)
+    if shipped is not None and shipped.name.startswith("pretrained_") and Path(path).resolve() == shipped.resolve():
+        return PRETRAINED + shipped.name.removeprefix("pretrained_")
+    return os.path.relpath(Path(path).absolute(), Path(run_dir).absolute())
+
+
+def recorded_location(recorded, run_dir):
+    """The path a run folder's recorded path (recorded_path's) names on this machine."""
+    return model_path(recorded) if str(recorded).startswith(PRETRAINED) else Path(run_dir) / recorded
+
+
+PATH_OPTIONS = ("data", "init_from")  # the options of a run that name paths
+
+
 def write_config(run_dir, config):
-    """Record the options of a run (a dict) as its config.json."""
+    """Record the options of a run (a dict, its paths as given) as its config.json: the paths as recorded_path
+    gives them, and no `out`, which the folder itself is."""
     Path(run_dir).mkdir(parents=True, exist_ok=True)
-    write_json(Path(run_dir) / CONFIG, config)
+    paths = {name: recorded_path(config[name], run_dir) for name in PATH_OPTIONS if config.get(name)}
+    write_json(Path(run_dir) / CONFIG, {k: v for k, v in {**config, **paths}.items() if k != "out"})
 
 
 def read_config(run):
-    """The options a run was trained with ({} for a folder without config.json)."""
+    """The options a run was trained with ({} for a folder without config.json), its paths as recorded."""
     return read_json(Path(run) / CONFIG)
+
+
+def config_as_given(run):
+    """read_config with the paths that exist on this machine as paths from here (to record a run's options in
+    another run folder); a path that does not is left out."""
+    config = read_config(run)
+    for name in PATH_OPTIONS:
+        if config.get(name) and not str(config[name]).startswith(PRETRAINED):
+            location = recorded_location(config[name], run)
+            config[name] = str(location) if location.exists() else None
+    return config
 
 
 def validated_on(config):
@@ -218,19 +252,33 @@ def split_validation(x_train, n):
     return x_train[:len(x_train) - n], x_train[len(x_train) - n:]
 
 
+def run_mnist(run, data=None):
+    """MNIST for the run at `run`, from the first of: `data`, $KERAS_VAE_MNIST, the run's recorded data where it
+    exists on this machine, the Keras download (as in Colab); the error names each place it tried."""
+    if data or os.environ.get(MNIST_ENV):
+        return load_mnist(data)
+    recorded = read_config(run).get("data")
+    if not recorded:
+        return load_mnist()
+    location = recorded_location(recorded, run)
+    if location.exists():
+        return load_mnist(location)
+    return load_mnist(tried=[f"the run's recorded data {recorded} is not on this machine"])
+
+
 def training_images(run, data=None):
     """The images the run at `run` trained on, its validation images held out: a statically binarized run's one
     draw (data.make_dataset's), else as loaded (a dynamically binarized run saw a fresh draw of them each epoch)."""
     config = read_config(run)
-    x_train = split_validation(load_mnist(data or config.get("data"))[0][0], config.get("validation_images", 0))[0]
+    x_train = split_validation(run_mnist(run, data)[0][0], config.get("validation_images", 0))[0]
     return binarize_images(x_train, config.get("seed") or 0) if config.get("binarize") == "static" else x_train
 
 
 def test_set(run, data=None, n=None):
-    """The first n (default all) test images, as the run at `run` is scored on them, and their labels; from
-    `data` or the run's own."""
+    """The first n (default all) test images, as the run at `run` is scored on them, and their labels; MNIST
+    from where run_mnist finds it."""
     config = read_config(run)
-    x_test, y_test = load_mnist(data or config.get("data"))[1]
+    x_test, y_test = run_mnist(run, data)[1]
     return scored_images(x_test[:n], config.get("binarize", "none")), y_test[:n]
 
 

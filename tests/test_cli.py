@@ -94,7 +94,7 @@ def test_autoregressive_binarized_training_with_held_out_validation_then_evaluat
     fitted = json.loads((tmp_path / "fitted" / "metrics.json").read_text())["prior_fit"]
     assert fitted["codes"] == 2 * (512 - 128) and fitted["mean_log_prior"]["fitted"] > fitted["mean_log_prior"]["before"]
     assert fitted["prior_before"] == "N(0, I)" and "nats against the run's prior, N(0, I)" in capsys.readouterr().out
-    assert json.loads((tmp_path / "fitted" / "config.json").read_text())["prior"]["fitted_to"] == str(out)
+    assert json.loads((tmp_path / "fitted" / "config.json").read_text())["prior"]["fitted_to"] == "../run"  # from it
     assert "evaluation" in json.loads((out / "metrics.json").read_text())  # the source run is left as it was
     cli.main(["sample", "--model", str(tmp_path / "fitted"), "--n", "16", "--out", str(tmp_path / "fitted.png")])
     assert "4-component Gaussian mixture" in capsys.readouterr().out
@@ -108,9 +108,9 @@ def test_fine_tuning_sees_the_data_as_the_run_it_continues_did_unless_told_other
     def data_options(line):
         return cli.data_options(cli._parser().parse_args(line.split()))
 
-    # pretrained:made_latent32 was trained on dynamically binarized digits; a run started from it is too.
-    assert data_options("train --init-from pretrained:made_latent32") == {"binarize": "dynamic", "likelihood": "bernoulli"}
-    assert data_options("train --init-from pretrained:made_latent32 --binarize none")["binarize"] == "none"
+    # pretrained:made was trained on dynamically binarized digits; a run started from it is too.
+    assert data_options("train --init-from pretrained:made") == {"binarize": "dynamic", "likelihood": "bernoulli"}
+    assert data_options("train --init-from pretrained:made --binarize none")["binarize"] == "none"
     assert data_options("train --binarize static --likelihood gaussian") == {"binarize": "static", "likelihood": "gaussian"}
     assert data_options("train") == data_options(f"train --init-from {runs.DEFAULT_MODEL / 'vae.keras'}") == {
         "binarize": "none", "likelihood": "bernoulli"}  # a bare model file records no data options
@@ -212,7 +212,7 @@ BAD_COMMAND_LINES = [
     ("train --model ae --kl-warmup-epochs 2", "--model ae has no KL term"),
     ("train --model ae --importance-samples 5", "--model ae has no KL term"),
     ("train --init-from /no/such/run", "--init-from: no file or folder at /no/such/run"),
-    ("train --data {data} --architecture mlp --latent-dim 32 --init-from pretrained:made_latent32 --out {tmp}/r11",
+    ("train --data {data} --architecture mlp --latent-dim 32 --init-from pretrained:made --out {tmp}/r11",
      "--init-from: its encoder does not fit this run's (weight 2"),
     ("train --data {data} --model ae --init-from pretrained:conv_latent2 --out {tmp}/r12",
      "--init-from: it holds a VAE, not the Autoencoder this run trains"),
@@ -220,7 +220,7 @@ BAD_COMMAND_LINES = [
     ("compare", "the following arguments are required: --ae, --vae"),
     ("compare --ae pretrained:conv_latent2 --vae pretrained:conv_latent2 --out {tmp}/c1",
      "holds a VAE, not an autoencoder: train one with `train --model ae`"),
-    ("compare --ae pretrained:ae_conv_latent2 --vae pretrained:made_latent32 --out {tmp}/c2",
+    ("compare --ae pretrained:ae_conv_latent2 --vae pretrained:made --out {tmp}/c2",
      "The models differ in latent size: 2 (AE) and 32 (VAE)"),
     ("compare --ae pretrained:ae_conv_latent2 --vae pretrained:conv_latent2 --classifier {bad}/empty --out {tmp}/c3",
      "No digit classifier at {bad}/empty/classifier.keras"),
@@ -228,14 +228,15 @@ BAD_COMMAND_LINES = [
      "--samples: must be an integer from 1 to 100000, got 0"),
     ("compare --ae pretrained:ae_conv_latent2 --vae pretrained:conv_latent2 --out {bad}/notes.txt", "--out: {bad}/notes.txt is a file"),
     ("compare --ae pretrained:ae_conv_latent2 --vae pretrained:conv_latent2 --out {comparison}", "holds a comparison"),
-    ("fit-prior --model pretrained:made_latent32", "the following arguments are required: --out"),
-    ("fit-prior --model pretrained:made_latent32 --components 0 --out {tmp}/f1",
+    ("fit-prior --model pretrained:made", "the following arguments are required: --out"),
+    ("fit-prior --model pretrained:made --components 0 --out {tmp}/f1",
      "--components: must be an integer from 1 to 10000, got 0"),
     ("fit-prior --model pretrained:ae_conv_latent2 --out {tmp}/f2", "is an autoencoder: it has no prior p(z) to fit"),
-    ("fit-prior --model pretrained:made_latent32 --out {shipped}", "is in the shipped model"),
-    ("fit-prior --model pretrained:made_latent32 --out {bad}/finished", "{bad}/finished already holds a run"),
+    ("fit-prior --model pretrained:made --out {shipped}", "is in the shipped model"),
+    ("fit-prior --model pretrained:made --out {bad}/finished", "{bad}/finished already holds a run"),
     ("train-classifier --epochs 0", "--epochs: must be an integer 1 or more, got 0"),
     ("train-classifier", "is in the shipped model"),
+    ("sample --model pretrained:made_latent32", "No pretrained model 'made_latent32': the shipped ones are"),
 ]
 
 
@@ -252,14 +253,30 @@ def test_every_bad_command_line_gives_one_error_line_and_exit_code_2(bad_files, 
     assert "Traceback" not in stderr
 
 
-def test_the_bad_command_line_table_is_the_readme_table():
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
+def test_the_bad_command_line_table_is_the_robustness_record():
+    record = (Path(__file__).parent.parent / "docs" / "robustness.md").read_text()
     assert len(BAD_COMMAND_LINES) >= 30
     for command_line, _ in BAD_COMMAND_LINES:
-        assert f"| `{command_line}`" in readme, command_line
+        assert f"| `{command_line}`" in record, command_line
 
 
 def test_commands_start_quietly_unless_verbose(tmp_path):
     quiet = run_cli("sample", "--n", 4, "--out", tmp_path / "s.png")
     assert quiet.returncode == 0 and quiet.stderr == ""
     assert quiet.stdout.startswith(f"Wrote {tmp_path / 's.png'}")
+
+
+def test_help_at_every_level_says_what_the_tool_and_each_command_do_with_an_example(capsys):
+    def help_text(*argv):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main([*argv, "--help"])
+        assert exit_info.value.code == 0
+        return capsys.readouterr().out
+
+    top = help_text()
+    assert top.splitlines()[2].startswith("keras_vae: train Variational Autoencoders")
+    assert "argparse" not in top and "python -m keras_vae <command> --help" in top
+    for name, command in cli.COMMANDS.items():
+        text = help_text(name)
+        assert command.help[1:] in " ".join(text.split()), name  # its sentence, as argparse wraps it
+        assert text.split("example:\n", 1)[1].strip().startswith(f"python -m keras_vae {name} "), name

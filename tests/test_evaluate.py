@@ -12,14 +12,7 @@ from keras_vae.data import binarize_images
 from keras_vae.priors import MixturePrior
 from keras_vae.runs import load_keras_model
 
-SHIPPED_MADE = Path(__file__).resolve().parent.parent / "saved_models" / "pretrained_made_latent32"
-SHIPPED_MADE_IWAE = SHIPPED_MADE.with_name("pretrained_made_latent32_iwae5")
-SHIPPED_MADE_LOCAL = SHIPPED_MADE.with_name("pretrained_made_latent32_local32")
-SHIPPED_MADE_RESIDUAL = SHIPPED_MADE.with_name("pretrained_made_latent32_local32x2")
-SHIPPED_MADE_PRIOR = SHIPPED_MADE.with_name("pretrained_made_latent32_local32x3_mix200")
-SHIPPED_MADE_60K = SHIPPED_MADE.with_name("pretrained_made_latent32_local32x3_60k_mix500")
-SHIPPED_MADE_IWAE50 = SHIPPED_MADE.with_name("pretrained_made_latent32_local32x3_60k_iwae50")
-SHIPPED_MADE_MIX2000 = SHIPPED_MADE.with_name("pretrained_made_latent32_local32x3_60k_iwae50_mix2000")
+SHIPPED_MADE = Path(__file__).resolve().parent.parent / "saved_models" / "pretrained_made"
 
 
 @pytest.fixture(scope="module")
@@ -103,22 +96,12 @@ def test_samples_per_pass_does_not_change_the_estimate_beyond_noise(vae_1d, mnis
     assert one_pass == pytest.approx(many_passes, abs=0.2)
 
 
-def test_the_shipped_likelihood_models_score_the_fixture_digits_as_on_the_full_test_set(mnist_small):
-    """The shipped MADE models are intact and as good on the first 128 test digits as on all 10,000 (k=5000):
-    the ELBO-trained one (NLL 83.34), its IWAE fine-tuning, that with local convolutions, that with residual
-    local layers, that with a third one and a mixture prior, that trained on all 60,000 training images, that
-    fine-tuned on the IWAE-50 bound, and that with its prior fitted to more draws, each likelier."""
+def test_the_shipped_likelihood_model_scores_the_fixture_digits_as_on_the_full_test_set(mnist_small):
+    """The shipped MADE model (NLL 80.98 at k=5000 on all 10,000 test digits) is intact: on the first 128 test
+    digits it scores as measured when it was shipped."""
     x = binarize_images(mnist_small[1][0], seed=0)  # the same draw as the full test set's first 128 images
-    scores = []
-    for run in (SHIPPED_MADE, SHIPPED_MADE_IWAE, SHIPPED_MADE_LOCAL, SHIPPED_MADE_RESIDUAL, SHIPPED_MADE_PRIOR,
-                SHIPPED_MADE_60K, SHIPPED_MADE_IWAE50, SHIPPED_MADE_MIX2000):
-        vae = load_keras_model(run / "vae.keras")
-        scores.append((evaluate_elbo(vae, x), estimate_log_likelihood(vae, x, k=200, verbose=0)))
-    for elbo, log_likelihood in scores:
-        assert -87.0 < elbo < log_likelihood - 1.0
-        assert -84.0 < log_likelihood < -79.0
-    # measured: ELBO -84.75 / -85.18 / -83.83 / -83.54 / -82.78 / -83.01 / -83.19 / -82.92,
-    # k=200 estimate -82.51 / -82.09 / -80.52 / -80.10 / -79.76 / -79.65 / -79.57 / -79.44
-    log_likelihood, tuned, local, residual, with_prior, all_images, iwae50, mix2000 = (score for _, score in scores)
-    assert tuned > log_likelihood + 0.2 and local > tuned + 1.0 and residual > local + 0.2 and with_prior > residual + 0.2
-    assert all_images > with_prior + 0.05 and iwae50 > all_images + 0.03 and mix2000 > iwae50 + 0.05
+    vae = load_keras_model(SHIPPED_MADE / "vae.keras")
+    elbo, log_likelihood = evaluate_elbo(vae, x), estimate_log_likelihood(vae, x, k=200, verbose=0)
+    # measured when shipped: ELBO -82.92, k=200 estimate -79.44 (its predecessors in the chain: -79.57 and worse)
+    assert elbo == pytest.approx(-82.92, abs=0.5)
+    assert log_likelihood == pytest.approx(-79.44, abs=0.1)

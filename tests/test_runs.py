@@ -108,3 +108,84 @@ def test_a_run_is_published_whole_from_its_partial_folder(tmp_path):
     with pytest.raises(runs.RecordedResultError, match="already holds a run.*--force"):
         runs.check_new_run(run)
     runs.check_new_run(run, force=True)
+
+
+ROOT = runs.SHIPPED_MODELS.parent
+
+
+def test_no_tracked_json_or_notebook_holds_an_absolute_path_of_a_machine():
+    import re
+    import subprocess
+
+    tracked = subprocess.run(["git", "ls-files", "*.json", "*.ipynb"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert len(tracked) > 10
+    absolute = re.compile(r'"(/(?:work|root|home|tmp|Users|usr|opt|mnt|var)/[^"]*|[A-Za-z]:\\\\[^"]*)"')
+    found = {name: absolute.findall((ROOT / name).read_text()) for name in tracked}
+    assert {name: paths for name, paths in found.items() if paths} == {}
+
+
+def test_a_run_records_the_paths_it_read_relative_to_its_folder_and_shipped_runs_by_name(tmp_path):
+    run = tmp_path / "runs" / "mine"
+    runs.write_config(run, {"data": str(SMALL_MNIST), "init_from": str(runs.DEFAULT_MODEL), "out": str(run)})
+    config = json.loads((run / "config.json").read_text())
+    assert config["init_from"] == "pretrained:conv_latent2" and "out" not in config
+    assert not config["data"].startswith("/") and (run / config["data"]).resolve() == SMALL_MNIST.resolve()
+    # Recorded again in another run folder (fit-prior), the data path is rebased onto that folder.
+    other = tmp_path / "elsewhere" / "deeper" / "fitted"
+    runs.write_config(other, runs.config_as_given(run))
+    assert (other / runs.read_config(other)["data"]).resolve() == SMALL_MNIST.resolve()
+
+
+def offline(monkeypatch):
+    """keras.datasets.mnist.load_data fails, as on a machine without the network; $KERAS_VAE_MNIST unset."""
+    def download():
+        raise OSError("no network")
+
+    monkeypatch.delenv(runs.MNIST_ENV, raising=False)
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", download)
+
+
+def test_mnist_comes_from_data_then_the_environment_then_the_runs_recorded_data_then_the_download(
+        tmp_path, monkeypatch):
+    offline(monkeypatch)
+    small = tmp_path / "small.npz"
+    with np.load(SMALL_MNIST) as npz:
+        np.savez(small, **{key: npz[key][:100] for key in npz.files})
+    run = tmp_path / "run"
+    runs.write_config(run, {"data": str(SMALL_MNIST)})
+    assert len(runs.run_mnist(run)[1][0]) == 128  # the run's recorded data
+    monkeypatch.setenv(runs.MNIST_ENV, str(small))
+    assert len(runs.run_mnist(run)[1][0]) == 100  # the environment outranks the run's record
+    assert len(runs.run_mnist(run, data=SMALL_MNIST)[1][0]) == 128  # --data outranks both
+    # A run trained on another machine: its recorded data is not here, the environment says where MNIST is.
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    runs.write_json(moved / "config.json", {"data": "../../no/such/mnist.npz"})
+    assert len(runs.run_mnist(moved)[1][0]) == 100
+    monkeypatch.delenv(runs.MNIST_ENV)
+    with pytest.raises(FileNotFoundError, match=r"no path given, \$KERAS_VAE_MNIST not set, the run's recorded data "
+                                                r"\.\./\.\./no/such/mnist\.npz is not on this machine\) and the Keras "
+                                                r"download failed \(no network\)"):
+        runs.run_mnist(moved)
+
+
+def test_the_shipped_set_is_the_few_models_a_user_calls_by_name_and_fits_a_small_wheel():
+    assert runs.pretrained_names() == ["ae_conv_latent2", "conv_latent2", "made"]
+    assert (runs.CLASSIFIER / "classifier.keras").is_file()
+    import tomllib
+    from fnmatch import fnmatch
+
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"][
+        "keras_vae.saved_models"]
+    packaged = [path for path in runs.SHIPPED_MODELS.rglob("*") if path.is_file()
+                and any(fnmatch(path.relative_to(runs.SHIPPED_MODELS).as_posix(), pattern) for pattern in patterns)]
+    assert sum(path.stat().st_size for path in packaged) < 25e6  # the wheel compresses them further
+
+
+def test_a_model_name_that_is_not_shipped_gives_one_line_naming_the_shipped_ones():
+    with pytest.raises(runs.ModelNotFoundError) as error:
+        runs.model_path("pretrained:made_latent32")
+    message = str(error.value)
+    assert "\n" not in message and "'made_latent32'" in message
+    assert all(f"pretrained:{name}" in message for name in runs.pretrained_names())
