@@ -1,5 +1,6 @@
 """The plain autoencoder that the tutorials contrast with the VAE: x -> code z -> x, no sampling, no KL."""
 import keras
+import tensorflow as tf
 from keras import ops
 
 from .model import AutoencoderBase
@@ -25,8 +26,13 @@ class Autoencoder(AutoencoderBase):
         z = self.encoder(x, training=training)
         return self.decoder(self.decoder_kind.scoring_inputs(z, x), training=training)
 
-    def compute_loss_terms(self, x, training=False):
-        """The batch mean of the reconstruction loss, which is the whole loss."""
-        z = self.encoder(x, training=training)
-        reconstruction_loss = ops.mean(self.reconstruction_loss(x, z, training=training))
-        return {"loss": reconstruction_loss, "reconstruction_loss": reconstruction_loss}
+    def train_step(self, data, training=True):
+        """The VAE's step without sampling or KL: the loss is the reconstruction loss alone."""
+        x = keras.utils.unpack_x_y_sample_weight(data)[0]
+        with tf.GradientTape() as tape:
+            z = self.encoder(x, training=training)  # the code: one point per image, no sampling
+            reconstruction = self.decoder_parameters(z, x, training=training)  # decoder(z) before its sigmoid
+            reconstruction_loss = ops.mean(self.negative_log_likelihood(x, reconstruction))  # -log p(x|z)
+        if training:
+            self.minimize(tape, reconstruction_loss)
+        return self.track(x, loss=reconstruction_loss, reconstruction_loss=reconstruction_loss)

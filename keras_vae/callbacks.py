@@ -35,9 +35,10 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
         self.start_from_epoch = start_from_epoch
 
     def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)  # also logs the learning rate
-        if epoch < self.start_from_epoch:
-            self._reset()
+        if epoch >= self.start_from_epoch:
+            return super().on_epoch_end(epoch, logs)  # also logs the learning rate
+        if logs is not None:
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
 
 class ProgbarLogger(keras.callbacks.ProgbarLogger):
@@ -47,10 +48,18 @@ class ProgbarLogger(keras.callbacks.ProgbarLogger):
     ends at 480/469 (steps_per_execution=32); here it ends at 469/469.
     """
 
-    def _update_progbar(self, batch, logs=None):
-        if self.target is not None:
-            batch = min(batch, self.target - 1)
-        super()._update_progbar(batch, logs)
+    def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(self.within_epoch(batch), logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        super().on_test_batch_end(self.within_epoch(batch), logs)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        super().on_predict_batch_end(self.within_epoch(batch), logs)
+
+    def within_epoch(self, batch):
+        """The batch index, at most the epoch's last."""
+        return batch if self.target is None else min(batch, self.target - 1)
 
 
 def with_progress_bar(callbacks):

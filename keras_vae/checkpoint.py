@@ -25,7 +25,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.seconds_before = self.seconds = seconds
 
     def on_train_begin(self, logs=None):
-        self._start = time.perf_counter()
+        self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -33,7 +33,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
             return
         for name, value in logs.items():
             self.history.setdefault(name, []).append(float(value))
-        self.seconds = self.seconds_before + time.perf_counter() - self._start
+        self.seconds = self.seconds_before + time.perf_counter() - self.started
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"epoch_{epoch + 1}.keras"
         tmp = self.directory / f"epoch_{epoch + 1}.tmp.keras"

@@ -8,10 +8,11 @@ image it shows for a z. The model, the figures, export and the commands ask the 
 A kind's `scorer` gives the decoder's parameters for several draws of z per image, computing what depends on x
 alone once per image (the NLL estimate and the IWAE bound score many draws of z for each image).
 """
+import weakref
+
 import keras
 import numpy as np
 import tensorflow as tf
-from keras.src.models.functional import operation_fn  # how Functional.call calls a layer (training)
 
 from .layers import LOCAL_LAYERS, MaskedConv2D, local_blocks, MaskedDense
 from .priors import StandardNormalPrior
@@ -69,8 +70,7 @@ class AutoregressiveDecoder:
         j for image i): the layers that read x alone run once per image, the rest once per draw."""
         def score(z, x, training=False):
             z = tf.convert_to_tensor(z)
-            return decoder_logits._run_through_graph([z, tf.cast(x, z.dtype)],
-                                                     lambda layer: tiling_to_draws(layer, training))
+            return run_with_draws(decoder_logits, [z, tf.cast(x, z.dtype)], training)
         return score
 
     @staticmethod
@@ -85,21 +85,39 @@ def tile_draws(tensor, draws):
     return tf.tile(tensor, tf.concat([[draws], tf.ones([tf.rank(tensor) - 1], tf.int32)], axis=0))
 
 
-def tiling_to_draws(layer, training):
-    """`layer` as a functional model calls it (Keras' Functional._run_through_graph, which a scorer runs with
-    x at one row per image and z at one per draw), tiling the inputs that hold one row per image to one per
-    draw where a layer also takes inputs with a row per draw."""
-    call = operation_fn(layer, training=training)
+_GRAPHS = weakref.WeakKeyDictionary()  # functional model -> its config, the graph run_with_draws runs
 
-    def tiled_call(*args, **kwargs):
-        tensors = [t for t in tf.nest.flatten((args, kwargs)) if tf.is_tensor(t)]
-        if len(tensors) < 2:
-            return call(*args, **kwargs)
-        rows = tf.reduce_max([tf.shape(t)[0] for t in tensors])
-        args, kwargs = tf.nest.map_structure(
-            lambda t: tile_draws(t, rows // tf.shape(t)[0]) if tf.is_tensor(t) else t, (args, kwargs))
-        return call(*args, **kwargs)
-    return tiled_call
+
+def run_with_draws(model, inputs, training=False):
+    """model(inputs) for a functional model whose inputs have one row per image or one per draw (draw-major), run
+    layer by layer as its config describes the graph: a layer that takes tensors of both gets the per-image ones
+    tiled to one row per draw, so that the layers that read per-image inputs alone run once per image."""
+    if model not in _GRAPHS:
+        _GRAPHS[model] = model.get_config()
+    config = _GRAPHS[model]
+    histories = lambda key: [config[key]] if isinstance(config[key][0], str) else config[key]  # one, or a list
+    outputs = {tuple(history): tensor for history, tensor in zip(histories("input_layers"), tf.nest.flatten(inputs))}
+
+    def resolve(argument):  # a serialized argument of a layer's call, with its tensors looked up
+        if isinstance(argument, dict) and argument.get("class_name") == "__keras_tensor__":
+            return outputs[tuple(argument["config"]["keras_history"])]
+        if isinstance(argument, (list, tuple)):
+            return [resolve(a) for a in argument]
+        return {k: resolve(v) for k, v in argument.items()} if isinstance(argument, dict) else argument
+
+    for layer_config in config["layers"]:
+        layer = model.get_layer(layer_config["name"])
+        for node, call in enumerate(layer_config["inbound_nodes"]):
+            args, kwargs = resolve(call["args"]), resolve(call["kwargs"])
+            tensors = [t for t in tf.nest.flatten((args, kwargs)) if tf.is_tensor(t)]
+            if len(tensors) > 1:
+                rows = tf.reduce_max([tf.shape(t)[0] for t in tensors])
+                args, kwargs = tf.nest.map_structure(
+                    lambda t: tile_draws(t, rows // tf.shape(t)[0]) if tf.is_tensor(t) else t, (args, kwargs))
+            for index, tensor in enumerate(tf.nest.flatten(layer(*args, **kwargs, training=training))):
+                outputs[(layer.name, node, index)] = tensor
+    results = [outputs[tuple(history)] for history in histories("output_layers")]
+    return results[0] if len(results) == 1 else results
 
 
 def pixel_by_pixel(decoder, z, uniform):
@@ -283,12 +301,15 @@ def image_shape(decoder):
     return tuple(decoder.outputs[0].shape[1:])
 
 
+_IMAGE_FUNCTIONS = weakref.WeakKeyDictionary()  # decoder -> its image_function, traced once
+
+
 def image_function(decoder):
     """A tf.function z, uniform -> the image `decoder`'s kind shows for z (`uniform` fixes a draw); made once per
-    decoder and kept on it, so that it is traced once, not on every call."""
-    if getattr(decoder, "_image_function", None) is None:
-        decoder._image_function = tf.function(decoder_kind(decoder).drawer(decoder), reduce_retracing=True)
-    return decoder._image_function
+    decoder and kept for as long as the decoder lives, so that it is traced once, not on every call."""
+    if decoder not in _IMAGE_FUNCTIONS:
+        _IMAGE_FUNCTIONS[decoder] = tf.function(decoder_kind(decoder).drawer(decoder), reduce_retracing=True)
+    return _IMAGE_FUNCTIONS[decoder]
 
 
 def decode(decoder, z, seed=0, batch_size=256):

@@ -54,8 +54,8 @@ def check_images(x, image_shape, name="x", likelihood=None):
 
 class AutoencoderBase(keras.Model):
     """What the VAE and the plain Autoencoder share: an encoder, a decoder scored by a registered likelihood
-    (losses.py) and Keras' plumbing (compile, checked fit/evaluate, train and test steps, config). A subclass
-    says what its loss terms are (`compute_loss_terms`, named in `loss_terms`) and what `call` returns.
+    (losses.py) and Keras' plumbing (compile, checked fit/evaluate, the optimizer step, metrics, config). A
+    subclass writes its `train_step(data, training=True)`, whose terms `loss_terms` names, and `call`.
 
     `decoder` maps z (or [z, x], see decoders.py) to the image the likelihood shows: pixel probabilities
     (Bernoulli) or means (Gaussian, with one learned output log-variance).
@@ -87,11 +87,12 @@ class AutoencoderBase(keras.Model):
     def compile(self, optimizer="rmsprop", steps_per_execution=None, fuse_adam=True, **kwargs):
         """Model.compile whose defaults take the fast path without changing what is computed:
         steps_per_execution=32 unless given (1 inside a tf.distribute strategy's scope, where Keras 3.15's
-        multi-step loop can fail: "must feed a value for placeholder"), and Keras' Adam applied by TensorFlow's
-        fused kernel (its class becomes FusedAdam, the same update to float rounding) unless fuse_adam=False."""
+        multi-step loop can fail: "must feed a value for placeholder"), and a fresh, unbuilt keras Adam given is
+        applied by TensorFlow's fused kernel: the model trains a FusedAdam of the same configuration (the same
+        update to float rounding), and the Adam given stays as it is. fuse_adam=False keeps the optimizer given."""
         optimizer = keras.optimizers.get(optimizer)
-        if fuse_adam and type(optimizer) is keras.optimizers.Adam and not optimizer.amsgrad:
-            optimizer.__class__ = FusedAdam
+        if fuse_adam and type(optimizer) is keras.optimizers.Adam and not optimizer.amsgrad and not optimizer.built:
+            optimizer = FusedAdam.from_config(optimizer.get_config())
         if steps_per_execution is None:
             steps_per_execution = 1 if tf.distribute.has_strategy() else STEPS_PER_EXECUTION
         super().compile(optimizer=optimizer, steps_per_execution=steps_per_execution, **kwargs)
@@ -102,18 +103,44 @@ class AutoencoderBase(keras.Model):
         if self.built:
             self.optimizer.build(self.trainable_variables)  # so that the saved optimizer state loads
 
-    def reconstruction_loss(self, x, z, training=False):
-        """-log p(x|z) for each row of z, in nats, by the registered likelihood from the decoder's parameters.
-        z may hold several draws per image of x, draw-major (row j * len(x) + i is draw j for image i): what the
-        decoder computes from x alone is then computed once per image (decoders.py's scorers)."""
-        parameters = self.score(z, x, training=training)
+    def decoder_parameters(self, z, x, training=False):
+        """p(x|z)'s parameters for each row of z: the decoder's output before its last activation (Bernoulli: each
+        pixel's logit), from decoder(z), or decoder([z, x]) for an autoregressive decoder. z may hold several draws
+        per image of x, draw-major (row j * len(x) + i is draw j for image i): what the decoder computes from x
+        alone is then computed once per image (decoders.py's scorers)."""
+        return self.score(z, x, training=training)
+
+    def negative_log_likelihood(self, x, parameters):
+        """-log p(x|z) per row of `parameters` (decoder_parameters'), in nats, by the registered likelihood."""
         variables = {name: getattr(self, name) for name in self.p_x_given_z.variables}
         x = tile_draws(tf.convert_to_tensor(x), tf.shape(parameters)[0] // tf.shape(x)[0])
         return self.p_x_given_z.reconstruction_loss(x, parameters, **variables)
 
-    def compute_loss_terms(self, x, training=False):
-        """Batch means of the terms named in `loss_terms`, as a dict."""
-        raise NotImplementedError
+    def reconstruction_loss(self, x, z, training=False):
+        """-log p(x|z) for each row of z (several draws per image of x, as decoder_parameters takes them), in nats."""
+        return self.negative_log_likelihood(x, self.decoder_parameters(z, x, training=training))
+
+    def test_step(self, data):
+        """The training step's losses on a batch, without the update."""
+        return self.train_step(data, training=False)
+
+    def minimize(self, tape, loss):
+        """One optimizer step down `loss`'s gradient, the loss taken on `tape`. tf.distribute sums the replicas'
+        gradients, so each replica takes its share of the mean; mixed precision scales the loss (KERAS_NOTES)."""
+        with tape:
+            scaled_loss = self.optimizer.scale_loss(loss / tf.distribute.get_strategy().num_replicas_in_sync)
+        self.optimizer.apply(tape.gradient(scaled_loss, self.trainable_weights), self.trainable_weights)
+
+    def track(self, x, **terms):
+        """Add the batch's loss terms to the metrics, weighted by its size, so that an epoch's numbers are means per
+        image even when the last batch is smaller; the metrics' results, as Keras' logs take them."""
+        batch_size = ops.cast(ops.shape(x)[0], "float32")
+        for tracker in self.trackers:
+            tracker.update_state(terms[tracker.name], sample_weight=batch_size)
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras 3.15 reduces multi-worker logs with reduce(MEAN, axis=0), which needs a batch axis.
+            return {m.name: ops.reshape(m.result(), (1,)) for m in self.metrics}
+        return {m.name: m.result() for m in self.metrics}
 
     def fit(self, x=None, y=None, validation_data=None, callbacks=None, **kwargs):
         """Model.fit after checking the images. y is ignored, with a warning: the model reconstructs x.
@@ -141,32 +168,6 @@ class AutoencoderBase(keras.Model):
                                  f"expected float batches of shape (n, {', '.join(map(str, image_shape))}).")
         elif x is not None:
             check_images(x, image_shape, name, self.p_x_given_z)
-
-    def train_step(self, data):
-        x = keras.utils.unpack_x_y_sample_weight(data)[0]
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        with tf.GradientTape() as tape:
-            terms = self.compute_loss_terms(x, training=True)
-            # Gradients are summed over replicas, so each one contributes its share of the mean.
-            scaled_loss = self.optimizer.scale_loss(terms["loss"] / replicas)
-        gradients = tape.gradient(scaled_loss, self.trainable_weights)
-        self.optimizer.apply(gradients, self.trainable_weights)
-        return self._track(terms, x)
-
-    def test_step(self, data):
-        x = keras.utils.unpack_x_y_sample_weight(data)[0]
-        return self._track(self.compute_loss_terms(x, training=False), x)
-
-    def _track(self, terms, x):
-        """Add the batch's terms to the metrics, weighted by its size, so that an epoch's numbers are means per
-        image even when the last batch is smaller."""
-        batch_size = ops.cast(ops.shape(x)[0], "float32")
-        for tracker in self.trackers:
-            tracker.update_state(terms[tracker.name], sample_weight=batch_size)
-        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
-            # Keras 3.15 reduces multi-worker logs with reduce(MEAN, axis=0), which needs a batch axis.
-            return {m.name: ops.reshape(m.result(), (1,)) for m in self.metrics}
-        return {m.name: m.result() for m in self.metrics}
 
     def get_config(self):
         return {
@@ -213,23 +214,36 @@ class VAE(AutoencoderBase):
         _, _, z = self.encoder(x, training=training)
         return self.decoder(self.decoder_kind.scoring_inputs(z, x), training=training)
 
-    def compute_loss_terms(self, x, training=False):
-        """Batch means of the reconstruction loss, the KL loss and the loss: their beta-weighted sum, or with
-        importance_samples k > 1 the importance-weighted bound over k draws per image (the encoder takes the batch
-        tiled k times; the decoder's layers that read x alone run once per image)."""
+    def train_step(self, data, training=True):
+        """The tutorial's step: encode x, decode z, the two loss terms, one gradient step on their sum (without the
+        step where training is False: test_step). Variants a first reading can skip: importance_samples k > 1
+        (the IWAE bound), another prior (its KL term), an autoregressive decoder (decoder_parameters)."""
+        x = keras.utils.unpack_x_y_sample_weight(data)[0]
+        k = self.importance_samples  # 1: the ELBO
+        with tf.GradientTape() as tape:
+            # q(z|x) = N(z_mean, exp(z_log_var)); z = z_mean + exp(0.5 * z_log_var) * eps (the Sampling layer)
+            z_mean, z_log_var, z = self.encoder(x if k == 1 else tile_draws(x, k), training=training)
+            # decoder(z) before its sigmoid: the logits of p(x|z), one Bernoulli per pixel
+            reconstruction = self.decoder_parameters(z, x, training=training)
+            # -log p(x|z) = -sum_i [x_i log p_i + (1 - x_i) log(1 - p_i)]: binary cross-entropy summed over pixels
+            reconstruction_loss = self.negative_log_likelihood(x, reconstruction)
+            # KL(q(z|x) || N(0, I)) = -0.5 * sum_j (1 + z_log_var - z_mean^2 - exp(z_log_var)), in closed form
+            kl_loss = self.prior.kl_divergence(z, z_mean, z_log_var)
+            # the negative ELBO, averaged over the batch: nats per image
+            total_loss = ops.mean(reconstruction_loss) + self.beta * ops.mean(kl_loss)
+            if k > 1:  # variant: the IWAE bound over the k draws
+                total_loss = self.importance_weighted_loss(reconstruction_loss, z, z_mean, z_log_var)
+        if training:
+            self.minimize(tape, total_loss)
+        return self.track(x, loss=total_loss, reconstruction_loss=ops.mean(reconstruction_loss),
+                          kl_loss=ops.mean(kl_loss))
+
+    def importance_weighted_loss(self, reconstruction_loss, z, z_mean, z_log_var):
+        """-log (1/k) sum_j p(x|z_j) p(z_j)^beta / q(z_j|x)^beta, meaned over the images, for k draws z_j per image
+        (draw-major rows): Burda et al.'s bound, tighter than the ELBO for beta = 1."""
         k = self.importance_samples
-        z_mean, z_log_var, z = self.encoder(ops.tile(x, (k,) + (1,) * (len(x.shape) - 1)) if k > 1 else x,
-                                            training=training)
-        log_px_z = -self.reconstruction_loss(x, z, training=training)
-        reconstruction_loss = -ops.mean(log_px_z)
-        kl_loss = ops.mean(self.prior.kl_divergence(z, z_mean, z_log_var))
-        if k == 1:
-            total_loss = reconstruction_loss + self.beta * kl_loss
-        else:
-            log_weights = ops.reshape(log_px_z + self.beta * log_prior_ratio(z, z_mean, z_log_var, self.prior.log_prob),
-                                      (k, -1))
-            total_loss = -ops.mean(ops.logsumexp(log_weights, axis=0) - math.log(k))
-        return {"loss": total_loss, "reconstruction_loss": reconstruction_loss, "kl_loss": kl_loss}
+        log_weights = -reconstruction_loss + self.beta * log_prior_ratio(z, z_mean, z_log_var, self.prior.log_prob)
+        return -ops.mean(ops.logsumexp(ops.reshape(log_weights, (k, -1)), axis=0) - math.log(k))
 
     def get_config(self):
         return {**super().get_config(), "beta": float(ops.convert_to_numpy(self.beta)),

@@ -26,14 +26,20 @@ def _fresh_keras_state():
     yield
 
 
-def fit_small_vae(x, optimizer, steps_per_execution=1, epochs=2):
+def fit_small_vae(x, optimizer, steps_per_execution=1, epochs=2, fuse_adam=True):
     """A seeded small mlp VAE fitted on the dataset x: (start weights, losses per epoch, final weights)."""
     from keras_vae import VAE, build_decoder, build_encoder
 
     keras.utils.clear_session()
     keras.utils.set_random_seed(0)
     vae = VAE(build_encoder(2, "mlp", hidden_dim=32, seed=0), build_decoder(2, "mlp", hidden_dim=32))
-    vae.compile(optimizer=optimizer, steps_per_execution=steps_per_execution)
+    vae.compile(optimizer=optimizer, steps_per_execution=steps_per_execution, fuse_adam=fuse_adam)
     start = vae.get_weights()
     losses = vae.fit(x, epochs=epochs, verbose=0).history["loss"]
     return start, losses, vae.get_weights()
+
+
+def batch_losses(vae, x):
+    """The loss terms of the one batch x as the model's training step computes them, without its update."""
+    vae.reset_metrics()
+    return {name: float(value) for name, value in vae.test_step(x).items()}
