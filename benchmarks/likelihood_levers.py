@@ -36,7 +36,7 @@ from keras import ops
 from keras_vae import VAE, FusedAdam, build_decoder, build_encoder, log_likelihoods, runs
 from keras_vae.cli import integer
 from keras_vae.data import load_mnist, make_dataset
-from keras_vae.layers import MaskedConv2D, MaskedDense
+from keras_vae.autoregressive import MaskedConv2D, MaskedDense
 from keras_vae.losses import kl_divergence
 from keras_vae.prior_fit import posterior_draws, with_fitted_prior
 from keras_vae.train import TrainConfig, build_model, hardware

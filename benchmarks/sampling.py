@@ -15,7 +15,8 @@ import tensorflow as tf
 
 from benchmarks.throughput import interleaved_rounds, summarize
 from keras_vae import runs
-from keras_vae.decoders import decode, latent_dim, pixel_by_pixel
+from keras_vae.autoregressive import pixel_by_pixel
+from keras_vae.decoders import decode, latent_dim
 from keras_vae.train import hardware
 
 

@@ -14,7 +14,7 @@ import keras
 from keras import layers
 
 from .decoders import DECODER_KINDS
-from .layers import LOCAL_BLOCK, LOCAL_LAYERS, Clip, MaskedConv2D, MaskedDense, Sampling
+from .layers import Clip, Sampling
 from .losses import get_likelihood
 
 IMAGE_SHAPE = (28, 28, 1)
@@ -30,6 +30,7 @@ class Architecture:
     options: dict
     decoder_kind: type
     description: str
+    added_layers: str  # the name prefix of layers an option adds (copied by name when a run starts from another)
 
 
 ARCHITECTURES = {}
@@ -40,15 +41,20 @@ def _keyword_defaults(body):
             if p.default is not inspect.Parameter.empty and name != "image_shape"}
 
 
-def register_architecture(name, encoder_body, decoder_body, decoder_kind="direct", description=""):
+def register_architecture(name, encoder_body, decoder_body, decoder_kind="direct", description="", added_layers=""):
     """Register `name`: encoder_body(x, **options) -> features; decoder_body(*decoder inputs, image_shape,
-    **options) -> logits of image_shape. The options are the keyword arguments with defaults of both bodies."""
+    **options) -> logits of image_shape. The options are the keyword arguments with defaults of both bodies;
+    `decoder_kind` names a registered decoder kind (decoders.py); layers named `added_layers`... are ones an option
+    adds, which a run started from one without them (train's init_from) keeps as built."""
     encoder_options, decoder_options = _keyword_defaults(encoder_body), _keyword_defaults(decoder_body)
     shared = {k for k in encoder_options.keys() & decoder_options.keys() if encoder_options[k] != decoder_options[k]}
     if shared:
         raise ValueError(f"Architecture {name!r}: the bodies give option(s) {sorted(shared)} different defaults.")
+    if decoder_kind not in DECODER_KINDS:
+        raise ValueError(f"Architecture {name!r}: unknown decoder kind {decoder_kind!r}; the registered ones are "
+                         f"{sorted(DECODER_KINDS)} (decoders.register_decoder_kind adds one).")
     ARCHITECTURES[name] = Architecture(name, encoder_body, decoder_body, {**encoder_options, **decoder_options},
-                                       DECODER_KINDS[decoder_kind], description)
+                                       DECODER_KINDS[decoder_kind], description, added_layers)
 
 
 def get_architecture(name):
@@ -119,66 +125,10 @@ def _deepconv_decoder_body(z, image_shape):
     return layers.Conv2D(channels, 3, padding="same", name="logits")(x)
 
 
-def _made_encoder_body(x, hidden_dim=500):
-    """Two hidden layers: the posterior of a strong decoder needs a little more than one."""
-    x = layers.Flatten()(x)
-    x = layers.Dense(hidden_dim, activation="relu")(x)
-    return layers.Dense(hidden_dim, activation="relu")(x)
-
-
-def _made_decoder_body(z, x, image_shape, hidden_dim=500, masked_layers=1, local_channels=0, local_layers=0):
-    """p(x_i | x_<i, z): a MADE over the pixels in raster order, conditioned on an MLP of z.
-
-    Global shape comes from z; strokes' local continuity from the preceding pixels, through `masked_layers`
-    masked hidden layers and masked direct connections (each pixel sees all pixels before it). With
-    `local_channels` C > 0, a causal 7x7 convolution of C channels (PixelCNN's first layer), a 1x1 one and a
-    1x1 to one logit add what the 24 preceding neighbours say, the same at every position; `local_layers`
-    residual 3x3 convolutions after the 7x7 one widen what they see by a row above and a column each side.
-    """
-    num_pixels = math.prod(image_shape)
-    pixels = layers.Flatten()(x)
-    context = layers.Dense(hidden_dim, activation="relu")(z)
-    context = layers.Dense(hidden_dim, activation="relu")(context)
-    hidden, kind = pixels, "pixels"
-    for _ in range(masked_layers):
-        hidden = layers.Add()([MaskedDense(hidden_dim, num_pixels, kind, "hidden")(hidden),
-                               layers.Dense(hidden_dim, use_bias=False)(context)])
-        hidden, kind = layers.Activation("relu")(hidden), "hidden"
-    logits = layers.Add()([
-        MaskedDense(num_pixels, num_pixels, "hidden", "pixels")(hidden),
-        MaskedDense(num_pixels, num_pixels, "pixels", "pixels", use_bias=False)(pixels),
-        layers.Dense(num_pixels, use_bias=False)(context),
-    ])
-    logits = layers.Reshape(image_shape, name="made_logits" if local_channels else "logits")(logits)
-    if local_layers and not local_channels:
-        raise ValueError(f"local_layers {local_layers} (--local-layers) adds to the local convolutions: "
-                         "give local_channels (--local-channels) too.")
-    if not local_channels:
-        return logits
-    if image_shape[-1] != 1:
-        raise ValueError(f"local_channels needs images of one channel (the raster order is over pixels); these have {image_shape[-1]}.")
-    return layers.Add(name="logits")([logits, _local_logits(x, local_channels, local_layers)])
-
-
-def _local_logits(x, channels, blocks):
-    """Each pixel's logit from its preceding neighbours (raster order), by layers named "local_...": a 7x7 mask-A
-    convolution, `blocks` residual 3x3 mask-B ones, two 1x1. The residual kernels and the last layer start at
-    zero, so that a run started from one without them (train --init-from) starts at its p(x|z)."""
-    neighbours, hidden, logits = LOCAL_LAYERS
-    local = MaskedConv2D(channels, 7, mask="A", activation="relu", name=neighbours)(x)
-    for block in range(1, blocks + 1):
-        update = MaskedConv2D(channels, 3, mask="B", kernel_initializer="zeros", name=LOCAL_BLOCK.format(block))(local)
-        local = layers.Activation("relu")(layers.Add()([local, update]))
-    local = layers.Conv2D(channels, 1, activation="relu", name=hidden)(local)
-    return layers.Conv2D(x.shape[-1], 1, kernel_initializer="zeros", name=logits)(local)
-
-
 register_architecture("conv", _conv_encoder_body, _conv_decoder_body, description="the Keras example's conv stack")
 register_architecture("mlp", _mlp_encoder_body, _mlp_decoder_body, description="the tutorials' one-hidden-layer MLP")
 register_architecture("deepconv", _deepconv_encoder_body, _deepconv_decoder_body,
                       description="two convolutions per resolution")
-register_architecture("made", _made_encoder_body, _made_decoder_body, decoder_kind="autoregressive",
-                      description="MLP encoder, autoregressive (MADE) decoder")
 
 
 def build_encoder(latent_dim=2, architecture="conv", image_shape=IMAGE_SHAPE, seed=None, **options):

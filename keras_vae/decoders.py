@@ -2,11 +2,11 @@
 
 Each kind knows the inputs its decoder takes, how x is fed to it to score log p(x|z), and how it draws the
 image it shows for a z. The model, the figures, export and the commands ask the kind instead of branching:
-- direct: decoder(z) gives every pixel's parameters at once; the image shown is the mean, decoder(z).
-- autoregressive: p(x|z) = prod_i p(x_i | x_<i, z); the decoder takes [z, x], and the image shown is a
-  draw x ~ p(x|z), one pixel at a time.
+- direct (here): decoder(z) gives every pixel's parameters at once; the image shown is the mean, decoder(z).
+- autoregressive (keras_vae.autoregressive, registered with register_decoder_kind): p(x|z) = prod_i
+  p(x_i | x_<i, z); the decoder takes [z, x], and the image shown is a draw x ~ p(x|z), one pixel at a time.
 A kind's `scorer` gives the decoder's parameters for several draws of z per image, computing what depends on x
-alone once per image (the NLL estimate and the IWAE bound score many draws of z for each image).
+alone once per image (the NLL estimate and the IWAE bound score many draws of z for each image): run_with_draws.
 """
 import weakref
 
@@ -14,7 +14,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .layers import LOCAL_LAYERS, MaskedConv2D, local_blocks, MaskedDense
 from .priors import StandardNormalPrior
 
 
@@ -44,40 +43,6 @@ class DirectDecoder:
     def drawer(decoder):
         """z, uniform -> the image shown for z: decoder(z)."""
         return lambda z, uniform=None: decoder(z, training=False)
-
-
-class AutoregressiveDecoder:
-    """decoder([z, x]) -> p(x_i = 1 | x_<i, z) for every pixel i (masked so that pixel i sees only x_<i)."""
-
-    name = "autoregressive"
-    draws = True  # the image shown is a draw, fixed by `uniform`
-    shows = "x ~ p(x|{z}), drawn pixel by pixel"
-    likelihoods = ("bernoulli",)  # its conditionals are drawn as binary pixels
-
-    @staticmethod
-    def inputs(latent_dim, image_shape):
-        return [keras.Input(shape=(latent_dim,), name="z"), keras.Input(shape=tuple(image_shape), name="x")]
-
-    @staticmethod
-    def scoring_inputs(z, x):
-        """[z, x]: each pixel is scored given the true pixels before it."""
-        z = tf.convert_to_tensor(z)
-        return [z, tf.cast(x, z.dtype)]
-
-    @staticmethod
-    def scorer(decoder_logits):
-        """(z, x, training) -> the parameters for z's draws of x's images (draw-major: row j * n + i of z is draw
-        j for image i): the layers that read x alone run once per image, the rest once per draw."""
-        def score(z, x, training=False):
-            z = tf.convert_to_tensor(z)
-            return run_with_draws(decoder_logits, [z, tf.cast(x, z.dtype)], training)
-        return score
-
-    @staticmethod
-    def drawer(decoder):
-        """z, uniform -> x ~ p(x|z) drawn in raster order, pixel i = [uniform_i < p(x_i = 1 | x_<i, z)]: by
-        MadeSampler for a MADE decoder, else one decoder pass per pixel; the same draw either way."""
-        return MadeSampler(decoder) if MadeSampler.fits(decoder) else lambda z, uniform: pixel_by_pixel(decoder, z, uniform)
 
 
 def tile_draws(tensor, draws):
@@ -120,167 +85,14 @@ def run_with_draws(model, inputs, training=False):
     return results[0] if len(results) == 1 else results
 
 
-def pixel_by_pixel(decoder, z, uniform):
-    """x ~ p(x|z) from any autoregressive decoder, one decoder pass per pixel in raster order: pixel i is 1
-    where uniform_i < p(x_i = 1 | x_<i, z). A tf.while_loop under tf.function."""
-    x = tf.zeros_like(uniform)
-    num_pixels = tf.size(uniform[0])
-    for i in tf.range(num_pixels):
-        probabilities = decoder([z, x], training=False)
-        pixel = tf.reshape(tf.one_hot(i, num_pixels, dtype=x.dtype), tf.shape(x)[1:])
-        x += pixel * tf.cast(uniform < probabilities, x.dtype)
-    return x
+DECODER_KINDS = {DirectDecoder.name: DirectDecoder}
 
 
-class MadeSampler:
-    """The pixel-by-pixel draw from a MADE decoder (architectures.py's `made`), at the cost of one hidden-unit
-    update per pixel instead of one decoder pass.
-
-    There p(x_i = 1 | x_<i, z) = sigmoid(relu(x W1 + b1 + c1(z)) W2[:, i] + b2_i + (x Wd)_i + c2_i(z)), each W
-    masked so that pixel i sees x_<i only. Setting pixel i adds x_i W1[i] to the hidden pre-activations and
-    x_i Wd[i] to the direct logits, so the next pixel costs a dot product (an XLA-compiled loop). Sums taken in
-    another order can flip a draw whose uniform lies within rounding of its probability, so each image is
-    checked with one decoder pass (pixel i of its output depends on x_<i only) and drawn again from the first
-    pixel that disagrees: the result is the pixel-by-pixel draw, bit for bit. A decoder with local layers
-    (architectures.py's local_channels) adds pixel i's local logit, from its preceding neighbours as drawn.
-    """
-
-    def __init__(self, decoder):
-        masked = {(l.inputs_kind, l.outputs_kind): l for l in decoder.layers if isinstance(l, MaskedDense)}
-        hidden, output, direct = (masked[k] for k in (("pixels", "hidden"), ("hidden", "pixels"), ("pixels", "pixels")))
-        context = {l.units: l for l in decoder.layers if type(l) is keras.layers.Dense and not l.use_bias}
-        self.decoder, self.hidden, self.output, self.direct = decoder, hidden, output, direct
-        self.context = keras.Model(decoder.inputs[0], [context[hidden.units].output, context[output.units].output])
-        self.local = LocalLogits(decoder) if LocalLogits.fits(decoder) else None
-        self.draw_from = tf.function(self._draw_from, jit_compile=True)
-
-    @staticmethod
-    def fits(decoder):
-        """Whether `decoder` has MADE's layers, the three masked Dense kinds and the two bias-free context ones,
-        and no masked convolution but local layers (LocalLogits)."""
-        if any(isinstance(l, MaskedConv2D) for l in decoder.layers) and not LocalLogits.fits(decoder):
-            return False
-        kinds = {(l.inputs_kind, l.outputs_kind) for l in decoder.layers if isinstance(l, MaskedDense)}
-        units = {l.units for l in decoder.layers if type(l) is keras.layers.Dense and not l.use_bias}
-        wanted = {("pixels", "hidden"), ("hidden", "pixels"), ("pixels", "pixels")}
-        return kinds == wanted and len(units) == 2
-
-    def _draw_from(self, x, start, uniform, hidden_context, pixel_context):
-        """x with pixels start.. of each row drawn afresh (rows are images, pixels flattened), those before kept."""
-        hidden_weights = self.hidden.kernel * self.hidden.kernel_mask  # the weights as they are now
-        output_weights = tf.transpose(self.output.kernel * self.output.kernel_mask)
-        direct_weights = self.direct.kernel * self.direct.kernel_mask
-        num_pixels = direct_weights.shape[0]
-        kept = x * tf.cast(tf.range(num_pixels)[None, :] < start[:, None], x.dtype)
-        hidden = self.hidden.bias + hidden_context + tf.matmul(kept, hidden_weights)
-        logits = self.output.bias + pixel_context + tf.matmul(kept, direct_weights)
-        pixels = tf.TensorArray(x.dtype, size=num_pixels).unstack(tf.transpose(x))
-        local = self.local.logit_function() if self.local is not None else None
-        image = tf.pad(kept, [[0, 0], [0, 1]])  # the pixels set so far, and a zero outside the image
-        maps = self.local.initial_maps(tf.shape(x)[0]) if self.local is not None else ()
-        # Feature maps are filled from the first pixel on: positions before `start` are not kept.
-        first = 0 if maps else tf.reduce_min(start)
-        for i in tf.range(first, num_pixels):
-            logit = tf.linalg.matvec(tf.nn.relu(hidden), output_weights[i]) + logits[:, i]
-            if local is not None:
-                local_logit, maps = local(image, maps, i)
-                logit += local_logit
-            drawn = i >= start
-            pixel = tf.where(drawn, tf.cast(uniform[:, i] < tf.sigmoid(logit), x.dtype), pixels.read(i))
-            added = tf.where(drawn, pixel, tf.zeros_like(pixel))[:, None]
-            hidden += added * hidden_weights[i]
-            logits += added * direct_weights[i]
-            if local is not None:
-                image += added * tf.one_hot(i, num_pixels + 1, dtype=x.dtype)
-            pixels = pixels.write(i, pixel)
-        return tf.transpose(pixels.stack())
-
-    def __call__(self, z, uniform):
-        z, uniform = tf.convert_to_tensor(z), tf.convert_to_tensor(uniform)
-        n, num_pixels = tf.shape(z)[0], self.direct.kernel.shape[0]
-        flat_uniform = tf.reshape(uniform, (n, num_pixels))
-        hidden_context, pixel_context = self.context(z, training=False)
-        draw = lambda x, start: self.draw_from(x, start, flat_uniform, hidden_context, pixel_context)
-
-        def disagreement(x):
-            # Where each image first differs from the draw its decoder pass gives (num_pixels: nowhere).
-            probabilities = tf.reshape(self.decoder([z, tf.reshape(x, tf.shape(uniform))], training=False), (n, num_pixels))
-            wanted = tf.cast(flat_uniform < probabilities, x.dtype)
-            wrong = tf.concat([wanted != x, tf.ones((n, 1), tf.bool)], axis=1)
-            return wanted, tf.argmax(tf.cast(wrong, tf.int32), axis=1, output_type=tf.int32)
-
-        def redraw(x, wanted, first):
-            fixed = tf.one_hot(first, num_pixels, dtype=x.dtype)  # all zeros where first == num_pixels
-            x = draw(x * (1 - fixed) + wanted * fixed, first + 1)
-            return (x, *disagreement(x))
-
-        x = draw(tf.zeros((n, num_pixels)), tf.zeros((n,), tf.int32))
-        x, _, _ = tf.while_loop(lambda x, wanted, first: tf.reduce_any(first < num_pixels), redraw,
-                                (x, *disagreement(x)))
-        return tf.reshape(x, tf.shape(uniform))
-
-
-class LocalLogits:
-    """Pixel i's logit from architectures.py's local layers (a mask-A convolution, residual mask-B ones, two 1x1),
-    computed at pixel i alone from the pixels and features before it: what MadeSampler adds while it draws pixel by
-    pixel. The feature maps that the residual convolutions read are filled in one position per pixel."""
-
-    def __init__(self, decoder):
-        self.neighbours, self.hidden, self.logits = (decoder.get_layer(name) for name in LOCAL_LAYERS)
-        self.blocks = local_blocks(decoder)
-        height, width = decoder.inputs[1].shape[1:3]
-        self.size = height * width
-        convolutions = (self.neighbours, *self.blocks)
-        self.taps, self.indices = zip(*(self._neighbourhoods(conv, height, width) for conv in convolutions))
-
-    @staticmethod
-    def _neighbourhoods(convolution, height, width):
-        """The (row, column)s that `convolution`'s mask lets through, and each position's neighbours under them as
-        indices into the flattened image, height * width where outside it."""
-        half = convolution.kernel_size[0] // 2
-        taps = np.argwhere(np.asarray(convolution.kernel_mask)[:, :, 0, 0] > 0)
-        rows, columns = np.divmod(np.arange(height * width), width)
-        row, column = rows[:, None] + taps[:, 0] - half, columns[:, None] + taps[:, 1] - half
-        inside = (row >= 0) & (row < height) & (column >= 0) & (column < width)
-        return taps, tf.constant(np.where(inside, row * width + column, height * width), tf.int32)
-
-    @staticmethod
-    def fits(decoder):
-        """Whether `decoder` has the local layers, a mask-A convolution first and no masked convolution but
-        theirs, over one image channel."""
-        layers = {l.name: l for l in decoder.layers}
-        convolutions = [l for l in decoder.layers if isinstance(l, MaskedConv2D)]
-        return (all(name in layers for name in LOCAL_LAYERS) and getattr(layers[LOCAL_LAYERS[0]], "mask", None) == "A"
-                and decoder.inputs[1].shape[-1] == 1
-                and len(convolutions) == 1 + len(local_blocks(decoder)))
-
-    def initial_maps(self, n):
-        """The feature maps the residual convolutions read, one zero row per position and one for outside."""
-        return tuple(tf.zeros((self.size + 1, n, self.neighbours.filters)) for _ in self.blocks)
-
-    def logit_function(self):
-        """(image, maps, i) -> (pixel i's local logit, `maps` with pixel i's features) for each row of `image`
-        (pixels flattened, then one zero: outside the image), with the weights as they are now, read once per draw."""
-        kernels = [tf.reshape(tf.gather_nd(conv.kernel, taps), (-1, conv.filters))
-                   for conv, taps in zip((self.neighbours, *self.blocks), self.taps)]
-        hidden_kernel, logits_kernel = self.hidden.kernel[0, 0], self.logits.kernel[0, 0]
-
-        def logit(image, maps, i):
-            n = tf.shape(image)[0]
-            around = tf.gather(image, self.indices[0][i], axis=1)
-            features = tf.nn.relu(tf.matmul(around, kernels[0]) + self.neighbours.bias)
-            updated = []
-            for block, kernel, indices, feature_map in zip(self.blocks, kernels[1:], self.indices[1:], maps):
-                feature_map = tf.tensor_scatter_nd_update(feature_map, [[i]], features[None])
-                around = tf.reshape(tf.transpose(tf.gather(feature_map, indices[i]), (1, 0, 2)), (n, -1))
-                features = tf.nn.relu(features + tf.matmul(around, kernel) + block.bias)
-                updated.append(feature_map)
-            hidden = tf.nn.relu(tf.matmul(features, hidden_kernel) + self.hidden.bias)
-            return tf.matmul(hidden, logits_kernel)[:, 0] + self.logits.bias[0], tuple(updated)
-        return logit
-
-
-DECODER_KINDS = {kind.name: kind for kind in (DirectDecoder, AutoregressiveDecoder)}
+def register_decoder_kind(kind):
+    """Register a decoder kind (a class like DirectDecoder: its name, the inputs its decoders take, how it scores
+    and draws), which architectures then name. Kinds are told apart by how many inputs their decoders take."""
+    DECODER_KINDS[kind.name] = kind
+    return kind
 
 
 def decoder_kind(decoder):

@@ -12,13 +12,12 @@ import numpy as np
 import tensorflow as tf
 
 from . import plots, runs
-from .architectures import build_decoder, build_encoder, get_architecture
+from .architectures import ARCHITECTURES, build_decoder, build_encoder, get_architecture
 from .autoencoder import Autoencoder
 from .checkpoint import EpochCheckpoint, load_checkpoint
 from .callbacks import KLWarmup, LogBeta, ReduceLROnPlateau, TensorBoardImages
 from .data import load_mnist, make_dataset
 from .distribute import is_chief, make_strategy
-from .layers import LOCAL_PREFIX
 from .model import STEPS_PER_EXECUTION, VAE
 from .optimizers import FusedAdam
 from .priors import MixturePrior
@@ -141,11 +140,12 @@ def _shape(weights, i):
 
 
 def _ordered_weights(part, keep=lambda name: True):
-    """`part`'s weights, those of its local layers (named layers.LOCAL_PREFIX...) last and by name, an order that
-    does not depend on their place in the graph; `keep(name)` picks the local layers."""
-    local = [layer for layer in part.layers if layer.name.startswith(LOCAL_PREFIX)]
-    chosen = [layer for layer in part.layers if layer not in local] + sorted(
-        (layer for layer in local if keep(layer.name)), key=lambda layer: layer.name)
+    """`part`'s weights, those of the layers an option adds (named with an architecture's added_layers prefix) last
+    and by name, an order that does not depend on their place in the graph; `keep(name)` picks the added layers."""
+    prefixes = tuple(a.added_layers for a in ARCHITECTURES.values() if a.added_layers)
+    added = [layer for layer in part.layers if prefixes and layer.name.startswith(prefixes)]
+    chosen = [layer for layer in part.layers if layer not in added] + sorted(
+        (layer for layer in added if keep(layer.name)), key=lambda layer: layer.name)
     return [w for layer in chosen for w in layer.weights]
 
 

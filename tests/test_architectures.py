@@ -3,7 +3,8 @@ import pytest
 from keras import layers
 
 from keras_vae import ARCHITECTURES, build_decoder, build_encoder, register_architecture
-from keras_vae.decoders import AutoregressiveDecoder, DirectDecoder
+from keras_vae.autoregressive import AutoregressiveDecoder
+from keras_vae.decoders import DirectDecoder
 
 
 def test_each_architecture_declares_its_options_and_decoder_kind_in_one_registration():

@@ -10,7 +10,8 @@ import tensorflow as tf
 
 from keras_vae import VAE, build_decoder, build_encoder
 from keras_vae.export import export_saved_model
-from keras_vae.decoders import MadeSampler, decode, pixel_by_pixel
+from keras_vae.autoregressive import MadeSampler, pixel_by_pixel
+from keras_vae.decoders import decode
 from keras_vae.train import copy_weights
 
 TINY = (2, 2, 1)  # 4 pixels: all 16 images can be enumerated

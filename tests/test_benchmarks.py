@@ -8,7 +8,7 @@ from benchmarks.likelihood import reading_z
 from benchmarks.likelihood_levers import pixelcnn_decoder, reverse_pixel_order, set_output_bias
 from benchmarks.throughput import interleaved_rounds, summarize
 from keras_vae import build_decoder
-from keras_vae.layers import LOCAL_PREFIX
+from keras_vae.autoregressive.layers import LOCAL_PREFIX
 
 
 def test_rounds_skip_the_warm_up_and_rotate_the_order():

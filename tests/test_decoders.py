@@ -2,7 +2,8 @@
 import numpy as np
 
 from keras_vae import build_decoder, decode, sample_prior
-from keras_vae.decoders import AutoregressiveDecoder, DirectDecoder, decoder_kind, image_shape, latent_dim
+from keras_vae.autoregressive import AutoregressiveDecoder
+from keras_vae.decoders import DirectDecoder, decoder_kind, image_shape, latent_dim
 
 
 def test_the_kind_is_told_by_the_inputs_the_decoder_takes():
