@@ -16,6 +16,7 @@ from keras import layers
 from .decoders import DECODER_KINDS
 from .layers import Clip, Sampling
 from .losses import get_likelihood
+from .options import Integer
 
 IMAGE_SHAPE = (28, 28, 1)
 
@@ -31,6 +32,19 @@ class Architecture:
     decoder_kind: type
     description: str
     added_layers: str  # the name prefix of layers an option adds (copied by name when a run starts from another)
+
+    def check_options(self, options):
+        """Refuse an option this architecture does not take, or a value of another type than its default's or
+        below 1 (below 0 where the default is 0), in one ValueError naming it."""
+        for name, value in options.items():
+            if name not in self.options:
+                known = ", ".join(f"`{o}`" for o in self.options) or "none"
+                raise ValueError(f"`{name}` does not apply to `architecture` {self.name} (its options: {known}).")
+            default = self.options[name]
+            if isinstance(default, int) and not isinstance(default, bool):
+                problem = Integer(min(1, default)).problem(value)
+                if problem:
+                    raise ValueError(f"`{name}` {problem}.")
 
 
 ARCHITECTURES = {}
@@ -65,11 +79,8 @@ def get_architecture(name):
 
 
 def _body_options(architecture, body, options):
-    """The options `body` takes, after refusing any option the architecture does not have."""
-    unknown = sorted(set(options) - set(architecture.options))
-    if unknown:
-        known = ", ".join(sorted(architecture.options)) or "none"
-        raise ValueError(f"Architecture {architecture.name!r} has no option {unknown[0]!r} (its options: {known}).")
+    """The options `body` takes, after refusing any option the architecture does not have (check_options)."""
+    architecture.check_options(options)
     return {k: v for k, v in options.items() if k in _keyword_defaults(body)}
 
 

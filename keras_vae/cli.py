@@ -14,14 +14,13 @@ from . import plots, runs
 from .architectures import ARCHITECTURES
 from .classifier import save_classifier, train_classifier
 from .compare import COMPARISON, FIGURES, compare_runs, format_table
-from .data import BINARIZE, load_mnist
+from .data import load_mnist
 from .decoders import decoder_kind, reconstruct, sample_prior
-from .distribute import STRATEGIES
 from .evaluate import evaluate_run
 from .export import export_saved_model
-from .losses import LIKELIHOODS
 from .prior_fit import fit_prior_run
-from .train import MODELS, PRECISIONS, TrainConfig, TrainingDivergedError, redraw_figures, train
+from .options import Integer, Number, as_flags, choices_of, flag
+from .train import SEED, TrainConfig, TrainingDivergedError, redraw_figures, train
 
 DATA_HELP = "mnist.npz or IDX folder (else $KERAS_VAE_MNIST, else download)"
 
@@ -52,38 +51,6 @@ def register_command(name, help, arguments=(), example=""):
         COMMANDS[name] = Command(name, help, arguments, run, example)
         return run
     return register
-
-
-SEED_RANGE = (0, 2**31 - 1)
-
-
-def integer(low, high=None):
-    """An argparse type: an integer in [low, high] (no upper bound where high is None)."""
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low or (high is not None and value > high):
-            bounds = f"from {low} to {high}" if high is not None else f"{low} or more"
-            raise argparse.ArgumentTypeError(f"must be an integer {bounds}, got {value}")
-        return value
-    return parse
-
-
-def number(low=0.0, inclusive=True, below=math.inf):
-    """An argparse type: a finite number >= low (> low where inclusive is False) and < below."""
-    def parse(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not math.isfinite(value) or value < low or (value == low and not inclusive) or value >= below:
-            bound = "" if below == math.inf else f" and < {below:g}"
-            raise argparse.ArgumentTypeError(
-                f"must be a finite number {'≥' if inclusive else '>'} {low:g}{bound}, got {text}")
-        return value
-    return parse
 
 
 def _writable(path, what):
@@ -141,77 +108,48 @@ def model_name(text):
 FORCE = argument("--force", action="store_true", help="write over a recorded result or into a shipped model")
 
 
+PATH_TYPES = {"run": lambda text: model_name(text), "data": str, "folder": lambda text: output_folder(text)}
+
+
+def _config_argument(field):
+    """The training command's flag for a TrainConfig field, from its declaration (train.py)."""
+    meta, default = field.metadata, field.default
+    help_text = as_flags(meta["help"]() if callable(meta["help"]) else meta["help"], flag_names())
+    if isinstance(default, bool):
+        return argument(flag(field.name), action="store_true", help=help_text)
+    shown = f"; default {default}, or with --init-from that run's" if meta["inherited"] else (
+        f" (default {default})" if default is not None else "")
+    return argument(flag(field.name), dest=field.name, default=None if meta["inherited"] else default,
+                    type=meta["check"] or PATH_TYPES.get(meta["path"], str), choices=choices_of(field),
+                    metavar="RUN" if meta["path"] == "run" else None, help=help_text + shown)
+
+
 def _train_arguments():
-    """The training command's arguments: TrainConfig's fields, choices and options from the registries."""
-    defaults = TrainConfig()
+    """The training command's arguments: TrainConfig's declared fields, and a flag for each architecture's options
+    (their registered defaults)."""
     takes = {}  # each architecture option -> its default and the architectures that take it
     for architecture in ARCHITECTURES.values():
         for option, default in architecture.options.items():
             takes.setdefault(option, (default, []))[1].append(architecture.name)
+    fields = [f for f in dataclasses.fields(TrainConfig) if f.name != "options"]
     return [
-        argument("--model", default=defaults.model, choices=sorted(MODELS),
-                 help="vae, or ae: the plain autoencoder (reconstruction loss alone) the tutorials contrast it with"),
-        argument("--architecture", default=defaults.architecture, choices=sorted(ARCHITECTURES),
-                 help="; ".join(f"{a.name}: {a.description}" for a in ARCHITECTURES.values())),
-        argument("--latent-dim", type=integer(1, 1024), default=defaults.latent_dim, help="size of z (default 2)"),
-        *[argument(f"--{option.replace('_', '-')}", dest=option, default=None,
-                   type=integer(min(1, default)) if isinstance(default, int) else number() if isinstance(default, float) else str,
+        *[_config_argument(field) for field in fields],
+        *[argument(flag(option), dest=option, default=None,
+                   type=Integer(min(1, default)) if isinstance(default, int) else Number() if isinstance(default, float) else str,
                    help=f"option of {', '.join(names)} (default {default})")
           for option, (default, names) in takes.items()],
-        argument("--epochs", type=integer(1), default=defaults.epochs, help="passes over the training images (default 30)"),
-        argument("--batch-size", type=integer(1, 60000), default=defaults.batch_size, help="images per step (default 128)"),
-        argument("--learning-rate", type=number(0.0, inclusive=False), default=defaults.learning_rate,
-                 help="Adam's step size (default 1e-3)"),
-        argument("--beta", type=number(), default=defaults.beta, help="weight of the KL term"),
-        argument("--ema-momentum", type=number(below=1.0), default=defaults.ema_momentum,
-                 help="m > 0: keep an exponential moving average of the weights (per step: a = m a + (1 - m) w) "
-                      "and end with it; 0.999 averages over about the last 1,000 steps (0: off)"),
-        argument("--importance-samples", type=integer(1, 1000), default=defaults.importance_samples,
-                 help="k > 1: train on the importance-weighted bound (IWAE, Burda et al. 2015) with k draws per image"),
-        argument("--prior-components", type=integer(0, 10000), default=defaults.prior_components,
-                 help="C > 0: p(z) is a C-component Gaussian mixture trained with the model, not N(0, I) (start "
-                      "it fitted: fit-prior, then --init-from its run)"),
-        argument("--init-from", type=model_name, default=None, metavar="RUN",
-                 help="start from the weights of a trained run (same --architecture, --latent-dim and options) "
-                      "and fine-tune them, e.g. on --importance-samples"),
-        argument("--seed", type=integer(*SEED_RANGE), default=defaults.seed, help="random seed (default 0)"),
-        argument("--binarize", default=None, choices=BINARIZE,
-                 help="none (grayscale), dynamic (fresh Bernoulli draw each epoch) or static (one draw); default "
-                      f"{defaults.binarize}, or with --init-from that run's"),
-        argument("--likelihood", default=None, choices=sorted(LIKELIHOODS),
-                 help=f"default {defaults.likelihood}, or with --init-from that run's"),
-        argument("--kl-warmup-epochs", type=integer(0), default=defaults.kl_warmup_epochs,
-                 help="raise beta from 0 over this many epochs (fewer than --epochs)"),
-        argument("--lr-patience", type=integer(0), default=defaults.lr_patience,
-                 help="halve the learning rate after this many epochs without a better val_loss (0: off)"),
-        argument("--early-stopping-patience", type=integer(0), default=defaults.early_stopping_patience,
-                 help="stop after this many epochs without a better val_loss and restore the best weights (0: off)"),
-        argument("--validation-images", type=integer(0), default=defaults.validation_images,
-                 help="hold out the last n training images as the validation set that schedules watch "
-                      "(0: watch the test set)"),
-        argument("--data", default=None, help=DATA_HELP),
-        argument("--out", type=output_folder, default=None,
-                 help="run folder (default saved_models/<architecture>_latent<d>); written whole at the end"),
-        argument("--strategy", default=defaults.strategy, choices=STRATEGIES,
-                 help="tf.distribute: mirrored (local GPUs) or multiworker (TF_CONFIG)"),
-        argument("--steps-per-execution", type=integer(1), default=defaults.steps_per_execution,
-                 help="training steps per call into TensorFlow (default 32)"),
-        argument("--jit-compile", action="store_true", help="compile the train step with XLA"),
-        argument("--precision", default=defaults.precision, choices=PRECISIONS,
-                 help="layer compute dtype: mixed_float16 for GPUs, mixed_bfloat16 for TPUs and recent CPUs"),
+        argument("--model", dest="old_model", default=None, help=argparse.SUPPRESS),
         argument("--resume", action="store_true", help="continue a killed run from its last epoch checkpoint"),
         FORCE,
     ]
 
 
-DATA_OPTIONS = ("binarize", "likelihood")
-
-
 def data_options(args):
-    """--binarize and --likelihood as given, else the --init-from run's (fine-tuning sees the data as the run it
-    continues did), else TrainConfig's defaults."""
+    """The inherited options (binarize, likelihood) as given, else the --init-from run's (fine-tuning sees the data
+    as the run it continues did), else TrainConfig's defaults."""
     source = runs.read_config(runs.model_path(args.init_from)) if args.init_from else {}
-    return {name: getattr(args, name) or source.get(name, getattr(TrainConfig, name)) for name in DATA_OPTIONS}
+    inherited = [f for f in dataclasses.fields(TrainConfig) if f.metadata.get("inherited")]
+    return {f.name: getattr(args, f.name) or source.get(f.name, f.default) for f in inherited}
 
 
 @register_command(
@@ -219,16 +157,14 @@ def data_options(args):
     example="python -m keras_vae train --data mnist.npz --epochs 30 --out saved_models/conv_latent2",
     arguments=_train_arguments)
 def _train(args):
-    architecture = ARCHITECTURES[args.architecture]
+    if args.old_model is not None:
+        raise ValueError(f"train takes --kind {args.old_model} for the kind of model: --model names a trained run, "
+                         "as in the other commands (to start from one, give --init-from).")
+    fields = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if f.name != "options"}
     options = {option: getattr(args, option) for other in ARCHITECTURES.values()
                for option in other.options if getattr(args, option) is not None}
-    for option in sorted(set(options) - set(architecture.options)):
-        known = ", ".join(f"--{o.replace('_', '-')}" for o in architecture.options) or "none"
-        raise ValueError(f"--{option.replace('_', '-')} does not apply to --architecture {architecture.name} "
-                         f"(its options: {known}).")
-    fields = {name: getattr(args, name) for name in TrainConfig.__dataclass_fields__ if name != "options"}
-    fields.update(data_options(args))
-    run_dir, metrics = train(TrainConfig(**fields, options=options), resume=args.resume, force=args.force)
+    run_dir, metrics = train(TrainConfig(**{**fields, **data_options(args)}, options=options), resume=args.resume,
+                             force=args.force)
     final, test = metrics["final"], metrics["test"]
     print(
         f"Wrote {run_dir}: loss {final['loss']:.2f}, test loss {test['loss']:.2f} nats/image, "
@@ -242,7 +178,7 @@ def _model_arguments(name, *more):
                      help="run folder, .keras file, SavedModel folder, or pretrained:<name> for a shipped run "
                           f"({', '.join(runs.pretrained_names())}; default {runs.PRETRAINED}{runs.DEFAULT_PRETRAINED})"),
             argument("--out", type=png_file, default=f"{name}.png", help=f"the PNG file to write (default {name}.png)"),
-            argument("--zoom", type=integer(1, 32), default=None,
+            argument("--zoom", type=Integer(1, 32), default=None,
                      help="file pixels per image pixel (default: the least that makes the short side 400 pixels)"),
             *more]
 
@@ -252,8 +188,8 @@ def _model_arguments(name, *more):
     example="python -m keras_vae sample --model pretrained:made --n 16 --out made_samples.png",
     arguments=_model_arguments(
     "sample",
-    argument("--n", type=integer(1, 10000), default=64, help="number of samples (rounded down to a square)"),
-    argument("--seed", type=integer(*SEED_RANGE), default=0, help="random seed (default 0)")))
+    argument("--n", type=Integer(1, 10000), default=64, help="number of samples (rounded down to a square)"),
+    argument("--seed", type=SEED, default=0, help="random seed (default 0)")))
 def _sample(args):
     decoder, prior = runs.load_sampler(args.model)
     side = math.isqrt(args.n)
@@ -268,8 +204,8 @@ def _sample(args):
     example="python -m keras_vae manifold --model pretrained:conv_latent2 --n 20 --out manifold.png",
     arguments=_model_arguments(
     "manifold",
-    argument("--n", type=integer(1, 100), default=20, help="digits per side"),
-    argument("--dims", type=integer(0), nargs=2, default=[0, 1], help="the two latent axes to vary")))
+    argument("--n", type=Integer(1, 100), default=20, help="digits per side"),
+    argument("--dims", type=Integer(0), nargs=2, default=[0, 1], help="the two latent axes to vary")))
 def _manifold(args):
     grid, _ = plots.manifold_grid(runs.load_part(args.model, "decoder"), args.n, tuple(args.dims))
     title = f"decoder(z): z[{args.dims[0]}] grows left to right, z[{args.dims[1]}] top to bottom"
@@ -282,7 +218,7 @@ def _manifold(args):
     example="python -m keras_vae reconstruct --data mnist.npz --n 10 --out recon.png",
     arguments=_model_arguments(
     "reconstruct",
-    argument("--n", type=integer(1, 100), default=10, help="number of test digits"),
+    argument("--n", type=Integer(1, 100), default=10, help="number of test digits"),
     argument("--data", default=None, help=DATA_HELP)))
 def _reconstruct(args):
     encoder, decoder = runs.load_part(args.model, "encoder"), runs.load_part(args.model, "decoder")
@@ -312,9 +248,9 @@ def _export(args):
     example="python -m keras_vae evaluate --model pretrained:made --k 100 --n 100",
     arguments=[
     argument("--model", type=model_path, required=True, help=f"run folder holding {runs.VAE_FILE}"),
-    argument("--k", type=integer(1, 100000), default=5000, help="importance samples per image"),
-    argument("--n", type=integer(1), default=None, help="evaluate only the first n test images"),
-    argument("--seed", type=integer(*SEED_RANGE), default=0, help="random seed (default 0)"),
+    argument("--k", type=Integer(1, 100000), default=5000, help="importance samples per image"),
+    argument("--n", type=Integer(1), default=None, help="evaluate only the first n test images"),
+    argument("--seed", type=SEED, default=0, help="random seed (default 0)"),
     argument("--data", default=None, help="mnist.npz or IDX folder (default: the run's own --data)"),
     FORCE])
 def _evaluate(args):
@@ -330,10 +266,10 @@ def _evaluate(args):
     arguments=[
     argument("--model", type=model_name, required=True, help=f"run folder holding {runs.VAE_FILE}, or pretrained:<name>"),
     argument("--out", type=output_folder, required=True, help="folder for the new run (the model's own stays as it is)"),
-    argument("--components", type=integer(1, 10000), default=200, help="Gaussians in the mixture"),
-    argument("--draws", type=integer(1, 100), default=2, help="draws of z ~ q(z|x) per training image"),
-    argument("--iterations", type=integer(1, 10000), default=50, help="EM iterations"),
-    argument("--seed", type=integer(*SEED_RANGE), default=0, help="random seed (default 0)"),
+    argument("--components", type=Integer(1, 10000), default=200, help="Gaussians in the mixture"),
+    argument("--draws", type=Integer(1, 100), default=2, help="draws of z ~ q(z|x) per training image"),
+    argument("--iterations", type=Integer(1, 10000), default=50, help="EM iterations"),
+    argument("--seed", type=SEED, default=0, help="random seed (default 0)"),
     argument("--data", default=None, help="mnist.npz or IDX folder (default: the run's own --data)"),
     FORCE])
 def _fit_prior(args):
@@ -363,13 +299,13 @@ def _figures(args):
                "samples are digits",
     example="python -m keras_vae compare --ae pretrained:ae_conv_latent2 --vae pretrained:conv_latent2 --out ae_vs_vae",
     arguments=[
-    argument("--ae", type=model_name, required=True, help="an autoencoder run (train --model ae), or pretrained:<name>"),
+    argument("--ae", type=model_name, required=True, help="an autoencoder run (train --kind ae), or pretrained:<name>"),
     argument("--vae", type=model_name, required=True, help="a VAE run of the same architecture and latent size"),
     argument("--data", default=None, help="mnist.npz or IDX folder (default: the VAE run's own --data)"),
     argument("--classifier", type=model_path, default=str(runs.CLASSIFIER),
              help="the digit classifier's folder (default: the shipped one; see train-classifier)"),
-    argument("--samples", type=integer(1, 100000), default=1000, help="prior draws decoded by each model"),
-    argument("--seed", type=integer(*SEED_RANGE), default=0, help="random seed (default 0)"),
+    argument("--samples", type=Integer(1, 100000), default=1000, help="prior draws decoded by each model"),
+    argument("--seed", type=SEED, default=0, help="random seed (default 0)"),
     argument("--out", type=output_folder, default="ae_vs_vae", help="folder for compare.json and the figures"),
     FORCE])
 def _compare(args):
@@ -384,8 +320,8 @@ def _compare(args):
     example="python -m keras_vae train-classifier --data mnist.npz --out my_classifier",
     arguments=[
     argument("--data", default=None, help=DATA_HELP),
-    argument("--epochs", type=integer(1), default=15),
-    argument("--seed", type=integer(*SEED_RANGE), default=0, help="random seed (default 0)"),
+    argument("--epochs", type=Integer(1), default=15),
+    argument("--seed", type=SEED, default=0, help="random seed (default 0)"),
     argument("--out", type=output_folder, default=str(runs.CLASSIFIER),
              help="folder for classifier.keras and metrics.json (default: the shipped one, which needs --force)"),
     FORCE])
@@ -427,5 +363,11 @@ def main(argv=None):
     try:
         args.run(args)
     except (OSError, ValueError, TrainingDivergedError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {as_flags(str(error), flag_names())}", file=sys.stderr)
         sys.exit(2)
+
+
+def flag_names():
+    """The argument names that library errors write as `name` and the command line shows as --name: the training
+    options and the registered architectures' options."""
+    return {f.name for f in dataclasses.fields(TrainConfig)} | {o for a in ARCHITECTURES.values() for o in a.options}

@@ -25,7 +25,7 @@ def check_pair(ae, vae, names=("the AE given", "the VAE given")):
     """Refuse a pair that cannot show the contrast: it must be an Autoencoder and a VAE (`names` say where each
     came from) with the same latent and image sizes."""
     if not isinstance(ae, Autoencoder):
-        raise ValueError(f"{names[0]} holds a VAE, not an autoencoder: train one with `train --model ae`.")
+        raise ValueError(f"{names[0]} holds a VAE, not an autoencoder: train one with `train --kind ae`.")
     if not isinstance(vae, VAE):
         raise ValueError(f"{names[1]} holds an autoencoder, not a VAE.")
     for what, size in (("latent size", latent_dim), ("image shape", image_shape)):

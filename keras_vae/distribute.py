@@ -15,7 +15,7 @@ def make_strategy(name="none"):
         return tf.distribute.MirroredStrategy()
     if name == "multiworker":
         if "TF_CONFIG" not in os.environ:
-            raise ValueError("--strategy multiworker needs TF_CONFIG describing the cluster and this worker's task.")
+            raise ValueError("`strategy` multiworker needs TF_CONFIG describing the cluster and this worker's task.")
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"Unknown strategy {name!r}; choose one of {STRATEGIES}.")
 

@@ -84,7 +84,7 @@ def evaluate_run(run, k=5000, n=None, seed=0, data=None, force=False):
     if binarize == "none" and vae.p_x_given_z.binary:
         raise ValueError(f"No NLL for {run}: it models grayscale pixels with the {vae.likelihood} likelihood, whose "
                          "loss is not -log p(x) there (its test loss is in metrics.json); train with "
-                         "--binarize dynamic to score an NLL.")
+                         "`binarize` dynamic to score an NLL.")
     x_test, _ = runs.test_set(run, data, n)
     evaluation = {
         "test_elbo": evaluate_elbo(vae, x_test),

@@ -248,7 +248,7 @@ def scored_images(x, binarize, seed=TEST_SEED):
 def split_validation(x_train, n):
     """The training images less the last n, and those n as a validation set."""
     if not 0 <= n < len(x_train):
-        raise ValueError(f"validation_images must be in [0, {len(x_train)}), got {n}.")
+        raise ValueError(f"`validation_images` must be in [0, {len(x_train)}), got {n}.")
     return x_train[:len(x_train) - n], x_train[len(x_train) - n:]
 
 

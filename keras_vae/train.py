@@ -16,9 +16,11 @@ from .architectures import ARCHITECTURES, build_decoder, build_encoder, get_arch
 from .autoencoder import Autoencoder
 from .checkpoint import EpochCheckpoint, load_checkpoint
 from .callbacks import KLWarmup, LogBeta, ReduceLROnPlateau, TensorBoardImages
-from .data import load_mnist, make_dataset
-from .distribute import is_chief, make_strategy
+from .data import BINARIZE, load_mnist, make_dataset
+from .distribute import STRATEGIES, is_chief, make_strategy
+from .losses import LIKELIHOODS
 from .model import STEPS_PER_EXECUTION, VAE
+from .options import Integer, Number, check_fields, option
 from .optimizers import FusedAdam
 from .priors import MixturePrior
 
@@ -27,54 +29,80 @@ from .priors import MixturePrior
 MODELS = {"vae": VAE, "ae": Autoencoder}
 
 
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+SEED = Integer(0, 2**31 - 1)
+
+
+def _architecture_help():
+    return "; ".join(f"{a.name}: {a.description}" for a in ARCHITECTURES.values())
+
+
 @dataclasses.dataclass
 class TrainConfig:
-    """Everything that defines a run; saved as config.json in the run folder."""
+    """Everything that defines a run, declared once: the API's defaults and checks, the training command's flags
+    (cli.py derives them), and the run's config.json."""
 
-    model: str = "vae"
-    architecture: str = "conv"
-    latent_dim: int = 2
+    kind: str = option("vae", "vae, or ae: the plain autoencoder (reconstruction loss alone) the tutorials contrast "
+                              "it with", choices=lambda: MODELS)
+    architecture: str = option("conv", _architecture_help, choices=lambda: ARCHITECTURES)
+    latent_dim: int = option(2, "size of z", Integer(1, 1024))
     options: dict = dataclasses.field(default_factory=dict)  # the architecture's options (architectures.py)
-    epochs: int = 30
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    beta: float = 1.0
-    ema_momentum: float = 0.0  # m > 0: the run ends with an exponential moving average of its weights
-    importance_samples: int = 1  # k > 1: train on the importance-weighted bound (IWAE) instead of the ELBO
-    prior_components: int = 0  # C > 0: p(z) is a trained C-component Gaussian mixture (priors.py), not N(0, I)
-    init_from: str | None = None  # a trained run whose weights this one starts from (fine-tuning)
-    seed: int = 0
-    binarize: str = "none"
-    likelihood: str = "bernoulli"
-    kl_warmup_epochs: int = 0
-    lr_patience: int = 0
-    early_stopping_patience: int = 0
-    validation_images: int = 0
-    steps_per_execution: int = STEPS_PER_EXECUTION
-    jit_compile: bool = False
-    precision: str = "float32"
-    strategy: str = "none"
-    data: str | None = None
-    out: str | None = None
+    epochs: int = option(30, "passes over the training images", Integer(1))
+    batch_size: int = option(128, "images per step", Integer(1, 60000))
+    learning_rate: float = option(1e-3, "Adam's step size", Number(0.0, inclusive=False))
+    beta: float = option(1.0, "weight of the KL term", Number())
+    ema_momentum: float = option(0.0, "m > 0: keep an exponential moving average of the weights (per step: "
+                                      "a = m a + (1 - m) w) and end with it; 0.999 averages over about the last 1,000 "
+                                      "steps (0: off)", Number(below=1.0))
+    importance_samples: int = option(1, "k > 1: train on the importance-weighted bound (IWAE, Burda et al. 2015) "
+                                        "with k draws per image", Integer(1, 1000))
+    prior_components: int = option(0, "C > 0: p(z) is a C-component Gaussian mixture trained with the model, not "
+                                      "N(0, I) (start it fitted: fit-prior, then `init_from` its run)", Integer(0, 10000))
+    init_from: str | None = option(None, "start from the weights of a trained run (the same `architecture`, "
+                                         "`latent_dim` and options) and fine-tune them, e.g. on `importance_samples`", path="run")
+    seed: int = option(0, "random seed", SEED)
+    binarize: str = option("none", "none (grayscale), dynamic (a fresh Bernoulli draw each epoch) or static (one "
+                                   "draw)", choices=BINARIZE, inherited=True)
+    likelihood: str = option("bernoulli", "p(x|z) of a pixel", choices=lambda: LIKELIHOODS, inherited=True)
+    kl_warmup_epochs: int = option(0, "raise beta from 0 over this many epochs (fewer than `epochs`)", Integer(0))
+    lr_patience: int = option(0, "halve the learning rate after this many epochs without a better val_loss (0: off)",
+                              Integer(0))
+    early_stopping_patience: int = option(0, "stop after this many epochs without a better val_loss and restore the "
+                                             "best weights (0: off)", Integer(0))
+    validation_images: int = option(0, "hold out the last n training images as the validation set that schedules "
+                                       "watch (0: watch the test set)", Integer(0))
+    steps_per_execution: int = option(STEPS_PER_EXECUTION, "training steps per call into TensorFlow", Integer(1))
+    jit_compile: bool = option(False, "compile the train step with XLA")
+    precision: str = option("float32", "layer compute dtype: mixed_float16 for GPUs, mixed_bfloat16 for TPUs and "
+                                       "recent CPUs", choices=PRECISIONS)
+    strategy: str = option("none", "tf.distribute: mirrored (local GPUs) or multiworker (TF_CONFIG)",
+                           choices=STRATEGIES)
+    data: str | None = option(None, "mnist.npz or IDX folder (else $KERAS_VAE_MNIST, else the download)", path="data")
+    out: str | None = option(None, "run folder (default saved_models/<architecture>_latent<d>); written whole at the "
+                                   "end", path="folder")
 
     def run_dir(self):
-        prefix = "" if self.model == "vae" else f"{self.model}_"
+        prefix = "" if self.kind == "vae" else f"{self.kind}_"
         return Path(self.out or f"saved_models/{prefix}{self.architecture}_latent{self.latent_dim}")
 
+    def __post_init__(self):
+        self.check()
+
     def check(self):
-        """Refuse options that contradict each other, naming them as the training command's flags do."""
-        if self.model not in MODELS:
-            raise ValueError(f"Unknown model {self.model!r}; choose one of {sorted(MODELS)}.")
+        """Refuse a value out of its declared range or choices, and options that contradict each other, in one
+        ValueError that names the arguments."""
+        check_fields(self)
+        get_architecture(self.architecture).check_options(self.options)
         if self.kl_warmup_epochs >= self.epochs:
-            raise ValueError(f"--kl-warmup-epochs {self.kl_warmup_epochs} must be below --epochs {self.epochs}, "
-                             "or beta never reaches --beta.")
+            raise ValueError(f"`kl_warmup_epochs` {self.kl_warmup_epochs} must be below `epochs` {self.epochs}, "
+                             "or beta never reaches `beta`.")
         if self.ema_momentum and self.early_stopping_patience:
-            raise ValueError("--ema-momentum and --early-stopping-patience: early stopping would put back its best "
+            raise ValueError("`ema_momentum` and `early_stopping_patience`: early stopping would put back its best "
                              "epoch's weights over the averaged ones; give one of them.")
-        if self.model == "ae" and (self.beta != 1.0 or self.kl_warmup_epochs or self.importance_samples > 1
-                                   or self.prior_components):
-            raise ValueError("--model ae has no KL term: --beta, --kl-warmup-epochs, --importance-samples and "
-                             "--prior-components apply to --model vae only.")
+        if self.kind == "ae" and (self.beta != 1.0 or self.kl_warmup_epochs or self.importance_samples > 1
+                                  or self.prior_components):
+            raise ValueError("`kind` ae has no KL term: `beta`, `kl_warmup_epochs`, `importance_samples` and "
+                             "`prior_components` apply to `kind` vae only.")
 
     def architecture_options(self):
         """The architecture's options: its registered defaults, updated by `options`."""
@@ -86,7 +114,7 @@ class TrainConfig:
         The last two watch val_loss only once the warm-up is over, when beta has stopped changing. A VAE's
         logs also record beta.
         """
-        callbacks = [LogBeta()] if self.model == "vae" else []
+        callbacks = [LogBeta()] if self.kind == "vae" else []
         if self.kl_warmup_epochs:
             callbacks.append(KLWarmup(self.kl_warmup_epochs, self.beta))
         if self.lr_patience:
@@ -99,9 +127,6 @@ class TrainConfig:
         return callbacks
 
 
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-
-
 def build_model(config, optimizer=None):
     """A compiled VAE (or Autoencoder) for the config, its layers computing in `config.precision` (the loss
     stays float32).
@@ -109,8 +134,6 @@ def build_model(config, optimizer=None):
     optimizer: FusedAdam(config.learning_rate) unless given (with config.ema_momentum, one that keeps a moving
     average of the weights, which Keras' fit puts in their place when it ends); a given optimizer is used as it is.
     """
-    if config.precision not in PRECISIONS:
-        raise ValueError(f"Unknown precision {config.precision!r}; choose one of {PRECISIONS}.")
     options = config.architecture_options()
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(config.precision)
@@ -119,8 +142,8 @@ def build_model(config, optimizer=None):
         decoder = build_decoder(config.latent_dim, config.architecture, likelihood=config.likelihood, **options)
         prior = MixturePrior(config.latent_dim, config.prior_components) if config.prior_components else None
         prior_terms = ({"beta": config.beta, "importance_samples": config.importance_samples, "prior": prior}
-                       if config.model == "vae" else {})
-        model = MODELS[config.model](encoder, decoder, likelihood=config.likelihood, **prior_terms)
+                       if config.kind == "vae" else {})
+        model = MODELS[config.kind](encoder, decoder, likelihood=config.likelihood, **prior_terms)
     finally:
         keras.mixed_precision.set_global_policy(previous)
     # Keras 3.15's multi-step loop fails under MultiWorkerMirroredStrategy ("must feed a value for placeholder").
@@ -151,20 +174,20 @@ def _ordered_weights(part, keep=lambda name: True):
 
 def copy_weights(model, source):
     """Start `model` from the trained `source` (same kind, architecture and sizes, or with layers an option
-    adds, such as --local-channels or --local-layers, which start as built): its encoder's, decoder's,
+    adds, such as made's local_channels or local_layers, which start as built): its encoder's, decoder's,
     likelihood's and mixture prior's weights (a mixture a source under N(0, I) lacks starts as built); the
     optimizer starts afresh. A ValueError says what differs."""
     if type(model) is not type(source):
-        raise ValueError(f"--init-from: it holds a {type(source).__name__}, not the {type(model).__name__} this run trains.")
+        raise ValueError(f"`init_from`: it holds a {type(source).__name__}, not the {type(model).__name__} this run trains.")
     for part in ("encoder", "decoder"):
         names = {layer.name for layer in getattr(source, part).layers}  # local layers it lacks keep their start
         ours, theirs = _ordered_weights(getattr(model, part), names.__contains__), _ordered_weights(getattr(source, part))
         mismatch = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a.shape != b.shape),
                         None if len(ours) == len(theirs) else min(len(ours), len(theirs)))
         if mismatch is not None:
-            raise ValueError(f"--init-from: its {part} does not fit this run's (weight {mismatch}: "
+            raise ValueError(f"`init_from`: its {part} does not fit this run's (weight {mismatch}: "
                              f"{_shape(theirs, mismatch)} there, {_shape(ours, mismatch)} here); give the same "
-                             "--architecture, --latent-dim and options.")
+                             "`architecture`, `latent_dim` and options.")
         for weight, value in zip(ours, theirs):
             weight.assign(value)
     for name in model.p_x_given_z.variables:
@@ -172,7 +195,7 @@ def copy_weights(model, source):
     ours, theirs = getattr(model, "prior", None), getattr(source, "prior", None)
     if isinstance(theirs, MixturePrior):
         if not isinstance(ours, MixturePrior) or ours.components != theirs.components:
-            raise ValueError(f"--init-from: its prior is {theirs.description}; give --prior-components "
+            raise ValueError(f"`init_from`: its prior is {theirs.description}; give `prior_components` "
                              f"{theirs.components} to start from it (or train from the run it was fitted to).")
         for weight, value in zip(ours.weights, theirs.weights):
             weight.assign(value)
@@ -207,7 +230,7 @@ class TrainingDivergedError(RuntimeError):
 
 
 def train(config, resume=False, force=False):
-    """Train a VAE or an autoencoder (config.model) on MNIST and write a run folder (runs.py): the models, history,
+    """Train a VAE or an autoencoder (config.kind) on MNIST and write a run folder (runs.py): the models, history,
     metrics and figures.
 
     The run is written in <run>.partial, every epoch checkpointed there (resume=True continues from the last),
@@ -260,7 +283,7 @@ def train(config, resume=False, force=False):
         raise TrainingDivergedError(
             f"Training stopped at epoch {initial_epoch + len(run['loss'])}: the loss is not finite. "
             f"The last good checkpoint (epoch {len(checkpoint.history.get('loss', []))}) is in {checkpoint_dir}; "
-            "lower --learning-rate and resume with --resume."
+            "lower `learning_rate` and resume (--resume)."
         )
 
     history = checkpoint.history

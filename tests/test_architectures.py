@@ -22,10 +22,12 @@ def test_an_option_is_passed_to_the_bodies_that_take_it():
 
 
 def test_an_option_the_architecture_lacks_is_refused_by_name():
-    with pytest.raises(ValueError, match="Architecture 'conv' has no option 'hidden_dim' \\(its options: none\\)"):
+    with pytest.raises(ValueError, match="`hidden_dim` does not apply to `architecture` conv \\(its options: none\\)"):
         build_encoder(2, "conv", hidden_dim=64)
-    with pytest.raises(ValueError, match="has no option 'width' \\(its options: hidden_dim\\)"):
+    with pytest.raises(ValueError, match="`width` does not apply to `architecture` mlp \\(its options: `hidden_dim`\\)"):
         build_decoder(2, "mlp", width=3)
+    with pytest.raises(ValueError, match="`hidden_dim` must be an integer 1 or more, got 0"):
+        build_decoder(2, "mlp", hidden_dim=0)
 
 
 def test_an_unknown_architecture_names_the_registered_ones():

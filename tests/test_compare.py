@@ -1,4 +1,4 @@
-"""AE vs VAE: `train --model ae` writes a run, `compare` writes the contrast as figures and numbers."""
+"""AE vs VAE: `train --kind ae` writes a run, `compare` writes the contrast as figures and numbers."""
 import json
 import re
 
@@ -20,19 +20,19 @@ def train_cli(*args):
 def tiny_runs(tmp_path_factory):
     """An AE run, a VAE run of the same architecture, and a 1-epoch digit classifier, all on the fixture MNIST."""
     root = tmp_path_factory.mktemp("runs")
-    train_cli("--model", "ae", "--out", root / "ae")
+    train_cli("--kind", "ae", "--out", root / "ae")
     train_cli("--out", root / "vae")
     cli.main(["train-classifier", "--data", str(SMALL_MNIST), "--epochs", "1", "--out", str(root / "classifier")])
     return root
 
 
-def test_train_model_ae_writes_a_complete_run_folder(tiny_runs):
+def test_train_kind_ae_writes_a_complete_run_folder(tiny_runs):
     run = tiny_runs / "ae"
     for name in ["ae.keras", "encoder.keras", "decoder.keras", "config.json", "history.json", "metrics.json",
                  "history.png", "latent_scatter.png", "manifold.png", "reconstructions.png", "samples.png"]:
         assert (run / name).is_file(), name
     assert not (run / "vae.keras").exists() and (run / "tensorboard").is_dir()
-    assert runs.read_config(run)["model"] == "ae"
+    assert runs.read_config(run)["kind"] == "ae"
     metrics = runs.read_json(run / runs.METRICS)
     assert sorted(metrics["test"]) == ["loss", "reconstruction_loss"]
     assert sorted(runs.read_json(run / runs.HISTORY)) == ["loss", "reconstruction_loss", "val_loss", "val_reconstruction_loss"]

@@ -98,7 +98,7 @@ def test_precision_sets_the_layers_compute_dtype_and_leaves_the_global_policy_al
     assert vae.decoder.get_layer("logits").compute_dtype == compute_dtype
     assert vae.decoder.output.dtype == "float32" and type(vae.optimizer).__name__ == optimizer
     assert keras.mixed_precision.global_policy().name == "float32"
-    with pytest.raises(ValueError, match="Unknown precision 'float8'"):
+    with pytest.raises(ValueError, match="`precision` 'float8' is not one of float32"):
         build_model(TrainConfig(precision="float8"))
 
 
@@ -154,7 +154,7 @@ def test_init_from_a_run_with_a_mixture_prior_keeps_it_only_when_asked_for():
     copy_weights(tuned, source)
     for ours, theirs in zip(tuned.prior.weights, source.prior.weights):
         np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
-    with pytest.raises(ValueError, match="give --prior-components 3 to start from it"):
+    with pytest.raises(ValueError, match="give `prior_components` 3 to start from it"):
         copy_weights(build_model(dataclasses.replace(config, prior_components=0)), source)
-    with pytest.raises(ValueError, match="give --prior-components 3"):
+    with pytest.raises(ValueError, match="give `prior_components` 3"):
         copy_weights(build_model(dataclasses.replace(config, prior_components=5)), source)

@@ -39,12 +39,12 @@ def _made_decoder_body(z, x, image_shape, hidden_dim=500, masked_layers=1, local
     ])
     logits = layers.Reshape(image_shape, name="made_logits" if local_channels else "logits")(logits)
     if local_layers and not local_channels:
-        raise ValueError(f"local_layers {local_layers} (--local-layers) adds to the local convolutions: "
-                         "give local_channels (--local-channels) too.")
+        raise ValueError(f"`local_layers` {local_layers} adds to the local convolutions: give `local_channels` too.")
     if not local_channels:
         return logits
     if image_shape[-1] != 1:
-        raise ValueError(f"local_channels needs images of one channel (the raster order is over pixels); these have {image_shape[-1]}.")
+        raise ValueError(f"`local_channels` needs images of one channel (the raster order is over pixels); these have "
+                         f"{image_shape[-1]}.")
     return layers.Add(name="logits")([logits, _local_logits(x, local_channels, local_layers)])
 
 
