@@ -34,7 +34,7 @@ import numpy as np
 from keras import ops
 
 from keras_vae import VAE, FusedAdam, build_decoder, build_encoder, log_likelihoods, runs
-from keras_vae.cli import integer
+from keras_vae.options import Integer
 from keras_vae.data import load_mnist, make_dataset
 from keras_vae.autoregressive import MaskedConv2D, MaskedDense
 from keras_vae.losses import kl_divergence
@@ -167,14 +167,14 @@ def decoder_costs(images, names, latent_dim=32, batch_size=128, steps=10, score_
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None)
-    parser.add_argument("--epochs", type=integer(11), default=20, help="11 or more: the KL warm-up takes 10")
+    parser.add_argument("--epochs", type=Integer(11), default=20, help="11 or more: the KL warm-up takes 10")
     parser.add_argument("--levers", nargs="+", choices=LEVERS, default=list(LEVERS))
     parser.add_argument("--pixelcnn-cost", action="store_true", help="time masked-convolution decoders against made instead")
     parser.add_argument("--decoders", nargs="+", choices=list(cost_decoders()), default=list(cost_decoders()),
                         help="the decoders --pixelcnn-cost times (made is always timed first)")
     parser.add_argument("--fitted-prior", metavar="RUN", default=None,
                         help="score RUN under N(0, I) and under a mixture prior fitted to its aggregate posterior instead")
-    parser.add_argument("--components", type=integer(1, 10000), default=200, help="the fitted mixture's components")
+    parser.add_argument("--components", type=Integer(1, 10000), default=200, help="the fitted mixture's components")
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args()
     if args.pixelcnn_cost:

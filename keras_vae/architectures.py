@@ -16,7 +16,7 @@ from keras import layers
 from .decoders import DECODER_KINDS
 from .layers import Clip, Sampling
 from .losses import get_likelihood
-from .options import Integer
+from .options import Integer, require
 
 IMAGE_SHAPE = (28, 28, 1)
 
@@ -142,8 +142,20 @@ register_architecture("deepconv", _deepconv_encoder_body, _deepconv_decoder_body
                       description="two convolutions per resolution")
 
 
+def check_shapes(latent_dim, image_shape):
+    """Refuse a latent size that is not an integer from 1 to 1024, or an image shape that is not (height, width,
+    channels) of positive integers, in one ValueError naming the argument."""
+    require("latent_dim", latent_dim, Integer(1, 1024))
+    shape = tuple(image_shape) if isinstance(image_shape, (tuple, list)) else None
+    if shape is None or len(shape) != 3 or any(Integer(1).problem(side) for side in shape):
+        raise ValueError(f"`image_shape` must be (height, width, channels) of positive integers, got {image_shape!r}.")
+
+
 def build_encoder(latent_dim=2, architecture="conv", image_shape=IMAGE_SHAPE, seed=None, **options):
     """q(z|x): a functional model from images to [z_mean, z_log_var, z]."""
+    check_shapes(latent_dim, image_shape)
+    if seed is not None:
+        require("seed", seed, Integer(0))
     architecture = get_architecture(architecture)
     x = keras.Input(shape=image_shape, name="x")
     features = architecture.encoder_body(x, **_body_options(architecture, architecture.encoder_body, options))
@@ -156,6 +168,7 @@ def build_encoder(latent_dim=2, architecture="conv", image_shape=IMAGE_SHAPE, se
 def build_decoder(latent_dim=2, architecture="conv", image_shape=IMAGE_SHAPE, likelihood="bernoulli", **options):
     """p(x|z): a functional model from z (or [z, x], for an autoregressive decoder) to the image the likelihood
     shows (for Bernoulli, pixel probabilities: a sigmoid over logits)."""
+    check_shapes(latent_dim, image_shape)
     architecture = get_architecture(architecture)
     inputs = architecture.decoder_kind.inputs(latent_dim, image_shape)
     logits = architecture.decoder_body(*inputs, image_shape=tuple(image_shape),

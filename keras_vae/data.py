@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from .options import Integer, require
+
 MNIST_ENV = "KERAS_VAE_MNIST"
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
@@ -134,7 +136,8 @@ def make_dataset(x, batch_size=128, shuffle=False, seed=None, binarize="none"):
     draw of every pixel each time an image is seen, as in Burda et al. 2015).
     """
     if binarize not in BINARIZE:
-        raise ValueError(f"Unknown binarize {binarize!r}; choose one of {BINARIZE}.")
+        raise ValueError(f"`binarize` {binarize!r} is not one of {', '.join(BINARIZE)}.")
+    require("batch_size", batch_size, Integer(1))
     if binarize == "static":
         x = binarize_images(x, seed or 0)
     dataset = tf.data.Dataset.from_tensor_slices(x).cache()

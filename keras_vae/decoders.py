@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .options import Integer, require
 from .priors import StandardNormalPrior
 
 
@@ -127,7 +128,10 @@ def image_function(decoder):
 def decode(decoder, z, seed=0, batch_size=256):
     """Images for latent codes z, as the decoder's kind shows them: decoder(z), or for an autoregressive
     decoder a draw x ~ p(x|z) whose uniforms are np.random.default_rng(seed).random(...)."""
+    require("batch_size", batch_size, Integer(1))
     z = np.asarray(z, dtype="float32")
+    if z.ndim != 2 or z.shape[1] != latent_dim(decoder) or len(z) == 0:
+        raise ValueError(f"`z` must be (n, {latent_dim(decoder)}) codes for this decoder, got shape {z.shape}.")
     image = image_function(decoder)
     batches = range(0, len(z), batch_size)
     if not decoder_kind(decoder).draws:

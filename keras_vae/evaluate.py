@@ -11,6 +11,7 @@ from . import runs
 from .layers import Sampling
 from .losses import log_prior_ratio
 from .model import VAE
+from .options import Integer, require
 
 
 def _batches(x, batch_size):
@@ -18,9 +19,17 @@ def _batches(x, batch_size):
         yield x[start:start + batch_size]
 
 
+def check_vae(vae):
+    """Refuse what is not a VAE: an Autoencoder, say, defines no p(x)."""
+    if not isinstance(vae, VAE):
+        raise ValueError(f"`vae` must be a keras_vae.VAE, got {type(vae).__name__} (an Autoencoder defines no p(x)).")
+
+
 def evaluate_elbo(vae, x, batch_size=500):
     """Mean over images of the ELBO, E_q[log p(x|z)] - KL(q(z|x) || p(z)), with one z per image (nats; the KL in
     closed form under N(0, I), at that z under another prior)."""
+    check_vae(vae)
+    require("batch_size", batch_size, Integer(1))
     vae.check_input(x, "x")
     total = 0.0
     for batch in _batches(x, batch_size):
@@ -42,6 +51,9 @@ def log_likelihoods(vae, x, k=5000, batch_size=20, samples_per_pass=250, seed=0,
     The k importance samples go through the decoder `samples_per_pass` at a time, so memory is bounded
     for any k; the log-mean-exp is accumulated across passes. p(z) is the VAE's prior (`vae.prior`).
     """
+    check_vae(vae)
+    for name, value in (("k", k), ("batch_size", batch_size), ("samples_per_pass", samples_per_pass)):
+        require(name, value, Integer(1))
     vae.check_input(x, "x")
     sampling = Sampling(seed=seed)
     passes = math.ceil(k / samples_per_pass)

@@ -2,6 +2,8 @@
 import keras
 from keras import ops
 
+from .options import Integer, require
+
 
 @keras.saving.register_keras_serializable(package="keras_vae")
 class Sampling(keras.layers.Layer):
@@ -12,6 +14,8 @@ class Sampling(keras.layers.Layer):
     """
 
     def __init__(self, seed=None, **kwargs):
+        if seed is not None:
+            require("seed", seed, Integer(0))
         super().__init__(**kwargs)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -35,6 +39,8 @@ class Clip(keras.layers.Layer):
     """Clips values to [low, high]: keeps z_log_var where exp() cannot overflow (float32 overflows past 88)."""
 
     def __init__(self, low=-20.0, high=20.0, **kwargs):
+        if not low < high:
+            raise ValueError(f"`low` {low} must be below `high` {high}.")
         super().__init__(**kwargs)
         self.low, self.high = low, high
 

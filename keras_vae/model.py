@@ -9,9 +9,10 @@ import tensorflow as tf
 from keras import ops
 
 from .callbacks import with_progress_bar
-from .decoders import decoder_kind, latent_dim, tile_draws
+from .decoders import decoder_kind, image_shape, latent_dim, tile_draws
 from .losses import get_likelihood, log_prior_ratio
 from .optimizers import FusedAdam
+from .options import Integer, Number, require
 from .priors import StandardNormalPrior
 
 # Steps per call of the compiled training loop when compile is given none: fewer Python round trips, the
@@ -30,6 +31,21 @@ def _parameters_model(decoder, likelihood):
         )
     inputs = decoder.inputs if len(decoder.inputs) > 1 else decoder.inputs[0]  # as the decoder is called
     return keras.Model(inputs, last.input, name="decoder_logits")
+
+
+def check_pair(encoder, decoder):
+    """Refuse an encoder and a decoder that are not Keras models, or that do not fit together: the encoder's code
+    and the decoder's z of one size, the encoder's images and the decoder's of one shape."""
+    for name, model in (("encoder", encoder), ("decoder", decoder)):
+        if not isinstance(model, keras.Model):
+            raise ValueError(f"`{name}` must be a keras.Model (build_{name} makes one), got {type(model).__name__}.")
+    code, images = encoder.outputs[0].shape[-1], tuple(encoder.inputs[0].shape[1:])
+    if code != latent_dim(decoder):
+        raise ValueError(f"`encoder` gives {code}-D codes and `decoder` takes {latent_dim(decoder)}-D z: build both "
+                         "with the same latent_dim.")
+    if images != image_shape(decoder):
+        raise ValueError(f"`encoder` takes images of shape {images} and `decoder` gives {image_shape(decoder)}: build "
+                         "both with the same image_shape.")
 
 
 def check_images(x, image_shape, name="x", likelihood=None):
@@ -64,6 +80,7 @@ class AutoencoderBase(keras.Model):
     loss_terms = ("loss", "reconstruction_loss")
 
     def __init__(self, encoder, decoder, likelihood="bernoulli", **kwargs):
+        check_pair(encoder, decoder)
         super().__init__(**kwargs)
         self.p_x_given_z = get_likelihood(likelihood)
         self.encoder = encoder
@@ -200,8 +217,8 @@ class VAE(AutoencoderBase):
     loss_terms = ("loss", "reconstruction_loss", "kl_loss")
 
     def __init__(self, encoder, decoder, beta=1.0, likelihood="bernoulli", importance_samples=1, prior=None, **kwargs):
-        if int(importance_samples) < 1:
-            raise ValueError(f"importance_samples must be 1 or more, got {importance_samples}.")
+        require("beta", beta, Number())
+        require("importance_samples", importance_samples, Integer(1, 100000))
         super().__init__(encoder, decoder, likelihood, **kwargs)
         self.beta = keras.Variable(beta, trainable=False, dtype="float32", name="beta")
         self.importance_samples = int(importance_samples)

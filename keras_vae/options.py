@@ -6,61 +6,62 @@ Library errors name an argument as `name`; the command line shows it as its flag
 import argparse
 import dataclasses
 import math
+import numbers
 import re
 
 
-class Integer:
+class Rule:
+    """What a setting takes: `problem(value)` says what is wrong with a value (None if nothing), and the rule reads a
+    flag's text as an argparse type."""
+
+    kind, parse = "a value", str
+
+    def problem(self, value, text=None):
+        raise NotImplementedError
+
+    def __call__(self, text):
+        try:
+            value = self.parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {self.kind}, got {text!r}") from None
+        problem = self.problem(value, text)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+
+class Integer(Rule):
     """An integer in [low, high] (no upper bound where high is None)."""
+
+    kind, parse = "an integer", int
 
     def __init__(self, low, high=None):
         self.low, self.high = low, high
 
-    def problem(self, value):
-        """What is wrong with `value`, or None."""
-        if isinstance(value, bool) or not isinstance(value, int):
+    def problem(self, value, text=None):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             return f"must be an integer, got {value!r}"
         if value < self.low or (self.high is not None and value > self.high):
             bounds = f"from {self.low} to {self.high}" if self.high is not None else f"{self.low} or more"
             return f"must be an integer {bounds}, got {value}"
         return None
 
-    def __call__(self, text):
-        """As an argparse type: the integer a flag's text gives."""
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        problem = self.problem(value)
-        if problem:
-            raise argparse.ArgumentTypeError(problem)
-        return value
 
-
-class Number:
+class Number(Rule):
     """A finite number >= low (> low where inclusive is False) and < below."""
+
+    kind, parse = "a number", float
 
     def __init__(self, low=0.0, inclusive=True, below=math.inf):
         self.low, self.inclusive, self.below = low, inclusive, below
 
     def problem(self, value, text=None):
-        """What is wrong with `value` (written `text` on a command line), or None."""
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             return f"must be a number, got {value!r}"
         if not math.isfinite(value) or value < self.low or (value == self.low and not self.inclusive) or value >= self.below:
             bound = "" if self.below == math.inf else f" and < {self.below:g}"
             return f"must be a finite number {'≥' if self.inclusive else '>'} {self.low:g}{bound}, got {text or value}"
         return None
-
-    def __call__(self, text):
-        """As an argparse type: the number a flag's text gives."""
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        problem = self.problem(value, text)
-        if problem:
-            raise argparse.ArgumentTypeError(problem)
-        return value
 
 
 def option(default, help, check=None, choices=None, path=None, inherited=False):
@@ -69,6 +70,14 @@ def option(default, help, check=None, choices=None, path=None, inherited=False):
     "folder"), for the command line to check; `inherited`: unset, it is taken from the run a run starts from."""
     metadata = {"help": help, "check": check, "choices": choices, "path": path, "inherited": inherited}
     return dataclasses.field(default=default, metadata=metadata)
+
+
+def require(name, value, rule):
+    """Raise ValueError naming the argument `name` unless `rule` (an Integer or Number) takes `value`; returns it."""
+    problem = rule.problem(value)
+    if problem:
+        raise ValueError(f"`{name}` {problem}.")
+    return value
 
 
 def choices_of(field):

@@ -7,6 +7,7 @@ import numpy as np
 from keras import ops
 
 from .losses import kl_divergence, log_prior_ratio, standard_normal_log_prob
+from .options import Integer, Number, require
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -17,7 +18,7 @@ class StandardNormalPrior(keras.layers.Layer):
 
     def __init__(self, latent_dim, **kwargs):
         super().__init__(**kwargs)
-        self.latent_dim = int(latent_dim)
+        self.latent_dim = require("latent_dim", latent_dim, Integer(1))
         self.built = True
 
     def log_prob(self, z):
@@ -29,6 +30,7 @@ class StandardNormalPrior(keras.layers.Layer):
 
     def sample(self, n, seed=0):
         """n draws of z (numpy float32, seeded)."""
+        require("n", n, Integer(1))
         return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype("float32")
 
     def get_config(self):
@@ -56,9 +58,8 @@ class MixturePrior(keras.layers.Layer):
 
     def __init__(self, latent_dim, components, **kwargs):
         super().__init__(**kwargs)
-        self.latent_dim, self.components = int(latent_dim), int(components)
-        if self.components < 1:
-            raise ValueError(f"A mixture prior needs at least one component, got {components}.")
+        self.latent_dim = require("latent_dim", latent_dim, Integer(1))
+        self.components = require("components", components, Integer(1, 100000))
         shape = (self.components, self.latent_dim)
         self.means = self.add_weight(shape=shape, initializer=keras.initializers.RandomNormal(seed=0), name="means")
         self.log_vars = self.add_weight(shape=shape, initializer="zeros", name="log_vars")
@@ -79,6 +80,7 @@ class MixturePrior(keras.layers.Layer):
 
     def sample(self, n, seed=0):
         """n draws of z (numpy float32, seeded): a component by its weight, then its Gaussian."""
+        require("n", n, Integer(1))
         rng = np.random.default_rng(seed)
         weights = ops.convert_to_numpy(ops.softmax(self.logits)).astype("float64")
         chosen = rng.choice(self.components, size=n, p=weights / weights.sum())
@@ -91,9 +93,15 @@ class MixturePrior(keras.layers.Layer):
         and z's variance; returns the mean log p(z) of the draws under the fit (nats). The E-step runs over
         `chunk_size` draws at a time, so memory stays bounded for many draws per image; `verbose` shows a progress
         bar with the draws' mean log p(z) before each M-step."""
+        require("iterations", iterations, Integer(1))
+        require("chunk_size", chunk_size, Integer(1))
+        require("min_var", min_var, Number(0.0, inclusive=False))
         z = np.asarray(z, dtype="float32")
         if z.ndim != 2 or z.shape[1] != self.latent_dim or len(z) < self.components:
-            raise ValueError(f"fit needs at least {self.components} draws of shape (n, {self.latent_dim}), got {z.shape}.")
+            raise ValueError(f"`z` must hold at least {self.components} draws (`components`) of shape (n, "
+                             f"{self.latent_dim}), got {z.shape}.")
+        if not np.isfinite(z).all():
+            raise ValueError("`z` holds NaN or Inf draws: encode finite images.")
         means = ops.convert_to_tensor(z[np.random.default_rng(seed).choice(len(z), self.components, replace=False)])
         log_vars = ops.log(ops.broadcast_to(ops.convert_to_tensor(z.var(axis=0)), ops.shape(means)))
         log_weights = ops.full((self.components,), -math.log(self.components))

@@ -100,5 +100,5 @@ def test_dynamic_binarization_draws_afresh_each_epoch_with_the_pixel_as_probabil
 
 
 def test_make_dataset_refuses_an_unknown_binarization(mnist_small):
-    with pytest.raises(ValueError, match="choose one of"):
+    with pytest.raises(ValueError, match="is not one of none, dynamic, static"):
         make_dataset(mnist_small[1][0], binarize="otsu")

@@ -224,5 +224,5 @@ def test_with_importance_samples_it_still_reports_the_elbo_terms_and_saves_k(mni
     assert history["loss"][-1] < history["reconstruction_loss"][-1] + history["kl_loss"][-1]
     vae.save(tmp_path / "vae.keras")
     assert keras.models.load_model(tmp_path / "vae.keras").importance_samples == 5
-    with pytest.raises(ValueError, match="importance_samples must be 1 or more"):
+    with pytest.raises(ValueError, match="`importance_samples` must be an integer from 1 to 100000, got 0"):
         iwae_vae(0)

@@ -82,7 +82,7 @@ def test_em_over_chunks_of_the_draws_is_em_over_all_of_them():
 
 
 def test_em_refuses_fewer_draws_than_components():
-    with pytest.raises(ValueError, match="at least 10 draws of shape"):
+    with pytest.raises(ValueError, match=r"at least 10 draws \(`components`\) of shape"):
         MixturePrior(2, 10).fit(np.zeros((5, 2)))
 
 
