@@ -16,7 +16,7 @@ from keras import layers
 from .decoders import DECODER_KINDS
 from .layers import Clip, Sampling
 from .losses import get_likelihood
-from .options import Integer, require
+from .options import Integer, Number, require
 
 IMAGE_SHAPE = (28, 28, 1)
 
@@ -34,20 +34,28 @@ class Architecture:
     added_layers: str  # the name prefix of layers an option adds (copied by name when a run starts from another)
 
     def check_options(self, options):
-        """Refuse an option this architecture does not take, or a value of another type than its default's or
-        below 1 (below 0 where the default is 0), in one ValueError naming it."""
+        """Refuse an option this architecture does not take, or a value that option_rule refuses, in one ValueError
+        naming it."""
         for name, value in options.items():
             if name not in self.options:
                 known = ", ".join(f"`{o}`" for o in self.options) or "none"
                 raise ValueError(f"`{name}` does not apply to `architecture` {self.name} (its options: {known}).")
-            default = self.options[name]
-            if isinstance(default, int) and not isinstance(default, bool):
-                problem = Integer(min(1, default)).problem(value)
-                if problem:
-                    raise ValueError(f"`{name}` {problem}.")
+            rule = option_rule(self.options[name])
+            if rule is not None:
+                require(name, value, rule)
 
 
 ARCHITECTURES = {}
+
+
+def option_rule(default):
+    """What an architecture option takes, told by its default: an integer 1 or more (0 or more where the default is
+    0), a finite number, or anything (None)."""
+    if isinstance(default, bool):
+        return None
+    if isinstance(default, int):
+        return Integer(min(1, default))
+    return Number() if isinstance(default, float) else None
 
 
 def _keyword_defaults(body):

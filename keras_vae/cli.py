@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import plots, runs
-from .architectures import ARCHITECTURES
+from .architectures import ARCHITECTURES, option_rule
 from .classifier import save_classifier, train_classifier
 from .compare import COMPARISON, FIGURES, compare_runs, format_table
 from .data import load_mnist
@@ -19,7 +19,7 @@ from .decoders import decoder_kind, reconstruct, sample_prior
 from .evaluate import evaluate_run
 from .export import export_saved_model
 from .prior_fit import fit_prior_run
-from .options import Integer, Number, as_flags, choices_of, flag
+from .options import Integer, as_flags, choices_of, flag
 from .train import SEED, TrainConfig, TrainingDivergedError, redraw_figures, train
 
 DATA_HELP = "mnist.npz or IDX folder (else $KERAS_VAE_MNIST, else download)"
@@ -134,8 +134,7 @@ def _train_arguments():
     fields = [f for f in dataclasses.fields(TrainConfig) if f.name != "options"]
     return [
         *[_config_argument(field) for field in fields],
-        *[argument(flag(option), dest=option, default=None,
-                   type=Integer(min(1, default)) if isinstance(default, int) else Number() if isinstance(default, float) else str,
+        *[argument(flag(option), dest=option, default=None, type=option_rule(default) or str,
                    help=f"option of {', '.join(names)} (default {default})")
           for option, (default, names) in takes.items()],
         argument("--model", dest="old_model", default=None, help=argparse.SUPPRESS),

@@ -1,6 +1,5 @@
 """The public API checks what it is given as the command line does: one ValueError naming the argument, its
 value and what it takes, before any work."""
-import keras
 import numpy as np
 import pytest
 
