@@ -29,7 +29,7 @@ class Autoencoder(AutoencoderBase):
     def train_step(self, data, training=True):
         """The VAE's step without sampling or KL: the loss is the reconstruction loss alone."""
         x = keras.utils.unpack_x_y_sample_weight(data)[0]
-        with tf.GradientTape() as tape:
+        with tf.GradientTape(watch_accessed_variables=training) as tape:  # records nothing in test_step
             z = self.encoder(x, training=training)  # the code: one point per image, no sampling
             reconstruction = self.decoder_parameters(z, x, training=training)  # decoder(z) before its sigmoid
             reconstruction_loss = ops.mean(self.negative_log_likelihood(x, reconstruction))  # -log p(x|z)

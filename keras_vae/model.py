@@ -237,7 +237,7 @@ class VAE(AutoencoderBase):
         (the IWAE bound), another prior (its KL term), an autoregressive decoder (decoder_parameters)."""
         x = keras.utils.unpack_x_y_sample_weight(data)[0]
         k = self.importance_samples  # 1: the ELBO
-        with tf.GradientTape() as tape:
+        with tf.GradientTape(watch_accessed_variables=training) as tape:  # records nothing in test_step
             # q(z|x) = N(z_mean, exp(z_log_var)); z = z_mean + exp(0.5 * z_log_var) * eps (the Sampling layer)
             z_mean, z_log_var, z = self.encoder(x if k == 1 else tile_draws(x, k), training=training)
             # decoder(z) before its sigmoid: the logits of p(x|z), one Bernoulli per pixel
