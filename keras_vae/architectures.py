@@ -92,22 +92,54 @@ def _body_options(architecture, body, options):
     return {k: v for k, v in options.items() if k in _keyword_defaults(body)}
 
 
+SMALLEST_SIDE = 8  # the conv stacks halve the image until each side is at most this
+
+
+def halvings(image_shape, architecture="conv"):
+    """How many stride-2 layers the conv stacks take for `image_shape`: halve until each side is at most 8 (28 -> 7
+    and 32 -> 8 in two, 64 -> 8 in three), each side dividing evenly; a ValueError names the sizes that do."""
+    height, width = image_shape[:2]
+    count = 0
+    while max(height, width) > SMALLEST_SIDE * 2 ** count:
+        count += 1
+    if height % 2 ** count or width % 2 ** count:
+        fit = lambda side: str(max(1, round(side / 2 ** count)) * 2 ** count)
+        raise ValueError(f"`architecture` {architecture} halves each side until it is at most {SMALLEST_SIDE}: "
+                         f"{height}x{width} takes {count} halvings, so each side must divide by {2 ** count} "
+                         f"(such as 28, 32 or 64); give `image_size` {fit(height)}x{fit(width)}"
+                         " or take architecture mlp.")
+    return count
+
+
+def _filters(stage):
+    """The conv stacks' channels at stage 0, 1, 2...: the Keras example's 32, 64, then 128 from there on."""
+    return min(32 * 2 ** stage, 128)
+
+
 def _conv_encoder_body(x):
-    """The Keras example: Conv2D 32/64 with stride 2, then Dense 16."""
-    x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(x)
-    x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu")(x)
+    """The Keras example: Conv2D 32/64 with stride 2 (one more per halving that a larger image takes), then Dense
+    16."""
+    for stage in range(halvings(x.shape[1:], "conv")):
+        x = layers.Conv2D(_filters(stage), 3, strides=2, padding="same", activation="relu")(x)
     x = layers.Flatten()(x)
     return layers.Dense(16, activation="relu")(x)
 
 
+def _upsampling_start(z, image_shape, stages):
+    """Dense to the smallest feature map the stacks reach, reshaped to it."""
+    height, width = (side // 2 ** stages for side in image_shape[:2])
+    x = layers.Dense(height * width * 64, activation="relu")(z)
+    return layers.Reshape((height, width, 64))(x)
+
+
 def _conv_decoder_body(z, image_shape):
-    """The Keras example mirrored: Dense 7*7*64, Conv2DTranspose 64/32, one output channel."""
-    height, width, channels = image_shape
-    x = layers.Dense((height // 4) * (width // 4) * 64, activation="relu")(z)
-    x = layers.Reshape((height // 4, width // 4, 64))(x)
-    x = layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu")(x)
-    x = layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(x)
-    return layers.Conv2DTranspose(channels, 3, padding="same", name="logits")(x)
+    """The Keras example mirrored: Dense 7*7*64 (for 28x28), Conv2DTranspose 64/32 with stride 2, the image's
+    channels."""
+    stages = halvings(image_shape, "conv")
+    x = _upsampling_start(z, image_shape, stages)
+    for stage in reversed(range(stages)):
+        x = layers.Conv2DTranspose(_filters(stage), 3, strides=2, padding="same", activation="relu")(x)
+    return layers.Conv2DTranspose(image_shape[-1], 3, padding="same", name="logits")(x)
 
 
 def _mlp_encoder_body(x, hidden_dim=500):
@@ -125,23 +157,22 @@ def _mlp_decoder_body(z, image_shape, hidden_dim=500):
 
 def _deepconv_encoder_body(x):
     """A deeper stack for likelihood work: two 3x3 convolutions per resolution, then Dense 512."""
-    for filters in (32, 64):
-        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
-        x = layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu")(x)
+    for stage in range(halvings(x.shape[1:], "deepconv")):
+        x = layers.Conv2D(_filters(stage), 3, padding="same", activation="relu")(x)
+        x = layers.Conv2D(_filters(stage), 3, strides=2, padding="same", activation="relu")(x)
     x = layers.Flatten()(x)
     return layers.Dense(512, activation="relu")(x)
 
 
 def _deepconv_decoder_body(z, image_shape):
-    """The deep encoder mirrored: Dense 512, then two upsampling stages of two 3x3 convolutions."""
-    height, width, channels = image_shape
+    """The deep encoder mirrored: Dense 512, then an upsampling stage of two 3x3 convolutions per halving."""
+    stages = halvings(image_shape, "deepconv")
     x = layers.Dense(512, activation="relu")(z)
-    x = layers.Dense((height // 4) * (width // 4) * 64, activation="relu")(x)
-    x = layers.Reshape((height // 4, width // 4, 64))(x)
-    for filters in (64, 32):
-        x = layers.Conv2DTranspose(filters, 3, strides=2, padding="same", activation="relu")(x)
-        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
-    return layers.Conv2D(channels, 3, padding="same", name="logits")(x)
+    x = _upsampling_start(x, image_shape, stages)
+    for stage in reversed(range(stages)):
+        x = layers.Conv2DTranspose(_filters(stage), 3, strides=2, padding="same", activation="relu")(x)
+        x = layers.Conv2D(_filters(stage), 3, padding="same", activation="relu")(x)
+    return layers.Conv2D(image_shape[-1], 3, padding="same", name="logits")(x)
 
 
 register_architecture("conv", _conv_encoder_body, _conv_decoder_body, description="the Keras example's conv stack")

@@ -101,7 +101,8 @@ class TensorBoardImages(keras.callbacks.Callback):
             images["manifold"] = plots.manifold_grid(decoder, self.manifold_size)[0]
         with self.writer.as_default():
             for name, grid in images.items():
-                tf.summary.image(name, np.clip(grid, 0.0, 1.0)[None, ..., None], step=epoch)
+                image = np.clip(grid, 0.0, 1.0)
+                tf.summary.image(name, (image[..., None] if image.ndim == 2 else image)[None], step=epoch)
         self.writer.flush()
 
     def on_train_end(self, logs=None):

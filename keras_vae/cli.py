@@ -14,7 +14,6 @@ from . import plots, runs
 from .architectures import ARCHITECTURES, option_rule
 from .classifier import save_classifier, train_classifier
 from .compare import COMPARISON, FIGURES, compare_runs, format_table
-from .data import load_mnist
 from .decoders import decoder_kind, reconstruct, sample_prior
 from .evaluate import evaluate_run
 from .export import export_saved_model
@@ -22,7 +21,7 @@ from .prior_fit import fit_prior_run
 from .options import Integer, as_flags, choices_of, flag
 from .train import SEED, TrainConfig, TrainingDivergedError, redraw_figures, train
 
-DATA_HELP = "mnist.npz or IDX folder (else $KERAS_VAE_MNIST, else download)"
+RUN_DATA_HELP = "the run's images, if not where it recorded them (an image folder, .npz, IDX folder or data set name)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,7 +151,7 @@ def data_options(args):
 
 
 @register_command(
-    "train", "train a VAE (or the plain autoencoder) on MNIST and write a self-describing run folder",
+    "train", "train a VAE (or the plain autoencoder) on MNIST or your own images and write a self-describing run folder",
     example="python -m keras_vae train --data mnist.npz --epochs 30 --out saved_models/conv_latent2",
     arguments=_train_arguments)
 def _train(args):
@@ -213,18 +212,18 @@ def _manifold(args):
 
 
 @register_command(
-    "reconstruct", "show test digits above their reconstructions, decoder(z_mean of encoder(x))",
+    "reconstruct", "show test images above their reconstructions, decoder(z_mean of encoder(x))",
     example="python -m keras_vae reconstruct --data mnist.npz --n 10 --out recon.png",
     arguments=_model_arguments(
     "reconstruct",
-    argument("--n", type=Integer(1, 100), default=10, help="number of test digits"),
-    argument("--data", default=None, help=DATA_HELP)))
+    argument("--n", type=Integer(1, 100), default=10, help="number of test images"),
+    argument("--data", default=None, help=RUN_DATA_HELP + "; default: the run's, else MNIST")))
 def _reconstruct(args):
     encoder, decoder = runs.load_part(args.model, "encoder"), runs.load_part(args.model, "decoder")
-    x = load_mnist(args.data)[1][0][: args.n]
-    title = f"{args.n} test digits (top) and {decoder_kind(decoder).shows.format(z='z_mean')} (bottom)"
+    x = runs.test_set(args.model, args.data, args.n)[0]
+    title = f"{len(x)} test images (top) and {decoder_kind(decoder).shows.format(z='z_mean')} (bottom)"
     plots.save_grid(args.out, plots.reconstruction_grid(x, reconstruct(encoder, decoder, x)), title, args.zoom)
-    print(f"Wrote {args.out}: {args.n} test digits (top) and their reconstructions (bottom)")
+    print(f"Wrote {args.out}: {len(x)} test images (top) and their reconstructions (bottom)")
 
 
 @register_command(
@@ -250,12 +249,15 @@ def _export(args):
     argument("--k", type=Integer(1, 100000), default=5000, help="importance samples per image"),
     argument("--n", type=Integer(1), default=None, help="evaluate only the first n test images"),
     argument("--seed", type=SEED, default=0, help="random seed (default 0)"),
-    argument("--data", default=None, help="mnist.npz or IDX folder (default: the run's own --data)"),
+    argument("--data", default=None, help=RUN_DATA_HELP),
     FORCE])
 def _evaluate(args):
     results, recorded = evaluate_run(args.model, k=args.k, n=args.n, seed=args.seed, data=args.data, force=args.force)
+    per_dim = (f", {results['bits_per_dim']:.4f} bits/dim" if "bits_per_dim" in results
+               else " (a density of pixels in [0, 1]: no bits/dim)")
     print(f"test ELBO {results['test_elbo']:.2f}, test log-likelihood {results['test_log_likelihood']:.2f} "
-          f"nats/image (k={args.k}, {results['test_images']} images); NLL = {-results['test_log_likelihood']:.2f}")
+          f"nats/image (k={args.k}, {results['test_images']} images); NLL = {-results['test_log_likelihood']:.2f}"
+          f"{per_dim}")
     print(recorded)
 
 
@@ -269,7 +271,7 @@ def _evaluate(args):
     argument("--draws", type=Integer(1, 100), default=2, help="draws of z ~ q(z|x) per training image"),
     argument("--iterations", type=Integer(1, 10000), default=50, help="EM iterations"),
     argument("--seed", type=SEED, default=0, help="random seed (default 0)"),
-    argument("--data", default=None, help="mnist.npz or IDX folder (default: the run's own --data)"),
+    argument("--data", default=None, help=RUN_DATA_HELP),
     FORCE])
 def _fit_prior(args):
     out, fit = fit_prior_run(args.model, args.out, args.components, args.draws, args.iterations, args.seed,
@@ -285,7 +287,7 @@ def _fit_prior(args):
     example="python -m keras_vae figures --model saved_models/conv_latent2",
     arguments=[
     argument("--model", type=model_path, required=True, help="run folder"),
-    argument("--data", default=None, help="mnist.npz or IDX folder (default: the run's own --data)"),
+    argument("--data", default=None, help=RUN_DATA_HELP),
     FORCE])
 def _figures(args):
     runs.check_writable(args.model, args.force)
@@ -300,7 +302,7 @@ def _figures(args):
     arguments=[
     argument("--ae", type=model_name, required=True, help="an autoencoder run (train --kind ae), or pretrained:<name>"),
     argument("--vae", type=model_name, required=True, help="a VAE run of the same architecture and latent size"),
-    argument("--data", default=None, help="mnist.npz or IDX folder (default: the VAE run's own --data)"),
+    argument("--data", default=None, help=RUN_DATA_HELP + " (the VAE run's)"),
     argument("--classifier", type=model_path, default=str(runs.CLASSIFIER),
              help="the digit classifier's folder (default: the shipped one; see train-classifier)"),
     argument("--samples", type=Integer(1, 100000), default=1000, help="prior draws decoded by each model"),
@@ -318,7 +320,7 @@ def _compare(args):
     "train-classifier", "train the digit classifier that `compare` asks whether decoded samples are digits",
     example="python -m keras_vae train-classifier --data mnist.npz --out my_classifier",
     arguments=[
-    argument("--data", default=None, help=DATA_HELP),
+    argument("--data", default=None, help="mnist.npz or MNIST IDX folder (else $KERAS_VAE_MNIST, else download)"),
     argument("--epochs", type=Integer(1), default=15),
     argument("--seed", type=SEED, default=0, help="random seed (default 0)"),
     argument("--out", type=output_folder, default=str(runs.CLASSIFIER),
@@ -332,11 +334,12 @@ def _train_classifier(args):
           f"({metrics['binarized_test_accuracy']:.2%} on the binarized test set)")
 
 
-DESCRIPTION = """keras_vae: train Variational Autoencoders (Kingma & Welling 2013) on MNIST, draw and score them,
-and export them for serving. Without --model, the commands use the shipped 2-D model."""
+DESCRIPTION = """keras_vae: train Variational Autoencoders (Kingma & Welling 2013) on MNIST or your own images, draw
+and score them, and export them for serving. Without --model, the commands use the shipped 2-D model."""
 EPILOG = """examples:
   python -m keras_vae sample --n 64 --out samples.png        digits from the shipped 2-D model
   python -m keras_vae train --data mnist.npz                 the tutorial's model, 30 epochs
+  python -m keras_vae train --data photos/ --image-size 32 --channels 3 --likelihood discretized_logistic
   python -m keras_vae <command> --help                       a command's options, with an example
 """
 

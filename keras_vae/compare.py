@@ -13,6 +13,7 @@ from . import plots, runs
 from .autoencoder import Autoencoder
 from .classifier import CONFIDENCE, judge, load_classifier
 from .decoders import decode, encode, image_shape, latent_dim
+from .images import is_mnist
 from .model import VAE
 
 COMPARISON = "compare.json"
@@ -66,7 +67,7 @@ def _describe(model, x, z, z_log_var, samples, classifier):
         "code_mean": z.mean(axis=0).tolist(),
         "code_std": z.std(axis=0).tolist(),
         **spread,
-        "prior_samples": judge(classifier, samples),
+        **({"prior_samples": judge(classifier, samples)} if classifier is not None else {}),
     }
 
 
@@ -79,11 +80,12 @@ def scatter_figure(codes, labels):
     """The test set's codes by digit, one panel per model ("ae", "vae": codes), with the prior's 1-sigma and
     2-sigma circles."""
     fig = Figure(figsize=(7.5 * len(codes), 6.8), layout="constrained")
+    labels = np.zeros(len(next(iter(codes.values()))), "int64") if labels is None else labels
     for ax, (key, z) in zip(np.atleast_1d(fig.subplots(1, len(codes))), codes.items()):
         dims = _plotted_dims(z)
-        for digit in range(10):
+        for digit in np.unique(labels):
             chosen = labels == digit
-            ax.scatter(z[chosen, dims[0]], z[chosen, dims[1]], s=2, color=f"C{digit}", label=str(digit))
+            ax.scatter(z[chosen, dims[0]], z[chosen, dims[1]], s=2, color=f"C{digit % 10}", label=str(digit))
         for radius, style in ((1, "-"), (2, "--")):
             ax.add_patch(Circle((0, 0), radius, fill=False, color="black", linestyle=style, linewidth=1.5,
                                 label=f"prior N(0, I): {radius}σ"))
@@ -103,7 +105,7 @@ def _grid_panels(grids, titles, suptitle, size=(15, 7.6)):
     """Side-by-side grey images in [0, 1], one per model."""
     fig = Figure(figsize=size, layout="constrained")
     for ax, grid, title in zip(fig.subplots(1, len(grids)), grids, titles):
-        ax.imshow(np.clip(grid, 0.0, 1.0), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+        plots.show(ax, grid)
         ax.set_axis_off()
         ax.set_title(title)
     fig.suptitle(suptitle)
@@ -113,23 +115,26 @@ def _grid_panels(grids, titles, suptitle, size=(15, 7.6)):
 def interpolation_figure(x, labels, codes, decoders, steps=10):
     """Decodings along the straight line between the codes of two test digits (the first one and the first of
     another digit), one row per model, with the two digits at the ends."""
-    a, b = 0, int(np.argmax(labels != labels[0]))
+    a, b = (0, 1) if labels is None else (0, int(np.argmax(labels != labels[0])))
+    labels = np.arange(len(x)) if labels is None else labels
     t = np.linspace(0.0, 1.0, steps)[:, None]
     rows = {key: decode(decoders[key], (1 - t) * z[a] + t * z[b]) for key, z in codes.items()}
     fig = Figure(figsize=(20, 5), layout="constrained")
     for ax, (key, images) in zip(fig.subplots(len(rows), 1), rows.items()):
         row = np.concatenate([x[a:a + 1], images, x[b:b + 1]])
-        ax.imshow(plots.tile_images(row, 1, len(row)), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
-        ax.set_xticks([14, 28 * (len(row) - 1) + 14], [f"test digit {labels[a]}", f"test digit {labels[b]}"])
-        ax.set_yticks([14], [NAMES[key]])
+        plots.show(ax, plots.tile_images(row, 1, len(row)))
+        side = x.shape[2]
+        ax.set_xticks([side / 2, side * (len(row) - 0.5)], [f"test image {labels[a]}", f"test image {labels[b]}"])
+        ax.set_yticks([x.shape[1] / 2], [NAMES[key]])
     fig.suptitle(f"From one test digit to another: decoder((1 - t) z_a + t z_b), t = 0 to 1 in {steps} steps")
     return fig
 
 
 def comparison(ae, vae, x, labels, classifier, samples=1000, seed=0):
-    """(table, figures) contrasting the two models on the images x (with their digit labels): the table as
-    compare.json holds it, the figures name -> matplotlib Figure. Prior samples are `samples` draws of
-    z ~ N(0, I) (seed), the same ones through each decoder; `classifier` judges them (classifier.py)."""
+    """(table, figures) contrasting the two models on the images x (with their digit labels, or None): the table
+    as compare.json holds it, the figures name -> matplotlib Figure. Prior samples are `samples` draws of
+    z ~ N(0, I) (seed), the same ones through each decoder; `classifier` judges them (classifier.py), where it is
+    given (None for images that are not MNIST digits)."""
     check_pair(ae, vae)
     models = {"ae": ae, "vae": vae}
     z_prior = np.random.default_rng(seed).standard_normal((samples, latent_dim(vae.decoder))).astype("float32")
@@ -138,8 +143,7 @@ def comparison(ae, vae, x, labels, classifier, samples=1000, seed=0):
     decoded = {key: decode(model.decoder, z_prior, seed) for key, model in models.items()}
     table = {key: _describe(model, x, *posteriors[key], decoded[key], classifier) for key, model in models.items()}
     table.update({
-        "test_digits": judge(classifier, x),
-        "confidence": CONFIDENCE,
+        **({"test_digits": judge(classifier, x), "confidence": CONFIDENCE} if classifier is not None else {}),
         "prior_draws": samples,
         "seed": seed,
         "test_images": len(x),
@@ -150,9 +154,10 @@ def comparison(ae, vae, x, labels, classifier, samples=1000, seed=0):
         "prior_samples": _grid_panels(
             [plots.tile_images(decoded[key][:side * side], side, side) for key in models],
             [f"{NAMES[key]}: of {samples}, {table[key]['prior_samples']['read_as_digits']:.0%} read as digits, "
-             f"{table[key]['prior_samples']['effective_digits']:.1f} effective digits" for key in models],
-            f"decoder(z), z ~ N(0, I): the same {side * side} draws through each decoder "
-            f"(read as a digit: the classifier gives one digit p ≥ {CONFIDENCE})"),
+             f"{table[key]['prior_samples']['effective_digits']:.1f} effective digits" if classifier is not None
+             else f"{NAMES[key]}: decoder(z)" for key in models],
+            f"decoder(z), z ~ N(0, I): the same {side * side} draws through each decoder"
+            + (f" (read as a digit: the classifier gives one digit p ≥ {CONFIDENCE})" if classifier is not None else "")),
         "manifold": _grid_panels(
             [plots.manifold_grid(model.decoder, n=15)[0] for model in models.values()],
             [f"{NAMES[key]}: decoder(z)" for key in models],
@@ -173,10 +178,13 @@ def compare_runs(ae_run, vae_run, out, data=None, classifier=runs.CLASSIFIER, sa
         raise runs.RecordedResultError(f"{out / COMPARISON} holds a comparison: give another --out, or add --force.")
     ae, vae = load_pair(ae_run, vae_run)
     x, labels = runs.test_set(runs.model_path(vae_run), data)
-    table, figures = comparison(ae, vae, x, labels, load_classifier(classifier), samples, seed)
+    digits = is_mnist(data or runs.read_config(runs.model_path(vae_run)).get("data")) and x.shape[1:] == (28, 28, 1)
+    table, figures = comparison(ae, vae, x, labels, load_classifier(classifier) if digits else None, samples, seed)
     # Recorded as a reader can follow them: pretrained:<name>, or a path relative to `out`.
     table["ae"]["run"], table["vae"]["run"], table["classifier"] = (
         runs.recorded_path(path, out) for path in (ae_run, vae_run, classifier))
+    if not digits:
+        table["classifier"] = "none: the images are not MNIST digits"
     out.mkdir(parents=True, exist_ok=True)
     runs.save_figures(out, figures)
     runs.write_json(out / COMPARISON, table)
@@ -187,7 +195,7 @@ def format_table(table):
     """The comparison as printed text: one line per quantity, AE and VAE side by side."""
     def vector(values):
         return "[" + ", ".join(f"{v:.2f}" for v in values) + "]"
-    ae, vae, real = table["ae"], table["vae"], table["test_digits"]
+    ae, vae, real = table["ae"], table["vae"], table.get("test_digits")
     rows = [
         ("test reconstruction loss, nats/image", f"{ae['test']['reconstruction_loss']:.2f}",
          f"{vae['test']['reconstruction_loss']:.2f} (z drawn from q(z|x))"),
@@ -195,13 +203,18 @@ def format_table(table):
         ("code mean per dim (prior: 0)", vector(ae["code_mean"]), vector(vae["code_mean"])),
         ("code std per dim (prior: 1)", vector(ae["code_std"]), vector(vae["code_std"])),
         ("  of z ~ q(z|x)", "-", vector(vae["sampled_code_std"])),
-        (f"prior samples read as digits (p ≥ {table['confidence']})", f"{ae['prior_samples']['read_as_digits']:.1%}",
-         f"{vae['prior_samples']['read_as_digits']:.1%} (real test digits: {real['read_as_digits']:.1%})"),
-        ("effective number of digits drawn (of 10)", f"{ae['prior_samples']['effective_digits']:.2f}",
-         f"{vae['prior_samples']['effective_digits']:.2f} (real: {real['effective_digits']:.2f})"),
-        ("classifier score (of 10)", f"{ae['prior_samples']['classifier_score']:.2f}",
-         f"{vae['prior_samples']['classifier_score']:.2f} (real: {real['classifier_score']:.2f})"),
     ]
+    if real is None:
+        rows.append(("prior samples judged", "-", "- (no digit classifier for these images)"))
+    else:
+        rows += [
+            (f"prior samples read as digits (p ≥ {table['confidence']})", f"{ae['prior_samples']['read_as_digits']:.1%}",
+             f"{vae['prior_samples']['read_as_digits']:.1%} (real test digits: {real['read_as_digits']:.1%})"),
+            ("effective number of digits drawn (of 10)", f"{ae['prior_samples']['effective_digits']:.2f}",
+             f"{vae['prior_samples']['effective_digits']:.2f} (real: {real['effective_digits']:.2f})"),
+            ("classifier score (of 10)", f"{ae['prior_samples']['classifier_score']:.2f}",
+             f"{vae['prior_samples']['classifier_score']:.2f} (real: {real['classifier_score']:.2f})"),
+        ]
     width = max(len(row[0]) for row in rows)
     column = max(len(row[1]) for row in rows)
     lines = [f"{'':{width}}  {'AE':>{column}}  VAE"]

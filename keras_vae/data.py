@@ -36,7 +36,7 @@ def load_mnist(path=None, tried=()):
     if path:
         arrays = _read_local(Path(path))
     else:
-        arrays = _download(tried)
+        arrays = download_mnist(tried)
     _check_mnist(arrays, path or "the Keras download")
     return (
         (_to_images(arrays["x_train"]), arrays["y_train"].astype("int64")),
@@ -44,7 +44,8 @@ def load_mnist(path=None, tried=()):
     )
 
 
-def _download(tried=()):
+def download_mnist(tried=()):
+    """MNIST's four uint8 arrays from keras.datasets.mnist.load_data(); the error names `tried` and the fix."""
     import keras
 
     try:
@@ -118,10 +119,26 @@ def _check_mnist(arrays, source):
 
 def _to_images(x):
     """uint8 0..255 (n, 28, 28) -> float32 0..1 (n, 28, 28, 1)."""
-    return (x.astype("float32") / 255.0)[..., None]
+    return to_unit_range(x[..., None]).numpy()
 
 
 BINARIZE = ("none", "dynamic", "static")
+
+
+PIXELS = "uint8 / 255"  # how 8-bit pixels become [0, 1] (to_unit_range), as runs record it
+
+
+def to_unit_range(pixels):
+    """8-bit pixels 0..255 as float32 in [0, 1]: x / 255, the one scaling of every source (PIXELS)."""
+    return tf.cast(pixels, tf.float32) / 255.0
+
+
+def unit_array(x):
+    """Images (an array, or a tf.data.Dataset of single images) as one float32 array in [0, 1]."""
+    if isinstance(x, tf.data.Dataset):
+        batches = list(x.batch(512).map(to_unit_range).as_numpy_iterator())
+        return np.concatenate(batches) if batches else np.zeros((0, *x.element_spec.shape), "float32")
+    return to_unit_range(x).numpy() if x.dtype == np.uint8 else x
 
 
 def binarize_images(x, seed=0):
@@ -132,6 +149,8 @@ def binarize_images(x, seed=0):
 def make_dataset(x, batch_size=128, shuffle=False, seed=None, binarize="none"):
     """A tf.data pipeline of image batches: cached, optionally shuffled each epoch, prefetched.
 
+    x: float images in [0, 1], or 8-bit ones (an array, or a tf.data.Dataset of single images such as
+    images.pixel_dataset's from files), scaled per batch after the cache (to_unit_range).
     binarize: "none" (grayscale), "static" (one fixed draw, seeded) or "dynamic" (a fresh Bernoulli
     draw of every pixel each time an image is seen, as in Burda et al. 2015).
     """
@@ -139,15 +158,18 @@ def make_dataset(x, batch_size=128, shuffle=False, seed=None, binarize="none"):
         raise ValueError(f"`binarize` {binarize!r} is not one of {', '.join(BINARIZE)}.")
     require("batch_size", batch_size, Integer(1))
     if binarize == "static":
-        x = binarize_images(x, seed or 0)
-    dataset = tf.data.Dataset.from_tensor_slices(x).cache()
+        x = binarize_images(unit_array(x), seed or 0)
+    dataset = (x if isinstance(x, tf.data.Dataset) else tf.data.Dataset.from_tensor_slices(x)).cache()
     options = tf.data.Options()
     # In-memory data has no files to shard: multi-worker training splits it by element.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     dataset = dataset.with_options(options)
     if shuffle:
-        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+        size = int(dataset.cardinality()) if isinstance(x, tf.data.Dataset) else len(x)
+        dataset = dataset.shuffle(max(size, 1), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size)
+    if dataset.element_spec.dtype == tf.uint8:
+        dataset = dataset.map(to_unit_range, num_parallel_calls=tf.data.AUTOTUNE)
     if binarize == "dynamic":
         # One stateless seed pair per batch, drawn anew on every pass over the data.
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)

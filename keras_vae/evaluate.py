@@ -9,7 +9,7 @@ from scipy.special import logsumexp
 
 from . import runs
 from .layers import Sampling
-from .losses import log_prior_ratio
+from .losses import bits_per_dim, log_prior_ratio
 from .model import VAE
 from .options import Integer, require
 
@@ -85,8 +85,10 @@ def evaluate_run(run, k=5000, n=None, seed=0, data=None, force=False):
     """Score the run at `run` on its test set (the first n images; see runs.test_set) and record the test ELBO
     and the importance-weighted log-likelihood in its metrics.json (runs.record_evaluation).
 
-    Returns (the evaluation, a sentence saying where it was recorded). A run that models grayscale pixels
-    with a likelihood of binary pixels has no NLL to report: a ValueError says so.
+    Returns (the evaluation, a sentence saying where it was recorded). Where p(x|z) is a probability of discrete
+    pixel values (binary, or 8-bit: discretized_logistic) the evaluation holds the NLL in bits per dimension too; a
+    density (gaussian, continuous_bernoulli) has its NLL in nats only. A run that models grayscale pixels with a
+    likelihood of binary pixels has no NLL to report: a ValueError says so.
     """
     binarize = runs.read_config(run).get("binarize", "none")
     vae = runs.load_model(run)
@@ -106,4 +108,6 @@ def evaluate_run(run, k=5000, n=None, seed=0, data=None, force=False):
         "binarize": binarize,
         "seed": seed,
     }
+    if vae.p_x_given_z.discrete or vae.p_x_given_z.binary:  # a probability of discrete pixel values, not a density
+        evaluation["bits_per_dim"] = bits_per_dim(-evaluation["test_log_likelihood"], x_test.shape[1:])
     return evaluation, runs.record_evaluation(run, evaluation, force)

@@ -13,10 +13,19 @@ DOWNWARD = "grows downward: row i decodes grid[i], the tutorial's loop order"
 
 
 def tile_images(images, rows, cols):
-    """(rows*cols, h, w[, 1]) images -> one (rows*h, cols*w) array, row by row."""
-    images = np.asarray(images).reshape(rows, cols, *np.shape(images)[1:3])
-    height, width = images.shape[2:4]
-    return images.transpose(0, 2, 1, 3).reshape(rows * height, cols * width)
+    """(rows*cols, h, w[, c]) images -> one (rows*h, cols*w) array of grayscale ones, (rows*h, cols*w, 3) of color
+    ones, row by row."""
+    images = np.asarray(images)
+    height, width = images.shape[1:3]
+    channels = images.shape[3] if images.ndim == 4 else 1
+    tiled = images.reshape(rows, cols, height, width, channels).transpose(0, 2, 1, 3, 4)
+    tiled = tiled.reshape(rows * height, cols * width, channels)
+    return tiled[..., 0] if channels == 1 else tiled
+
+
+def show(ax, grid):
+    """Draw a tiled grid of pixel values in [0, 1] on `ax`: grey = value for grayscale, as it is for color."""
+    ax.imshow(np.clip(grid, 0.0, 1.0), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
 
 
 def manifold_grid(decoder, n=20, dims=(0, 1), batch_size=256):
@@ -43,7 +52,7 @@ def manifold_figure(decoder, n=20, dims=(0, 1)):
     figure, grid = manifold_grid(decoder, n, dims)
     fig = Figure(figsize=(10, 10.3), layout="constrained")
     ax = fig.subplots()
-    ax.imshow(figure, cmap="Greys_r")
+    show(ax, figure)
     digit_size = figure.shape[0] // n
     shown = np.unique(np.linspace(0, n - 1, min(n, 7)).round().astype(int))  # first and last labelled
     ticks = shown * digit_size + digit_size / 2
@@ -62,20 +71,26 @@ def informative_dims(z_mean, z_log_var, count=2):
     return tuple(int(d) for d in np.argsort(kl_per_dim)[::-1][:count])
 
 
-def latent_scatter_figure(z_mean, labels, dims=(0, 1), z_log_var=None):
-    """z_mean of each image in two latent dims, one colour per digit. With z_log_var and more than two
-    dims, the two most informative dims (largest average KL) instead of `dims`."""
-    title = f"Latent space: z_mean[{dims[0]}], z_mean[{dims[1]}] by digit"
+def latent_scatter_figure(z_mean, labels, dims=(0, 1), z_log_var=None, label_names=None):
+    """z_mean of each image in two latent dims, one colour per digit (per label, named by `label_names` where given;
+    one colour where `labels` is None). With z_log_var and more than two dims, the two most informative dims
+    (largest average KL) instead of `dims`."""
+    kind = "digit" if label_names is None else "label"
+    title = f"Latent space: z_mean[{dims[0]}], z_mean[{dims[1]}]" + (f" by {kind}" if labels is not None else "")
     if z_log_var is not None and z_mean.shape[1] > 2:
         dims = informative_dims(z_mean, z_log_var)
         title = (f"Latent space: z_mean in dims {dims[0]} and {dims[1]} of {z_mean.shape[1]}, "
                  "those with the largest average KL")
     fig = Figure(figsize=(8, 7.4), layout="constrained")
     ax = fig.subplots()
-    for digit in range(10):  # matplotlib's default colours C0..C9 are tab10's ten
-        chosen = labels == digit
-        ax.scatter(z_mean[chosen, dims[0]], z_mean[chosen, dims[1]], s=2, label=str(digit), color=f"C{digit}")
-    ax.legend(title="digit", markerscale=5, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    if labels is None:
+        ax.scatter(z_mean[:, dims[0]], z_mean[:, dims[1]], s=2, color="C0")
+    else:
+        for label in np.unique(labels):  # matplotlib's default colours C0..C9 are tab10's ten
+            chosen = labels == label
+            name = str(label) if label_names is None else label_names[label]
+            ax.scatter(z_mean[chosen, dims[0]], z_mean[chosen, dims[1]], s=2, label=name, color=f"C{label % 10}")
+        ax.legend(title=kind, markerscale=5, loc="center left", bbox_to_anchor=(1.0, 0.5))
     ax.set_xlabel(f"z_mean[{dims[0]}]")
     ax.set_ylabel(f"z_mean[{dims[1]}]" + (f" ({DOWNWARD.split(':')[0]}, as in the manifold)" if z_mean.shape[1] == 2 else ""))
     if z_mean.shape[1] == 2:
@@ -91,11 +106,11 @@ def reconstruction_grid(originals, reconstructions):
 
 def reconstruction_figure(originals, reconstructions):
     """Originals (top row) over their reconstructions (bottom row)."""
-    n = len(originals)
+    n, height = len(originals), originals.shape[1]
     fig = Figure(figsize=(n, 2.3))
     ax = fig.subplots()
-    ax.imshow(reconstruction_grid(originals, reconstructions), cmap="Greys_r")
-    ax.set_yticks([14, 42], ["original", "reconstruction"])
+    show(ax, reconstruction_grid(originals, reconstructions))
+    ax.set_yticks([height / 2, 1.5 * height], ["original", "reconstruction"])
     ax.set_xticks([])
     return fig
 
@@ -111,7 +126,7 @@ def samples_figure(x_sampled, title="Samples: decoder(z), z ~ N(0, I)"):
     side = int(np.sqrt(len(x_sampled)))
     fig = Figure(figsize=(side, side + 0.4))
     ax = fig.subplots()
-    ax.imshow(tile_images(x_sampled[: side * side], side, side), cmap="Greys_r")
+    show(ax, tile_images(x_sampled[: side * side], side, side))
     ax.set_axis_off()
     ax.set_title(title)
     return fig
@@ -155,13 +170,14 @@ def history_figure(history, warmup_epochs=0, validated_on="validation"):
     return fig
 
 
-def run_figures(model, x_test, y_test, history, warmup_epochs=0, validated_on="validation"):
-    """A training run's figures (a VAE's or an Autoencoder's), name -> Figure: latent scatter, reconstructions,
-    samples, learning curves (history_figure), and for a 2-D latent space the tutorial's manifold."""
+def run_figures(model, x_test, y_test, history, warmup_epochs=0, validated_on="validation", label_names=None):
+    """A training run's figures (a VAE's or an Autoencoder's), name -> Figure: latent scatter (labels y_test, named
+    by label_names, or None), reconstructions, samples, learning curves (history_figure), and for a 2-D latent
+    space the tutorial's manifold."""
     encoder, decoder, prior = model.encoder, model.decoder, getattr(model, "prior", None)  # an autoencoder has none
     z_mean, z_log_var = encode(encoder, x_test)
     figures = {
-        "latent_scatter": latent_scatter_figure(z_mean, y_test, z_log_var=z_log_var),
+        "latent_scatter": latent_scatter_figure(z_mean, y_test, z_log_var=z_log_var, label_names=label_names),
         "reconstructions": reconstruction_figure(x_test[:10], reconstruct(encoder, decoder, x_test[:10])),
         "samples": samples_figure(sample_prior(decoder, 64, seed=0, prior=prior), samples_title(decoder, prior)),
         "history": history_figure(history, warmup_epochs, validated_on),
@@ -177,13 +193,13 @@ TITLE_PIXELS, MIN_SHORT_SIDE = 40, 400
 def grid_figure(grid, title, zoom=None):
     """A tiled grid of pixel values in [0, 1] under a title, each image pixel a zoom x zoom block of file pixels
     (by default the smallest zoom that makes the short side at least 400 pixels); saved at dpi=100."""
-    height, width = grid.shape
+    height, width = grid.shape[:2]
     zoom = zoom or max(1, math.ceil(MIN_SHORT_SIDE / min(height, width)))
     dpi = 100
     total = height * zoom + TITLE_PIXELS
     fig = Figure(figsize=(width * zoom / dpi, total / dpi), dpi=dpi)
     ax = fig.add_axes((0, 0, 1, height * zoom / total))
-    ax.imshow(np.clip(grid, 0.0, 1.0), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")  # grey = value
+    show(ax, grid)
     ax.set_axis_off()
     fig.text(0.5, 1 - TITLE_PIXELS / 2 / total, title, ha="center", va="center", fontsize=11, wrap=True)
     return fig

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import keras
 
-from .data import MNIST_ENV, binarize_images, load_mnist
+from .data import MNIST_ENV, binarize_images, unit_array
+from .images import KERAS_DATASETS, is_mnist, load_images, pixels_of
 from .export import is_saved_model, load_saved_model_part
 from .autoencoder import Autoencoder
 from .model import VAE, AutoencoderBase
@@ -141,12 +142,17 @@ def read_json(path):
 def recorded_path(path, run_dir):
     """How a run folder records a path it read: a shipped run as `pretrained:<name>`, anything else relative to
     the run folder, so that no file of it holds an absolute path of the machine that made it."""
-    if str(path).startswith(PRETRAINED):
+    if str(path).startswith(PRETRAINED) or is_dataset_name(path):
         return str(path)
     shipped = shipped_model(path)
     if shipped is not None and shipped.name.startswith("pretrained_") and Path(path).resolve() == shipped.resolve():
         return PRETRAINED + shipped.name.removeprefix("pretrained_")
     return os.path.relpath(Path(path).absolute(), Path(run_dir).absolute())
+
+
+def is_dataset_name(data):
+    """Whether a --data value names a Keras data set (downloaded) rather than a path."""
+    return str(data) in KERAS_DATASETS and not Path(str(data)).exists()
 
 
 def recorded_location(recorded, run_dir):
@@ -175,7 +181,7 @@ def config_as_given(run):
     another run folder); a path that does not is left out."""
     config = read_config(run)
     for name in PATH_OPTIONS:
-        if config.get(name) and not str(config[name]).startswith(PRETRAINED):
+        if config.get(name) and not str(config[name]).startswith(PRETRAINED) and not is_dataset_name(config[name]):
             location = recorded_location(config[name], run)
             config[name] = str(location) if location.exists() else None
     return config
@@ -246,40 +252,50 @@ def scored_images(x, binarize, seed=TEST_SEED):
 
 
 def split_validation(x_train, n):
-    """The training images less the last n, and those n as a validation set."""
+    """The training images (an array or an images.ImageSplit) less the last n, and those n as a validation set."""
     if not 0 <= n < len(x_train):
         raise ValueError(f"`validation_images` must be in [0, {len(x_train)}), got {n}.")
     return x_train[:len(x_train) - n], x_train[len(x_train) - n:]
 
 
-def run_mnist(run, data=None):
-    """MNIST for the run at `run`, from the first of: `data`, $KERAS_VAE_MNIST, the run's recorded data where it
-    exists on this machine, the Keras download (as in Colab); the error names each place it tried."""
-    if data or os.environ.get(MNIST_ENV):
-        return load_mnist(data)
-    recorded = read_config(run).get("data")
-    if not recorded:
-        return load_mnist()
-    location = recorded_location(recorded, run)
-    if location.exists():
-        return load_mnist(location)
-    return load_mnist(tried=[f"the run's recorded data {recorded} is not on this machine"])
+def run_images(run, data=None):
+    """The ImageSet of the run at `run`, read as it was (resized and converted to the images its model takes, the same
+    held-out split), from the first
+    of: `data`; for an MNIST run $KERAS_VAE_MNIST; the run's recorded data where it is on this machine (or a Keras
+    data set's name); for an MNIST run the download. The error names each place it tried."""
+    config = read_config(run)
+    shape = config.get("images", {}).get("image_shape")  # what the run's model takes, whatever the images given
+    options = {"image_size": tuple(shape[:2]) if shape else config.get("image_size"),
+               "channels": shape[2] if shape else config.get("channels"),
+               "test_split": config.get("test_split", 0.1), "seed": config.get("seed") or 0}
+    recorded = config.get("data")
+    if data or (is_mnist(recorded) and os.environ.get(MNIST_ENV)):
+        return load_images(data, **options)
+    if recorded and (is_dataset_name(recorded) or recorded_location(recorded, run).exists()):
+        return load_images(recorded if is_dataset_name(recorded) else recorded_location(recorded, run), **options)
+    missing = [f"the run's recorded data {recorded} is not on this machine"] if recorded else []
+    if not is_mnist(recorded):
+        raise FileNotFoundError(f"{missing[0]}: give its images as --data.")
+    return load_images(None, tried=missing, **options)
 
 
 def training_images(run, data=None):
-    """The images the run at `run` trained on, its validation images held out: a statically binarized run's one
-    draw (data.make_dataset's), else as loaded (a dynamically binarized run saw a fresh draw of them each epoch)."""
+    """The images the run at `run` trained on, its validation images held out, as float32 in [0, 1]: a statically
+    binarized run's one draw (data.make_dataset's), else as read (a dynamically binarized run saw a fresh draw of
+    them each epoch)."""
     config = read_config(run)
-    x_train = split_validation(run_mnist(run, data)[0][0], config.get("validation_images", 0))[0]
+    images = run_images(run, data)
+    x_train = unit_array(pixels_of(split_validation(images.train, config.get("validation_images", 0))[0],
+                                   images.image_shape))
     return binarize_images(x_train, config.get("seed") or 0) if config.get("binarize") == "static" else x_train
 
 
 def test_set(run, data=None, n=None):
-    """The first n (default all) test images, as the run at `run` is scored on them, and their labels; MNIST
-    from where run_mnist finds it."""
+    """The first n (default all) test images, as the run at `run` is scored on them, and their labels (None for
+    unlabelled images); the images from where run_images finds them."""
     config = read_config(run)
-    x_test, y_test = run_mnist(run, data)[1]
-    return scored_images(x_test[:n], config.get("binarize", "none")), y_test[:n]
+    x_test, y_test = run_images(run, data).images("test", n)
+    return scored_images(x_test, config.get("binarize", "none")), y_test
 
 
 def load_keras_model(path):

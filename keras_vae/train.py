@@ -12,11 +12,12 @@ import numpy as np
 import tensorflow as tf
 
 from . import plots, runs
-from .architectures import ARCHITECTURES, build_decoder, build_encoder, get_architecture
+from .architectures import ARCHITECTURES, IMAGE_SHAPE, build_decoder, build_encoder, get_architecture
 from .autoencoder import Autoencoder
 from .checkpoint import EpochCheckpoint, load_checkpoint
 from .callbacks import KLWarmup, LogBeta, ReduceLROnPlateau, TensorBoardImages
-from .data import BINARIZE, load_mnist, make_dataset
+from .data import BINARIZE, make_dataset, unit_array
+from .images import DATA_HELP, load_images, parse_image_size, pixels_of
 from .distribute import STRATEGIES, is_chief, make_strategy
 from .losses import LIKELIHOODS
 from .model import STEPS_PER_EXECUTION, VAE
@@ -77,7 +78,13 @@ class TrainConfig:
                                        "recent CPUs", choices=PRECISIONS)
     strategy: str = option("none", "tf.distribute: mirrored (local GPUs) or multiworker (TF_CONFIG)",
                            choices=STRATEGIES)
-    data: str | None = option(None, "mnist.npz or IDX folder (else $KERAS_VAE_MNIST, else the download)", path="data")
+    data: str | None = option(None, DATA_HELP, path="data")
+    image_size: str | None = option(None, "H or HxW: resize every image to it (default: the images' own size, which "
+                                          "must be one)", inherited=True)
+    channels: int | None = option(None, "1 (grayscale) or 3 (color): convert every image (default: the images' own)",
+                                  Integer(1, 3), choices=(1, 3), inherited=True)
+    test_split: float = option(0.1, "where the images have no test split, the fraction held out as one (seeded by "
+                                    "`seed`)", Number(0.0, inclusive=False, below=1.0))
     out: str | None = option(None, "run folder (default saved_models/<architecture>_latent<d>); written whole at the "
                                    "end", path="folder")
 
@@ -92,6 +99,7 @@ class TrainConfig:
         """Refuse a value out of its declared range or choices, and options that contradict each other, in one
         ValueError that names the arguments."""
         check_fields(self)
+        parse_image_size(self.image_size)
         get_architecture(self.architecture).check_options(self.options)
         if self.kl_warmup_epochs >= self.epochs:
             raise ValueError(f"`kl_warmup_epochs` {self.kl_warmup_epochs} must be below `epochs` {self.epochs}, "
@@ -127,9 +135,9 @@ class TrainConfig:
         return callbacks
 
 
-def build_model(config, optimizer=None):
-    """A compiled VAE (or Autoencoder) for the config, its layers computing in `config.precision` (the loss
-    stays float32).
+def build_model(config, optimizer=None, image_shape=IMAGE_SHAPE):
+    """A compiled VAE (or Autoencoder) for the config and images of `image_shape`, its layers computing in
+    `config.precision` (the loss stays float32).
 
     optimizer: FusedAdam(config.learning_rate) unless given (with config.ema_momentum, one that keeps a moving
     average of the weights, which Keras' fit puts in their place when it ends); a given optimizer is used as it is.
@@ -138,8 +146,9 @@ def build_model(config, optimizer=None):
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(config.precision)
     try:
-        encoder = build_encoder(config.latent_dim, config.architecture, seed=config.seed, **options)
-        decoder = build_decoder(config.latent_dim, config.architecture, likelihood=config.likelihood, **options)
+        encoder = build_encoder(config.latent_dim, config.architecture, image_shape, seed=config.seed, **options)
+        decoder = build_decoder(config.latent_dim, config.architecture, image_shape, likelihood=config.likelihood,
+                                **options)
         prior = MixturePrior(config.latent_dim, config.prior_components) if config.prior_components else None
         prior_terms = ({"beta": config.beta, "importance_samples": config.importance_samples, "prior": prior}
                        if config.kind == "vae" else {})
@@ -220,9 +229,17 @@ def redraw_figures(run, data=None):
     history = runs.read_json(Path(run) / runs.HISTORY)
     config = runs.read_config(run)
     figures = plots.run_figures(runs.load_model(run), x_test, y_test, history, config.get("kl_warmup_epochs", 0),
-                                runs.validated_on(config))
+                                runs.validated_on(config), config.get("images", {}).get("class_names"))
     runs.save_figures(run, figures)
     return sorted(figures)
+
+
+def describe_images(images):
+    """One line saying what was read: the source, the split sizes, the image shape and anything changed or skipped."""
+    record = images.record
+    notes = "; ".join(record[key] for key in ("converted", "skipped") if key in record)
+    return (f"Images: {record['source']}, {record['train_images']} train / {record['test_images']} test "
+            f"({record['test']}), {'x'.join(map(str, images.image_shape))}" + (f"; {notes}" if notes else ""))
 
 
 class TrainingDivergedError(RuntimeError):
@@ -230,8 +247,8 @@ class TrainingDivergedError(RuntimeError):
 
 
 def train(config, resume=False, force=False):
-    """Train a VAE or an autoencoder (config.kind) on MNIST and write a run folder (runs.py): the models, history,
-    metrics and figures.
+    """Train a VAE or an autoencoder (config.kind) on the images config.data names (MNIST by default) and write a
+    run folder (runs.py): the models, history, metrics and figures.
 
     The run is written in <run>.partial, every epoch checkpointed there (resume=True continues from the last),
     and renamed to <run> once complete. A folder that already holds a run is replaced only with force.
@@ -244,10 +261,13 @@ def train(config, resume=False, force=False):
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     source = runs.load_model(config.init_from) if config.init_from and not resume else None
-    (x_train, _), (x_test, y_test) = load_mnist(config.data)
-    x_train, x_val = runs.split_validation(x_train, config.validation_images)
+    images = load_images(config.data, config.image_size, config.channels, config.test_split, config.seed)
+    print(describe_images(images))
+    train_split, val_split = runs.split_validation(images.train, config.validation_images)
+    x_test, y_test = images.images("test")
     x_test = runs.scored_images(x_test, config.binarize)
-    x_val = runs.scored_images(x_val, config.binarize, seed=runs.VALIDATION_SEED)
+    x_val = runs.scored_images(unit_array(pixels_of(val_split, images.image_shape)), config.binarize,
+                               seed=runs.VALIDATION_SEED)
     strategy = make_strategy(config.strategy)
     work_dir = runs.partial_dir(run_dir)
     checkpoint_dir = work_dir / runs.CHECKPOINT_DIR
@@ -255,14 +275,16 @@ def train(config, resume=False, force=False):
         if resume:
             model, initial_epoch, history, seconds_before = load_checkpoint(checkpoint_dir)
         else:
-            model, initial_epoch, history, seconds_before = build_model(config), 0, {}, 0.0
+            model, initial_epoch, history, seconds_before = build_model(config, image_shape=images.image_shape), 0, {}, 0.0
             if source is not None:
                 copy_weights(model, source)
             shutil.rmtree(work_dir, ignore_errors=True)
-    runs.write_config(work_dir, dataclasses.asdict(config))
+    # What was read, less the source as given: `data` records it relative to the run.
+    read = {key: value for key, value in images.record.items() if key != "source"}
+    runs.write_config(work_dir, {**dataclasses.asdict(config), "images": read})
 
     checkpoint = EpochCheckpoint(checkpoint_dir, history, seconds_before)
-    train_data = make_dataset(x_train, config.batch_size, shuffle=True, seed=config.seed, binarize=config.binarize)
+    train_data = make_dataset(pixels_of(train_split, images.image_shape), config.batch_size, shuffle=True, seed=config.seed, binarize=config.binarize)
     test_data = make_dataset(x_test, config.batch_size)
     # Schedules and early stopping watch val_loss: on held-out training images when asked, else on the test set.
     val_data = make_dataset(x_val, config.batch_size) if len(x_val) else test_data
@@ -295,11 +317,11 @@ def train(config, resume=False, force=False):
         "epochs": len(history["loss"]),
         # Across the invocations of a resumed run (up to its last checkpoint, then this one's).
         "seconds": round(seconds_before + seconds, 1),
-        "samples_per_second": round(len(x_train) * len(history["loss"]) / (seconds_before + seconds), 1),
+        "samples_per_second": round(len(train_split) * len(history["loss"]) / (seconds_before + seconds), 1),
         "hardware": hardware(),
     }
     figures = plots.run_figures(model, x_test, y_test, history, config.kl_warmup_epochs,
-                                runs.validated_on(dataclasses.asdict(config)))
+                                runs.validated_on(dataclasses.asdict(config)), images.record.get("class_names"))
     runs.save_results(work_dir, history, metrics, figures)
     shutil.rmtree(checkpoint_dir)
     runs.publish(work_dir, run_dir)

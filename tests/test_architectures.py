@@ -3,6 +3,7 @@ import pytest
 from keras import layers
 
 from keras_vae import ARCHITECTURES, build_decoder, build_encoder, register_architecture
+from keras_vae.architectures import halvings
 from keras_vae.autoregressive import AutoregressiveDecoder
 from keras_vae.decoders import DirectDecoder
 
@@ -45,3 +46,34 @@ def test_bodies_that_disagree_on_an_option_default_are_refused():
     with pytest.raises(ValueError, match="different defaults"):
         register_architecture("disagreeing", encoder_body, decoder_body)
     assert "disagreeing" not in ARCHITECTURES
+
+
+@pytest.mark.parametrize("architecture", ["conv", "deepconv", "mlp"])
+@pytest.mark.parametrize("image_shape", [(28, 28, 1), (32, 32, 3), (64, 64, 3), (16, 24, 1)])
+def test_the_stacks_follow_the_image_size_and_channels(architecture, image_shape):
+    encoder = build_encoder(4, architecture, image_shape)
+    decoder = build_decoder(4, architecture, image_shape)
+    assert tuple(encoder.input.shape[1:]) == image_shape and tuple(decoder.output.shape[1:]) == image_shape
+    strided = [layer for layer in encoder.layers if getattr(layer, "strides", (1, 1)) == (2, 2)]
+    assert len(strided) == {"mlp": 0}.get(architecture, halvings(image_shape))
+    if architecture != "mlp":  # the smallest feature map is at most 8 on a side
+        assert max(strided[-1].output.shape[1:3]) <= 8
+
+
+def test_halvings_go_down_to_at_most_8_and_the_28_pixel_stack_is_the_keras_examples():
+    assert [halvings((s, s)) for s in (8, 16, 28, 32, 64, 128)] == [0, 1, 2, 2, 3, 4]
+    widths = [layer.filters for layer in build_encoder(2, "conv").layers if hasattr(layer, "filters")]
+    assert widths == [32, 64] and build_decoder(2, "conv").count_params() == 65089
+
+
+@pytest.mark.parametrize("side", [30, 60, 100])
+def test_sizes_the_stacks_cannot_halve_evenly_are_refused_in_one_line_with_a_size_that_fits(side):
+    with pytest.raises(ValueError, match=rf"`architecture` conv halves each side until it is at most 8: {side}x{side} "
+                                         r"takes \d halvings, so each side must divide by \d+ .* give `image_size` \d+x\d+"):
+        build_encoder(2, "conv", (side, side, 1))
+
+
+def test_the_made_decoder_refuses_color_in_one_line():
+    with pytest.raises(ValueError, match=r"`architecture` made models grayscale images \(one channel.*these have 3: give "
+                                         r"`channels` 1"):
+        build_decoder(2, "made", (28, 28, 3))

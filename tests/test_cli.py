@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
+from benchmarks.datasets import write_folder
 from keras_vae import cli, runs
 from keras_vae.data import IDX_FILES
 from conftest import SMALL_MNIST
@@ -124,8 +125,14 @@ def bad_files(tmp_path_factory):
     (root / "truncated.keras").write_bytes((runs.DEFAULT_MODEL / "decoder.keras").read_bytes()[:4000])
     x, y = np.zeros((4, 28, 28), "uint8"), np.zeros(4, "uint8")
     np.savez(root / "shapes.npz", x_train=np.zeros((4, 28, 27), "uint8"), y_train=y, x_test=x, y_test=y)
-    np.savez(root / "dtype.npz", x_train=x.astype("float32"), y_train=y, x_test=x, y_test=y)
-    np.savez(root / "missing.npz", x_train=x, y_train=y)
+    np.savez(root / "dtype.npz", x_train=x.astype("float32") + 255.0, y_train=y, x_test=x, y_test=y)
+    np.savez(root / "missing.npz", images=x)
+    write_folder(root / "sizes" / "a", np.zeros((2, 20, 20, 1), "uint8"))
+    write_folder(root / "sizes" / "b", np.zeros((2, 24, 24, 1), "uint8"))
+    (root / "notes").mkdir()
+    (root / "notes" / "a.txt").write_text("no image")
+    (root / "notes" / "b.csv").write_text("1,2")
+    write_folder(root / "colors", np.random.default_rng(0).integers(0, 256, (8, 16, 16, 3), dtype=np.uint8))
     (root / "idx").mkdir()
     for name in IDX_FILES.values():
         (root / "idx" / name).write_bytes(b"\x12\x34\x08\x01" + bytes(8))
@@ -171,12 +178,12 @@ BAD_COMMAND_LINES = [
     ("train --out {shipped}", "is in the shipped model"),
     ("train --data {data} --out {tmp}/r3 --resume", "No checkpoint to resume from"),
     ("train --data {bad}/notes.txt --out {tmp}/r4", "{bad}/notes.txt is not an .npz archive"),
-    ("train --data {bad}/shapes.npz --out {tmp}/r5", "x_train has shape (4, 28, 27)"),
-    ("train --data {bad}/dtype.npz --out {tmp}/r6", "x_train has dtype float32, expected uint8"),
-    ("train --data {bad}/missing.npz --out {tmp}/r7", "has no array x_test, y_test"),
+    ("train --data {bad}/shapes.npz --out {tmp}/r5", "x_train's images are (28, 27, 1) and x_test's (28, 28, 1)"),
+    ("train --data {bad}/dtype.npz --out {tmp}/r6", "x_train has dtype float32; give uint8 pixels 0..255 or floats in [0, 1]"),
+    ("train --data {bad}/missing.npz --out {tmp}/r7", "has no array x_train (it holds images)"),
     ("train --data {bad}/idx --out {tmp}/r8", "train-images-idx3-ubyte is not an IDX file of unsigned bytes"),
-    ("train --data {bad}/empty --out {tmp}/r9", "{bad}/empty has no train-images-idx3-ubyte"),
-    ("train --data /no/such/mnist.npz --out {tmp}/r10", "No MNIST file or folder at /no/such/mnist.npz"),
+    ("train --data {bad}/empty --out {tmp}/r9", "{bad}/empty holds no image files"),
+    ("train --data /no/such/mnist.npz --out {tmp}/r10", "No data at /no/such/mnist.npz"),
     ("sample --n 0", "--n: must be an integer from 1 to 10000, got 0"),
     ("sample --n -4", "--n: must be an integer from 1 to 10000, got -4"),
     ("sample --seed -1", "--seed: must be an integer from 0 to"),
@@ -238,6 +245,14 @@ BAD_COMMAND_LINES = [
     ("train-classifier --epochs 0", "--epochs: must be an integer 1 or more, got 0"),
     ("train-classifier", "is in the shipped model"),
     ("sample --model pretrained:made_latent32", "No pretrained model 'made_latent32': the shipped ones are"),
+    ("train --data {bad}/sizes --out {tmp}/r13", "holds images of 2 sizes (20x20 ... 24x24): give --image-size (such as 24x24)"),
+    ("train --data {bad}/notes --out {tmp}/r14", "{bad}/notes holds no image files (.png, .jpg, .jpeg, .bmp, .gif; 2 other file(s) skipped)"),
+    ("train --data {bad}/colors --architecture made --out {tmp}/r15", "--architecture made models grayscale images (one channel"),
+    ("train --data {bad}/colors --image-size 30 --out {tmp}/r16", "--architecture conv halves each side until it is at most 8: 30x30 takes 2 halvings"),
+    ("train --data {bad}/colors --image-size 32x --out {tmp}/r17", "--image-size must be H or HxW in pixels (1 to 1024)"),
+    ("train --channels 4", "--channels: must be an integer from 1 to 3, got 4"),
+    ("train --channels 2", "--channels: invalid choice: 2"),
+    ("train --test-split 1", "--test-split: must be a finite number > 0 and < 1, got 1"),
 ]
 
 

@@ -1,11 +1,13 @@
 """The run folder: one rule for the test set a run is scored on, recorded results kept, runs loaded by path."""
 import json
+import shutil
 import zipfile
 
 import keras
 import numpy as np
 import pytest
 
+from benchmarks.datasets import SHAPES, shapes, write_folder
 from keras_vae import VAE, build_decoder, build_encoder
 from keras_vae import runs
 from keras_vae.runs import load_part
@@ -154,20 +156,37 @@ def test_mnist_comes_from_data_then_the_environment_then_the_runs_recorded_data_
         np.savez(small, **{key: npz[key][:100] for key in npz.files})
     run = tmp_path / "run"
     runs.write_config(run, {"data": str(SMALL_MNIST)})
-    assert len(runs.run_mnist(run)[1][0]) == 128  # the run's recorded data
+    assert len(runs.run_images(run).test) == 128  # the run's recorded data
     monkeypatch.setenv(runs.MNIST_ENV, str(small))
-    assert len(runs.run_mnist(run)[1][0]) == 100  # the environment outranks the run's record
-    assert len(runs.run_mnist(run, data=SMALL_MNIST)[1][0]) == 128  # --data outranks both
+    assert len(runs.run_images(run).test) == 100  # the environment outranks the run's record
+    assert len(runs.run_images(run, data=SMALL_MNIST).test) == 128  # --data outranks both
     # A run trained on another machine: its recorded data is not here, the environment says where MNIST is.
     moved = tmp_path / "moved"
     moved.mkdir()
     runs.write_json(moved / "config.json", {"data": "../../no/such/mnist.npz"})
-    assert len(runs.run_mnist(moved)[1][0]) == 100
+    assert len(runs.run_images(moved).test) == 100
     monkeypatch.delenv(runs.MNIST_ENV)
     with pytest.raises(FileNotFoundError, match=r"no path given, \$KERAS_VAE_MNIST not set, the run's recorded data "
                                                 r"\.\./\.\./no/such/mnist\.npz is not on this machine\) and the Keras "
                                                 r"download failed \(no network\)"):
-        runs.run_mnist(moved)
+        runs.run_images(moved)
+
+
+def test_a_run_of_other_images_reads_its_own_folder_and_says_to_give_data_where_it_is_gone(tmp_path, monkeypatch):
+    offline(monkeypatch)
+    folder = write_folder(tmp_path / "shapes", *shapes(20), names=SHAPES)
+    run = tmp_path / "run"
+    runs.write_config(run, {"data": str(folder), "image_size": "16", "channels": 3, "test_split": 0.25, "seed": 1})
+    monkeypatch.setenv(runs.MNIST_ENV, str(SMALL_MNIST))  # MNIST's place does not stand in for another data set
+    images = runs.run_images(run)
+    assert images.image_shape == (16, 16, 3) and (len(images.train), len(images.test)) == (15, 5)
+    x, labels = runs.test_set(run)
+    assert x.shape == (5, 16, 16, 3) and x.dtype == np.float32 and set(labels) <= {0, 1, 2}
+    np.testing.assert_array_equal(x, runs.test_set(run)[0])  # the same held-out images every time
+    shutil.rmtree(folder)
+    with pytest.raises(FileNotFoundError, match=r"the run's recorded data \.\./shapes is not on this machine: give its "
+                                                r"images as --data"):
+        runs.run_images(run)
 
 
 def test_the_shipped_set_is_the_few_models_a_user_calls_by_name_and_fits_a_small_wheel():

@@ -23,6 +23,9 @@ def _made_decoder_body(z, x, image_shape, hidden_dim=500, masked_layers=1, local
     1x1 to one logit add what the 24 preceding neighbours say, the same at every position; `local_layers`
     residual 3x3 convolutions after the 7x7 one widen what they see by a row above and a column each side.
     """
+    if image_shape[-1] != 1:
+        raise ValueError(f"`architecture` made models grayscale images (one channel, drawn as binary pixels in raster "
+                         f"order); these have {image_shape[-1]}: give `channels` 1, or take conv or deepconv.")
     num_pixels = math.prod(image_shape)
     pixels = layers.Flatten()(x)
     context = layers.Dense(hidden_dim, activation="relu")(z)
@@ -42,9 +45,6 @@ def _made_decoder_body(z, x, image_shape, hidden_dim=500, masked_layers=1, local
         raise ValueError(f"`local_layers` {local_layers} adds to the local convolutions: give `local_channels` too.")
     if not local_channels:
         return logits
-    if image_shape[-1] != 1:
-        raise ValueError(f"`local_channels` needs images of one channel (the raster order is over pixels); these have "
-                         f"{image_shape[-1]}.")
     return layers.Add(name="logits")([logits, _local_logits(x, local_channels, local_layers)])
 
 

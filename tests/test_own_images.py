@@ -1,0 +1,77 @@
+"""Your own images through every command: a folder of 32x32 color PNGs and an MNIST-format Fashion-MNIST folder."""
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from matplotlib.image import imread
+
+from benchmarks.datasets import colored_mnist, write_folder
+from keras_vae import cli, runs
+from test_cli import tensorboard_events
+from test_images import write_idx
+
+
+@pytest.fixture(scope="module")
+def color_run(tmp_path_factory, mnist_small):
+    """A one-epoch discretized-logistic run on a folder of 96 colored-MNIST PNGs, trained by the command line."""
+    root = tmp_path_factory.mktemp("own")
+    (x, y), _ = mnist_small
+    folder = write_folder(root / "colored", colored_mnist(x[:96]), y[:96])
+    run = root / "run"
+    cli.main(["train", "--data", str(folder), "--channels", "3", "--likelihood", "discretized_logistic", "--epochs",
+              "1", "--batch-size", "16", "--latent-dim", "4", "--out", str(run)])
+    return run
+
+
+def test_training_on_a_folder_of_color_pngs_records_what_it_read_and_draws_color_figures(color_run):
+    config = json.loads((color_run / "config.json").read_text())
+    assert config["data"] == "../colored" and config["channels"] == 3
+    assert config["images"]["image_shape"] == [32, 32, 3] and config["images"]["pixels"] == "uint8 / 255"
+    assert config["images"]["test"] == "held out: 10 images (0.1 of them, seed 0)"
+    assert config["images"]["class_names"] == [str(d) for d in range(10)] and "source" not in config["images"]
+    for name in ("reconstructions", "latent_scatter"):  # the test images and the labels' colours, not grey
+        figure = imread(color_run / f"{name}.png")[..., :3]
+        assert np.abs(figure[..., 0] - figure[..., 2]).max() > 0.1, name
+    assert imread(color_run / "samples.png").shape[:2] == (672, 640)
+    images = [shape for tag, logged in tensorboard_events(color_run / "tensorboard" / "images").items()
+              for _, shape in logged if "prior samples" in tag]
+    assert images and all(shape[-1] == 3 or shape == (3,) for shape in images)
+
+
+def test_sample_reconstruct_export_and_evaluate_work_on_the_color_run(color_run, tmp_path, capsys):
+    cli.main(["sample", "--model", str(color_run), "--n", "9", "--out", str(tmp_path / "s.png")])
+    cli.main(["reconstruct", "--model", str(color_run), "--n", "4", "--out", str(tmp_path / "r.png")])
+    assert imread(tmp_path / "s.png").shape[:2] == (3 * 32 * 5 + 40, 3 * 32 * 5)  # zoom 5: the short side 480
+    figure = imread(tmp_path / "r.png")[..., :3]
+    assert np.abs(figure[..., 0] - figure[..., 1]).max() > 0.1
+    cli.main(["export", "--model", str(color_run), "--out", str(tmp_path / "exported")])
+    decoder = tf.saved_model.load(str(tmp_path / "exported" / "decoder")).signatures["serve"]
+    encoder = tf.saved_model.load(str(tmp_path / "exported" / "encoder")).signatures["serve"]
+    assert decoder(z=tf.zeros((2, 4)))["x"].shape == (2, 32, 32, 3)
+    assert encoder(x=tf.zeros((2, 32, 32, 3)))["z_mean"].shape == (2, 4)
+    capsys.readouterr()
+    cli.main(["evaluate", "--model", str(color_run), "--k", "4", "--n", "5"])
+    printed = capsys.readouterr().out
+    metrics = json.loads((color_run / "metrics.json").read_text())["evaluation"]
+    nll = -metrics["test_log_likelihood"]
+    assert metrics["bits_per_dim"] == pytest.approx(nll / (32 * 32 * 3 * np.log(2)))
+    assert 0 < metrics["bits_per_dim"] < 10 and f"{metrics['bits_per_dim']:.4f} bits/dim" in printed
+
+
+def test_an_mnist_format_fashion_folder_trains_with_the_same_commands_as_mnist(tmp_path, mnist_small, capsys):
+    (x_train, y_train), (x_test, y_test) = mnist_small  # Fashion-MNIST's files have MNIST's format: stand-ins here
+    folder = tmp_path / "fashion"
+    folder.mkdir()
+    for name, array in (("train-images-idx3-ubyte.gz", 255 - np.round(x_train[:128, ..., 0] * 255)),
+                        ("train-labels-idx1-ubyte.gz", y_train[:128]),
+                        ("t10k-images-idx3-ubyte.gz", 255 - np.round(x_test[:32, ..., 0] * 255)),
+                        ("t10k-labels-idx1-ubyte.gz", y_test[:32])):
+        write_idx(folder / name, array)
+    run = tmp_path / "run"
+    cli.main(["train", "--data", str(folder), "--epochs", "1", "--out", str(run)])
+    assert "Images: " + str(folder) + ", 128 train / 32 test (the source's x_test), 28x28x1" in capsys.readouterr().out
+    assert (run / "manifold.png").is_file()
+    x, labels = runs.test_set(run)
+    assert x.shape == (32, 28, 28, 1) and x.mean() > 0.5  # the inverted digits, as written
+    np.testing.assert_array_equal(labels, y_test[:32])
