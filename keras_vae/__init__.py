@@ -9,6 +9,7 @@ from .data import load_mnist
 from .decoders import decode, reconstruct, sample_prior
 from .evaluate import estimate_log_likelihood, evaluate_elbo, log_likelihoods
 from .export import export_saved_model
+from .images import load_images
 from .layers import Sampling
 from .losses import LIKELIHOODS, bernoulli_reconstruction_loss, kl_divergence, register_likelihood
 from .model import VAE
@@ -34,6 +35,7 @@ __all__ = [
     "evaluate_elbo",
     "export_saved_model",
     "kl_divergence",
+    "load_images",
     "load_mnist",
     "log_likelihoods",
     "load_part",

@@ -160,12 +160,13 @@ def _labels(y, n, name, source):
 
 
 def _held_out(n, test_split, seed):
-    """A seeded permutation's (train indices, test indices) with round(n * test_split) test images (at least 1)."""
+    """A seeded permutation's (train indices in order, test indices in the permutation's order, so that the first test
+    images shown are a mix of the set) with round(n * test_split) test images (at least 1)."""
     if n < 2:
         raise ValueError(f"{n} image(s): at least 2 are needed to hold a test image out.")
     order = np.random.default_rng(seed).permutation(n)
     n_test = min(n - 1, max(1, round(n * test_split)))
-    return np.sort(order[n_test:]), np.sort(order[:n_test])
+    return np.sort(order[n_test:]), order[:n_test]
 
 
 def _test_record(test_split, seed, n_test):
@@ -217,10 +218,10 @@ def convert_pixels(pixels, image_shape):
     rgb = tf.cond(native >= 3, lambda: pixels[..., :3], lambda: tf.repeat(pixels[..., :1], 3, axis=-1))
     # Luma of repeated grayscale is the value itself (the weights sum to 0.9999, rounded back).
     pixels = rgb if channels == 3 else tf.cast(tf.round(tf.image.rgb_to_grayscale(tf.cast(rgb, tf.float32))), tf.uint8)
-    if tuple(pixels.shape[-3:-1]) != (height, width):
-        resized = tf.image.resize(tf.cast(pixels, tf.float32), (height, width), antialias=True)
-        pixels = tf.cast(tf.round(tf.clip_by_value(resized, 0.0, 255.0)), tf.uint8)
-    return pixels
+    resize = lambda: tf.cast(tf.round(tf.clip_by_value(
+        tf.image.resize(tf.cast(pixels, tf.float32), (height, width), antialias=True), 0.0, 255.0)), tf.uint8)
+    same = tf.reduce_all(tf.equal(tf.shape(pixels)[-3:-1], [height, width]))  # known only once decoded, for a file
+    return tf.cond(same, lambda: pixels, resize)
 
 
 def pixels_of(split, image_shape):

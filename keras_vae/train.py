@@ -261,6 +261,7 @@ def train(config, resume=False, force=False):
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     source = runs.load_model(config.init_from) if config.init_from and not resume else None
+    strategy = make_strategy(config.strategy)  # before any TensorFlow op: MultiWorkerMirroredStrategy needs it so
     images = load_images(config.data, config.image_size, config.channels, config.test_split, config.seed)
     print(describe_images(images))
     train_split, val_split = runs.split_validation(images.train, config.validation_images)
@@ -268,7 +269,6 @@ def train(config, resume=False, force=False):
     x_test = runs.scored_images(x_test, config.binarize)
     x_val = runs.scored_images(unit_array(pixels_of(val_split, images.image_shape)), config.binarize,
                                seed=runs.VALIDATION_SEED)
-    strategy = make_strategy(config.strategy)
     work_dir = runs.partial_dir(run_dir)
     checkpoint_dir = work_dir / runs.CHECKPOINT_DIR
     with strategy.scope():

@@ -110,11 +110,14 @@ def test_fine_tuning_sees_the_data_as_the_run_it_continues_did_unless_told_other
         return cli.data_options(cli._parser().parse_args(line.split()))
 
     # pretrained:made was trained on dynamically binarized digits; a run started from it is too.
-    assert data_options("train --init-from pretrained:made") == {"binarize": "dynamic", "likelihood": "bernoulli"}
+    own_size = {"image_size": None, "channels": None}  # the images' own, as every shipped run was trained
+    assert data_options("train --init-from pretrained:made") == {"binarize": "dynamic", "likelihood": "bernoulli",
+                                                                 **own_size}
     assert data_options("train --init-from pretrained:made --binarize none")["binarize"] == "none"
-    assert data_options("train --binarize static --likelihood gaussian") == {"binarize": "static", "likelihood": "gaussian"}
+    assert data_options("train --binarize static --likelihood gaussian --channels 3 --image-size 32") == {
+        "binarize": "static", "likelihood": "gaussian", "channels": 3, "image_size": "32"}
     assert data_options("train") == data_options(f"train --init-from {runs.DEFAULT_MODEL / 'vae.keras'}") == {
-        "binarize": "none", "likelihood": "bernoulli"}  # a bare model file records no data options
+        "binarize": "none", "likelihood": "bernoulli", **own_size}  # a bare model file records no data options
 
 
 @pytest.fixture(scope="module")
