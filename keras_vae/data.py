@@ -58,28 +58,40 @@ def download_mnist(tried=()):
 
 
 def _read_local(path):
-    if path.is_dir():
-        return {key: read_idx(_idx_path(path, name)) for key, name in IDX_FILES.items()}
-    if not path.is_file():
-        raise MnistNotFoundError(f"No MNIST file or folder at {path}; {HOW_TO_POINT}.")
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"{path} is not an .npz archive (it may be truncated, or another format); {HOW_TO_POINT}.")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = sorted(set(IDX_FILES) - set(npz.files))
-            if missing:
-                raise ValueError(f"{path} has no array {', '.join(missing)} (it holds {', '.join(npz.files) or 'none'}); "
-                                 f"a Keras-format mnist.npz holds {', '.join(IDX_FILES)}.")
-            return {key: npz[key] for key in IDX_FILES}
-    except (OSError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{path} could not be read as an .npz archive ({error}).") from error
+    return read_arrays(path, IDX_FILES, f"No MNIST file or folder at {path}", HOW_TO_POINT)
 
 
-def _idx_path(folder, name):
+def idx_file(folder, key):
+    """The IDX file of the array `key` (x_train, ...) in `folder`: plain or .gz, named with - or . before idx; or None."""
+    name = IDX_FILES[key]
     for candidate in (name, name + ".gz", name.replace("-idx", ".idx"), name.replace("-idx", ".idx") + ".gz"):
         if (folder / candidate).is_file():
             return folder / candidate
-    raise MnistNotFoundError(f"{folder} has no {name} (or {name}.gz); {HOW_TO_POINT}.")
+    return None
+
+
+def read_arrays(path, required, nothing_there, advice):
+    """The arrays (by their Keras names, x_train...) of an .npz or of a folder of IDX files, refusing in one error
+    (`nothing_there` and `advice` in it) a path with nothing, a file that is no .npz, or a source without `required`."""
+    if path.is_dir():
+        arrays = {key: read_idx(idx_file(path, key)) for key in IDX_FILES if idx_file(path, key)}
+        missing = [key for key in required if key not in arrays]
+        if missing:
+            raise MnistNotFoundError(f"{path} has no {IDX_FILES[missing[0]]} (or {IDX_FILES[missing[0]]}.gz); {advice}.")
+        return arrays
+    if not path.is_file():
+        raise MnistNotFoundError(f"{nothing_there}; {advice}.")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not an .npz archive (it may be truncated, or another format); {advice}.")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [key for key in required if key not in npz.files]
+            if missing:
+                raise ValueError(f"{path} has no array {', '.join(missing)} (it holds {', '.join(npz.files) or 'none'}); "
+                                 f"{advice}.")
+            return {key: npz[key] for key in IDX_FILES if key in npz.files}
+    except (OSError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path} could not be read as an .npz archive ({error}).") from error
 
 
 def read_idx(path):

@@ -4,13 +4,12 @@ tf.data in parallel and cached, never held twice."""
 import dataclasses
 import os
 import re
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from .data import IDX_FILES, MNIST_ENV, PIXELS, MnistNotFoundError, download_mnist, read_idx, unit_array
+from .data import MNIST_ENV, PIXELS, MnistNotFoundError, download_mnist, idx_file, read_arrays, unit_array
 from .options import Number, require
 
 KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10")  # --data <name>: keras.datasets.<name>.load_data()
@@ -85,10 +84,10 @@ def load_images(source=None, image_size=None, channels=None, test_split=0.1, see
         arrays, described = download_mnist(tried), "mnist (the Keras download)"
     elif str(source) in KERAS_DATASETS and not path.exists():
         arrays, described = _download(str(source)), f"{source} (the Keras download)"
-    elif path.is_dir() and not any(_idx_file(path, name) for name in ("x_train",)):
+    elif path.is_dir() and idx_file(path, "x_train") is None:
         return _folder(path, size, channels, test_split, seed)
     else:
-        arrays, described = _read_arrays(path), str(source)
+        arrays, described = read_arrays(path, ["x_train"], f"No data at {path}", f"give {SHORT_HELP}"), str(source)
     return _from_arrays(arrays, described, size, channels, test_split, seed)
 
 
@@ -107,32 +106,6 @@ def _download(name):
         raise MnistNotFoundError(f"The Keras download of {name} failed ({error}); download it elsewhere and pass its "
                                  "folder or .npz as --data.") from error
     return {"x_train": x_train, "y_train": y_train.reshape(-1), "x_test": x_test, "y_test": y_test.reshape(-1)}
-
-
-def _idx_file(folder, key):
-    name = IDX_FILES[key]
-    for candidate in (name, name + ".gz", name.replace("-idx", ".idx"), name.replace("-idx", ".idx") + ".gz"):
-        if (folder / candidate).is_file():
-            return folder / candidate
-    return None
-
-
-def _read_arrays(path):
-    """The arrays of an .npz or an IDX folder, by their Keras names (x_train required)."""
-    if path.is_dir():
-        return {key: read_idx(_idx_file(path, key)) for key in IDX_FILES if _idx_file(path, key)}
-    if not path.is_file():
-        raise FileNotFoundError(f"No data at {path}: give {SHORT_HELP}.")
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"{path} is not an .npz archive (it may be truncated, or another format): give {SHORT_HELP}.")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            if "x_train" not in npz.files:
-                raise ValueError(f"{path} has no array x_train (it holds {', '.join(npz.files) or 'none'}): an .npz "
-                                 "of images holds x_train, and optionally x_test, y_train, y_test.")
-            return {key: npz[key] for key in IDX_FILES if key in npz.files}
-    except (OSError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{path} could not be read as an .npz archive ({error}).") from error
 
 
 def _as_pixels(x, name, source):
