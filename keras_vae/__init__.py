@@ -8,7 +8,8 @@ from .autoencoder import Autoencoder
 from .data import load_mnist
 from .decoders import decode, reconstruct, sample_prior
 from .evaluate import estimate_log_likelihood, evaluate_elbo, log_likelihoods
-from .export import export_saved_model
+from .explorer import explorer
+from .export import export_onnx, export_saved_model
 from .images import load_images
 from .layers import Sampling
 from .losses import LIKELIHOODS, bernoulli_reconstruction_loss, kl_divergence, register_likelihood
@@ -33,6 +34,8 @@ __all__ = [
     "decode",
     "estimate_log_likelihood",
     "evaluate_elbo",
+    "explorer",
+    "export_onnx",
     "export_saved_model",
     "kl_divergence",
     "load_images",

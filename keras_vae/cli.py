@@ -16,7 +16,7 @@ from .classifier import save_classifier, train_classifier
 from .compare import COMPARISON, FIGURES, compare_runs, format_table
 from .decoders import decoder_kind, reconstruct, sample_prior
 from .evaluate import evaluate_run
-from .export import export_saved_model
+from .export import export_onnx, export_saved_model, onnx_differences, onnx_refusal
 from .prior_fit import fit_prior_run
 from .options import Integer, as_flags, choices_of, flag
 from .train import SEED, TrainConfig, TrainingDivergedError, redraw_figures, train
@@ -226,19 +226,35 @@ def _reconstruct(args):
     print(f"Wrote {args.out}: {len(x)} test images (top) and their reconstructions (bottom)")
 
 
+EXPORT_FORMATS = {"saved_model": "TensorFlow SavedModels", "onnx": "SavedModels, and encoder.onnx and decoder.onnx beside them"}
+
+
 @register_command(
-    "export", "write the encoder and decoder as TensorFlow SavedModels, which load without keras_vae",
-    example="python -m keras_vae export --model saved_models/conv_latent2 --out my_saved_model",
+    "export", "write the encoder and decoder as TensorFlow SavedModels (and ONNX files), which load without keras_vae",
+    example="python -m keras_vae export --model saved_models/conv_latent2 --format onnx --out my_saved_model",
     arguments=[
     argument("--model", type=model_path, required=True,
              help=f"run folder holding {runs.VAE_FILE} ({runs.AE_FILE}) or the two parts' .keras files, or a .keras file"),
     argument("--out", type=output_folder, default=None, help=f"output folder (default <model>/{runs.SAVED_MODEL_DIR})"),
+    argument("--format", default="saved_model", choices=EXPORT_FORMATS,
+             help="; ".join(f"{name}: {what}" for name, what in EXPORT_FORMATS.items()) + " (default saved_model)"),
     FORCE])
 def _export(args):
     out = args.out or runs.saved_model_dir(args.model)
     runs.check_writable(out, args.force)
-    export_saved_model(runs.load_model(args.model), out)
-    print(f"Wrote SavedModels {out}/encoder and {out}/decoder (signature 'serve')")
+    model = runs.load_model(args.model)
+    if args.format == "saved_model":
+        export_saved_model(model, out)
+        print(f"Wrote SavedModels {out}/encoder and {out}/decoder (signature 'serve')")
+        return
+    export_onnx(model, out)
+    differences = onnx_differences(model, out)
+    print(f"Wrote SavedModels {out}/encoder and {out}/decoder, and {out}/encoder.onnx and {out}/decoder.onnx; "
+          f"onnxruntime against Keras on 8 inputs: max |difference| {differences['encoder']:.1e} (encoder), "
+          f"{differences['decoder']:.1e} (decoder)")
+    refusal = onnx_refusal(model.decoder)
+    if refusal:
+        print(f"Note: {refusal}.")
 
 
 @register_command(
@@ -334,6 +350,25 @@ def _train_classifier(args):
           f"({metrics['binarized_test_accuracy']:.2%} on the binarized test set)")
 
 
+@register_command(
+    "app", "serve the latent-space explorer in the browser: the map (click or drag to decode), a sketchpad, prior "
+           "samples (pip install 'keras_vae[app]')",
+    example="python -m keras_vae app --model pretrained:conv_latent2 --port 7860",
+    arguments=[
+    argument("--model", type=model_name, default=runs.PRETRAINED + runs.DEFAULT_PRETRAINED,
+             help=f"run folder or pretrained:<name> (default {runs.PRETRAINED}{runs.DEFAULT_PRETRAINED})"),
+    argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this machine only)"),
+    argument("--port", type=Integer(1, 65535), default=7860, help="port to serve on (default 7860)"),
+    argument("--data", default=None, help=RUN_DATA_HELP + "; the map shows its test images"),
+    argument("--n", type=Integer(1, 10000), default=5000, help="test images on the map"),
+    argument("--dims", type=Integer(0), nargs=2, default=None,
+             help="the two latent dims of the map (default: the two with the most KL)")])
+def _app(args):
+    from .app import serve
+
+    serve(args.model, args.host, args.port, args.data, args.n, args.dims)
+
+
 DESCRIPTION = """keras_vae: train Variational Autoencoders (Kingma & Welling 2013) on MNIST or your own images, draw
 and score them, and export them for serving. Without --model, the commands use the shipped 2-D model."""
 EPILOG = """examples:
@@ -364,7 +399,7 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     try:
         args.run(args)
-    except (OSError, ValueError, TrainingDivergedError) as error:
+    except (OSError, ValueError, ImportError, TrainingDivergedError) as error:
         print(f"error: {as_flags(str(error), flag_names())}", file=sys.stderr)
         sys.exit(2)
 

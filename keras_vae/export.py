@@ -1,10 +1,14 @@
-"""The SavedModel format of the encoder and decoder: writing both, and reading one back as a Keras model."""
+"""The SavedModel and ONNX formats of the encoder and decoder: writing both, and reading a SavedModel back as a
+Keras model."""
+import logging
+import tempfile
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from .decoders import decoder_kind, image_function, image_shape, latent_dim
+from .decoders import decoder_kind, encode, image_function, image_shape, latent_dim
 
 # Each part's serving signature: input name -> output names.
 SIGNATURES = {"encoder": ("x", ["z_mean", "z_log_var"]), "decoder": ("z", ["x"])}
@@ -40,6 +44,92 @@ def export_saved_model(model, directory):
                    directory / "encoder", "encoder")
     _write_archive(model.decoder, _serving_image(model.decoder), (latent_dim(model.decoder),), directory / "decoder", "decoder")
     return directory
+
+
+ONNX_OPSET = 17
+ONNX_EXTRA = "ONNX export needs tf2onnx and onnxruntime: pip install 'keras_vae[onnx]' (or pip install tf2onnx onnxruntime)"
+
+
+def _tf2onnx():
+    """tf2onnx, quiet, or one error saying how to install it."""
+    try:
+        import tf2onnx
+    except ImportError:
+        raise ImportError(ONNX_EXTRA) from None
+    tf2onnx.logging.set_level(logging.ERROR)
+    return tf2onnx
+
+
+def _saved_model_to_onnx(saved_model, path):
+    """The `serve` signature of a SavedModel folder converted by tf2onnx to an ONNX file, as its command line
+    `--saved-model` does; input and output names kept."""
+    tf2onnx = _tf2onnx()
+    graph_def, inputs, outputs, renamed = tf2onnx.tf_loader.from_saved_model(
+        str(saved_model), None, None, tag="serve", signatures=["serve"], return_tensors_to_rename=True)
+    tf2onnx.convert.from_graph_def(graph_def, input_names=inputs, output_names=outputs, opset=ONNX_OPSET,
+                                   tensors_to_rename=renamed, output_path=str(path))
+
+
+def onnx_refusal(decoder):
+    """Why decoder.onnx is not the image the decoder shows, or None: a kind that draws pixel by pixel feeds each
+    drawn pixel back through a loop, which ONNX gets as its one-pass scorer instead."""
+    if not decoder_kind(decoder).draws:
+        return None
+    return ("the decoder draws x ~ p(x|z) pixel by pixel (a loop feeding each drawn pixel back), which is not "
+            "exported to ONNX: decoder.onnx is its one-pass scorer [z, x] -> p(x_i = 1 | x_<i, z); draw with the "
+            "SavedModel decoder")
+
+
+def export_onnx(model, directory):
+    """Write `encoder.onnx` and `decoder.onnx` beside the SavedModels that export_saved_model writes in `directory`
+    (written first), converted by tf2onnx: x -> z_mean, z_log_var and z -> x, with the SavedModels' names. A
+    decoder that draws pixel by pixel is written as its one-pass scorer [z, x] -> probabilities (onnx_refusal)."""
+    _tf2onnx()
+    directory = export_saved_model(model, directory)
+    _saved_model_to_onnx(directory / "encoder", directory / "encoder.onnx")
+    decoder = model.decoder
+    if onnx_refusal(decoder) is None:
+        _saved_model_to_onnx(directory / "decoder", directory / "decoder.onnx")
+    else:
+        with tempfile.TemporaryDirectory() as scorer:  # a SavedModel of [z, x] -> probabilities, then ONNX
+            archive = keras.export.ExportArchive()
+            archive.track(decoder)
+            archive.add_endpoint("serve", lambda z, x: {"probabilities": decoder([z, x], training=False)},
+                                 input_signature=[tf.TensorSpec((None, *i.shape[1:]), tf.float32, name)
+                                                  for i, name in zip(decoder.inputs, ("z", "x"))])
+            archive.write_out(scorer, verbose=False)
+            _saved_model_to_onnx(scorer, directory / "decoder.onnx")
+    return directory
+
+
+def onnx_differences(model, directory, n=8, seed=0):
+    """The largest |ONNX - Keras| of each part on the same n seeded inputs, run by onnxruntime: the encoder's
+    z_mean and z_log_var, the decoder's image (or, for a decoder that draws, its scorer's probabilities)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ImportError(ONNX_EXTRA) from None
+    rng = np.random.default_rng(seed)
+    decoder = model.decoder
+    x = rng.random((n, *model.encoder.input_shape[1:]), dtype="float32")
+    z = rng.normal(size=(n, latent_dim(decoder))).astype("float32")
+    z_mean, z_log_var = encode(model.encoder, x)
+    expected = {"encoder": {"z_mean": z_mean, "z_log_var": z_log_var}}
+    if onnx_refusal(decoder) is None:
+        feeds, expected["decoder"] = {"z": z}, {"x": decoder.predict(z, verbose=0)}
+    else:
+        pixels = (rng.random((n, *image_shape(decoder))) < 0.5).astype("float32")
+        feeds = {"z": z, "x": pixels}
+        expected["decoder"] = {"probabilities": decoder.predict([z, pixels], verbose=0)}
+    feeds = {"encoder": {"x": x}, "decoder": feeds}
+    differences = {}
+    for part in ("encoder", "decoder"):
+        session = onnxruntime.InferenceSession(str(Path(directory) / f"{part}.onnx"), providers=["CPUExecutionProvider"])
+        names = [output.name for output in session.get_outputs()]
+        got = dict(zip(names, session.run(names, feeds[part])))
+        differences[part] = max(float(np.abs(got[name] - value).max()) for name, value in expected[part].items()
+                                if value is not None)
+    return differences
 
 
 def is_saved_model(path):

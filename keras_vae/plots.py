@@ -6,7 +6,7 @@ from matplotlib.figure import Figure
 from scipy.stats import norm
 
 from .decoders import decode, decoder_kind, encode, latent_dim, reconstruct, sample_prior
-from .losses import kl_divergence
+from .latent import kl_order
 
 # The manifold's rows run down the figure as the tutorial's loop fills them: z[dims[1]] grows downward.
 DOWNWARD = "grows downward: row i decodes grid[i], the tutorial's loop order"
@@ -67,8 +67,7 @@ def manifold_figure(decoder, n=20, dims=(0, 1)):
 
 def informative_dims(z_mean, z_log_var, count=2):
     """The `count` latent dims with the largest average KL(q(z_d|x) || N(0, 1)): the ones the model uses."""
-    kl_per_dim = np.asarray(kl_divergence(z_mean[..., None], z_log_var[..., None])).mean(axis=0)
-    return tuple(int(d) for d in np.argsort(kl_per_dim)[::-1][:count])
+    return kl_order(z_mean, z_log_var)[:count]
 
 
 def latent_scatter_figure(z_mean, labels, dims=(0, 1), z_log_var=None, label_names=None):

@@ -256,6 +256,11 @@ BAD_COMMAND_LINES = [
     ("train --channels 4", "--channels: must be an integer from 1 to 3, got 4"),
     ("train --channels 2", "--channels: invalid choice: 2"),
     ("train --test-split 1", "--test-split: must be a finite number > 0 and < 1, got 1"),
+    ("app --model pretrained:nope", "No pretrained model 'nope': the shipped ones are"),
+    ("app --port 0", "--port: must be an integer from 1 to 65535, got 0"),
+    ("app --dims 0 5", "the map shows two different dims of z, each in 0..1 for this 2-D model; got [0, 5]"),
+    ("app --dims 0", "--dims: expected 2 arguments"),
+    ("export --model pretrained:conv_latent2 --format tflite --out {tmp}/e", "--format: invalid choice: 'tflite'"),
 ]
 
 

@@ -8,7 +8,7 @@ from matplotlib.image import imread
 
 from keras_vae import VAE, build_decoder, build_encoder
 from keras_vae.export import export_saved_model
-from keras_vae.runs import load_part
+from keras_vae.runs import load_model, load_part
 from conftest import SMALL_MNIST
 
 
@@ -117,3 +117,50 @@ def test_without_model_the_commands_use_the_shipped_2d_model(tmp_path):
     grid = imread(tmp_path / "m.png")
     assert grid.shape[:2] == (40 + 4 * 4 * 28, 4 * 4 * 28)  # a title, then the tiles zoomed to 400+ pixels
     assert grid[40:, :, 0].std() > 0.1  # a trained decoder draws strokes, not a flat grey field
+
+
+def onnx_run(path, **inputs):
+    """The ONNX file at `path` run by onnxruntime: {output name: array}."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [output.name for output in session.get_outputs()]
+    return dict(zip(names, session.run(names, inputs)))
+
+
+def test_export_format_onnx_writes_files_that_onnxruntime_runs_within_1e5_of_keras(run_dir, tmp_path):
+    result = cli("export", "--model", run_dir, "--format", "onnx", "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert "max |difference|" in result.stdout
+    assert (tmp_path / "out" / "decoder" / "saved_model.pb").is_file()  # the SavedModels stay beside
+    expected = np.load(run_dir / "expected.npz")
+    decoded = onnx_run(tmp_path / "out" / "decoder.onnx", z=expected["z"])
+    posterior = onnx_run(tmp_path / "out" / "encoder.onnx", x=expected["x"])
+    assert np.abs(decoded["x"] - expected["decoded"]).max() <= 1e-5
+    assert np.abs(posterior["z_mean"] - expected["z_mean"]).max() <= 1e-5
+    assert np.abs(posterior["z_log_var"] - expected["z_log_var"]).max() <= 1e-5
+
+
+def test_a_made_decoder_goes_to_onnx_as_its_one_pass_scorer_with_the_reason_said(tmp_path):
+    from test_autoregressive import tiny_vae
+    from keras_vae.export import export_onnx, onnx_refusal
+
+    vae = tiny_vae(local_channels=4, local_layers=1)
+    export_onnx(vae, tmp_path)
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(16, 2)).astype("float32")
+    x = (rng.random((16, 2, 2, 1)) < 0.5).astype("float32")
+    got = onnx_run(tmp_path / "decoder.onnx", z=z, x=x)["probabilities"]
+    assert np.abs(got - vae.decoder.predict([z, x], verbose=0)).max() <= 1e-5
+    assert "pixel by pixel" in onnx_refusal(vae.decoder) and onnx_refusal(build_decoder(2)) is None
+    z_mean = vae.encoder.predict(x, verbose=0)[0]
+    assert np.abs(onnx_run(tmp_path / "encoder.onnx", x=x)["z_mean"] - z_mean).max() <= 1e-5
+
+
+def test_onnx_export_without_tf2onnx_says_what_to_install(run_dir, tmp_path, monkeypatch):
+    from keras_vae.export import export_onnx
+
+    monkeypatch.setitem(sys.modules, "tf2onnx", None)  # import tf2onnx now raises ImportError
+    with pytest.raises(ImportError, match=r"pip install 'keras_vae\[onnx\]'"):
+        export_onnx(load_model(run_dir), tmp_path)
+    assert not any(tmp_path.iterdir())  # nothing half-written

@@ -31,7 +31,9 @@ def test_notebook_runs_top_to_bottom_and_produces_its_figures(monkeypatch):
     outputs = run_quickly(NOTEBOOK, monkeypatch)
     assert not [o for o in outputs if o.output_type == "error"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(images) == 7  # digits, history, manifold, scatter, reconstructions, samples, SavedModel digit
+    assert len(images) == 8  # digits, history, manifold, scatter, reconstructions, samples, explorer, SavedModel digit
+    explorers = [o for o in images if "application/vnd.jupyter.widget-view+json" in o["data"]]
+    assert len(explorers) == 1 and "A still of the explorer" in explorers[0]["data"]["text/plain"]
     text = "".join(o.get("text", "") for o in outputs)
     assert "KL: True" in text and "BCE: True" in text and "equals the Keras decoder: True" in text
     assert "expected [1, -2]" in text and "test loss" in text

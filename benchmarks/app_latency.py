@@ -1,0 +1,146 @@
+"""Click-to-image round trips of the browser explorer (`python -m keras_vae app`) in headless Chromium: from the
+press on the latent map to the decoded image loaded in the page, through Gradio's queue on localhost. Rounds of
+clicks on spread points; each round's median, and the median and range over rounds (this host's speed drifts).
+With --slow, each click goes while a prior-samples request of the same page runs: it must not wait for it.
+
+    python -m benchmarks.app_latency --data ../shared/data/mnist.npz --json benchmarks/results/cpu_2core_app_latency.json
+    python -m benchmarks.app_latency --model pretrained:made --data ../shared/data/mnist.npz --slow \\
+        --json benchmarks/results/cpu_2core_app_latency_made.json
+
+Needs Debian's chromium (apt-get install chromium) and pip install 'keras_vae[app]' playwright.
+"""
+import argparse
+import base64
+import io
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from keras_vae.app import ZOOM
+
+# Flags for a root, offline machine: no sandbox, no GPU, and none of Chromium's own connections out.
+BROWSER_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_app(model, data, port):
+    """`python -m keras_vae app` in a subprocess, returned once it says it serves."""
+    server = subprocess.Popen([sys.executable, "-m", "keras_vae", "app", "--model", model, "--port", str(port),
+                               *(["--data", str(data)] if data else [])], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    line = server.stdout.readline()
+    if not line.startswith("Serving the explorer"):
+        server.kill()
+        raise RuntimeError(f"the app did not start: {line}{server.stderr.read()}")
+    return server
+
+
+def open_page(playwright, executable, port):
+    """The app's page in headless Chromium, once it shows its first z."""
+    browser = playwright.chromium.launch(executable_path=executable, args=BROWSER_FLAGS)
+    page = browser.new_page(viewport={"width": 1200, "height": 1400})
+    page.goto(f"http://127.0.0.1:{port}")
+    page.wait_for_function("() => { const z = document.querySelector('#z textarea, #z input'); "
+                           "return z && z.value.length > 0; }", timeout=120000)
+    return browser, page
+
+
+def pixels(data_uri, zoom=ZOOM):
+    """The image a page shows from its PNG data URI, one value in [0, 1] per image pixel."""
+    from PIL import Image
+
+    picture = Image.open(io.BytesIO(base64.b64decode(data_uri.split(",", 1)[1])))
+    return np.asarray(picture, dtype="float32")[::zoom, ::zoom] / 255.0
+
+
+def shown(page, element):
+    """The data URI of the picture in the page's element `element` (None before one shows)."""
+    return page.locator(f"#{element} img").get_attribute("src")
+
+
+def changed(page, element, before, timeout=30000):
+    """Wait until the picture in `element` is a new one, loaded; its data URI."""
+    page.wait_for_function("([id, before]) => { const i = document.querySelector('#' + id + ' img'); "
+                           "return i && i.getAttribute('src') !== before && i.complete && i.naturalWidth > 0; }",
+                           arg=[element, before], timeout=timeout)
+    return shown(page, element)
+
+
+def shown_z(page):
+    """The z the page shows in its box."""
+    return np.array([float(v) for v in page.locator("#z textarea, #z input").input_value().split(",")], "float32")
+
+
+def click_map(page, fx, fy):
+    """Click the map at (fx, fy) from its left and top edges; (milliseconds until the new image is loaded, its URI)."""
+    box = page.locator("#latent-map .latent-map").bounding_box()
+    before = shown(page, "decoded")
+    started = time.perf_counter()
+    page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+    image = changed(page, "decoded", before)
+    return 1000 * (time.perf_counter() - started), image
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="pretrained:conv_latent2")
+    parser.add_argument("--data", default=None, help="the run's images, if not where it recorded them")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--clicks", type=int, default=10, help="clicks per round")
+    parser.add_argument("--slow", action="store_true", help="click while a prior-samples request runs")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    from keras_vae.train import hardware
+
+    port = free_port()
+    server = start_app(args.model, args.data, port)
+    rng = np.random.default_rng(0)
+    rounds, sample_seconds = [], []
+    try:
+        with sync_playwright() as playwright:
+            browser, page = open_page(playwright, shutil.which("chromium"), port)
+            click_map(page, 0.5, 0.5)  # the page's first event: not timed
+            for _ in range(args.rounds):
+                times = []
+                for fx, fy in rng.uniform(0.1, 0.9, size=(args.clicks, 2)):
+                    if args.slow:
+                        before, started = shown(page, "samples"), time.perf_counter()
+                        page.locator("#sample").click()
+                    times.append(click_map(page, fx, fy)[0])
+                    if args.slow:
+                        changed(page, "samples", before, timeout=120000)
+                        sample_seconds.append(time.perf_counter() - started)
+                rounds.append(float(np.median(times)))
+                print(f"round {len(rounds)}: median {rounds[-1]:.0f} ms (range {min(times):.0f} to {max(times):.0f})",
+                      flush=True)
+            browser.close()
+    finally:
+        server.kill()
+    result = {"model": args.model, "clicks_per_round": args.clicks, "while_sampling": args.slow,
+              "round_median_ms": rounds, "median_ms": float(np.median(rounds)), "range_ms": [min(rounds), max(rounds)],
+              **({"prior_samples_s_median": float(np.median(sample_seconds))} if args.slow else {}),
+              "hardware": hardware()}
+    print(f"click-to-image round trip: median {result['median_ms']:.0f} ms over {args.rounds} rounds "
+          f"(round medians {min(rounds):.0f} to {max(rounds):.0f})"
+          + (f"; prior samples took {result['prior_samples_s_median']:.2f} s each" if args.slow else ""))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
