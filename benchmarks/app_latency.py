@@ -3,7 +3,8 @@ press on the latent map to the decoded image loaded in the page, through Gradio'
 clicks on spread points; each round's median, and the median and range over rounds (this host's speed drifts).
 With --slow, each click goes while a prior-samples request of the same page runs: it must not wait for it.
 
-    python -m benchmarks.app_latency --data ../shared/data/mnist.npz --json benchmarks/results/cpu_2core_app_latency.json
+    python -m benchmarks.app_latency --data ../shared/data/mnist.npz --json benchmarks/results/cpu_2core_app_latency.json \
+        --screenshot docs/app.png
     python -m benchmarks.app_latency --model pretrained:made --data ../shared/data/mnist.npz --slow \\
         --json benchmarks/results/cpu_2core_app_latency_made.json
 
@@ -41,10 +42,10 @@ def start_app(model, data, port):
     server = subprocess.Popen([sys.executable, "-m", "keras_vae", "app", "--model", model, "--port", str(port),
                                *(["--data", str(data)] if data else [])], cwd=ROOT, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
-    line = server.stdout.readline()
-    if not line.startswith("Serving the explorer"):
+    lines = [server.stdout.readline(), server.stdout.readline()]  # what it starts, then where it serves
+    if not (lines[0].startswith("Starting the explorer") and lines[1].startswith("Serving the explorer")):
         server.kill()
-        raise RuntimeError(f"the app did not start: {line}{server.stderr.read()}")
+        raise RuntimeError(f"the app did not start: {''.join(lines)}{server.stderr.read()}")
     return server
 
 
@@ -94,6 +95,28 @@ def click_map(page, fx, fy):
     return 1000 * (time.perf_counter() - started), image
 
 
+def draw_stroke(page, points):
+    """Draw one stroke on the sketchpad through `points`, each (fx, fy) from the canvas' left and top edges."""
+    canvas = page.locator("#sketch canvas").bounding_box()
+    at = lambda fx, fy: (canvas["x"] + fx * canvas["width"], canvas["y"] + fy * canvas["height"])
+    page.mouse.move(*at(*points[0]))
+    page.mouse.down()
+    for point in points[1:]:
+        page.mouse.move(*at(*point))
+    page.mouse.up()
+
+
+def screenshot(page, path):
+    """The page after a drawn 7, encoded, and a click on prior samples: the README's picture."""
+    before = shown(page, "decoded")
+    draw_stroke(page, [(0.25, 0.2), *[(0.25 + 0.05 * i, 0.2) for i in range(1, 11)],
+                       *[(0.75 - 0.025 * i, 0.2 + 0.06 * i) for i in range(1, 12)]])
+    changed(page, "decoded", before)
+    page.locator("#sample").click()
+    changed(page, "samples", None)
+    page.screenshot(path=str(path), full_page=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="pretrained:conv_latent2")
@@ -102,6 +125,7 @@ def main():
     parser.add_argument("--clicks", type=int, default=10, help="clicks per round")
     parser.add_argument("--slow", action="store_true", help="click while a prior-samples request runs")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--screenshot", default=None, help="a PNG of the page at the end (docs/app.png)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -128,6 +152,8 @@ def main():
                 rounds.append(float(np.median(times)))
                 print(f"round {len(rounds)}: median {rounds[-1]:.0f} ms (range {min(times):.0f} to {max(times):.0f})",
                       flush=True)
+            if args.screenshot:
+                screenshot(page, args.screenshot)
             browser.close()
     finally:
         server.kill()

@@ -254,6 +254,8 @@ def serve(model="pretrained:conv_latent2", host="127.0.0.1", port=7860, data=Non
 
     gradio = _gradio()
     check_port(host, port)
+    print(f"Starting the explorer of {model}: loading it, encoding up to {n} test images, tracing its decoder...",
+          flush=True)
     decoder, prior = runs.load_sampler(model)
     if map_dims is not None:
         check_map_dims(map_dims, latent_dim(decoder))  # before the test images are read and encoded
@@ -264,7 +266,7 @@ def serve(model="pretrained:conv_latent2", host="127.0.0.1", port=7860, data=Non
     page.queue(default_concurrency_limit=1)
     try:
         page.launch(server_name=host, server_port=port, share=False, quiet=True, prevent_thread_lock=True,
-                    footer_links=[])
+                    footer_links=[], run_history=False)  # no history: it keeps every image and drawing in the browser
     except OSError as error:
         raise OSError(f"cannot serve on {host}:{port}: {error}".splitlines()[0]) from None
     print(f"Serving the explorer of {model} at http://{host}:{port} (Ctrl-C stops it)", flush=True)

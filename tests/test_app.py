@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from benchmarks.app_latency import changed, click_map, free_port, open_page, pixels, shown, shown_z, start_app
+from benchmarks.app_latency import changed, click_map, draw_stroke, free_port, open_page, pixels, shown, shown_z, start_app
 from keras_vae import VAE, build_decoder, build_encoder, cli, runs
 from keras_vae.app import ZOOM, ExplorerApp, check_port, picture, sketch_ink
 from keras_vae.latent import LatentSpace
@@ -142,12 +142,7 @@ def test_clicks_on_the_map_show_the_decoders_image_of_that_point_fast(page, ship
 
 def test_a_stroke_on_the_sketchpad_shows_its_reconstruction_and_its_z(page, shipped):
     before = shown(page, "decoded")
-    canvas = page.locator("#sketch canvas").bounding_box()
-    page.mouse.move(canvas["x"] + 0.5 * canvas["width"], canvas["y"] + 0.15 * canvas["height"])
-    page.mouse.down()
-    for step in range(1, 15):
-        page.mouse.move(canvas["x"] + (0.5 - 0.01 * step) * canvas["width"], canvas["y"] + (0.15 + 0.05 * step) * canvas["height"])
-    page.mouse.up()
+    draw_stroke(page, [(0.5 - 0.01 * step, 0.15 + 0.05 * step) for step in range(15)])
     image = changed(page, "decoded", before)
     x = pixels(shown(page, "sketch-input"))
     assert x.shape == (28, 28) and x.max() == 1.0 and x[:, :5].max() == 0.0  # a centred stroke, nothing at the edge
