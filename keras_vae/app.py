@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from .decoders import latent_dim, sample_prior
-from .latent import check_map_dims, digit_from_sketch, latent_space, parse_z
+from .latent import check_map_dims, digit_from_sketch, label_colour, latent_space, parse_z
 from .plots import tile_images
 
 APP_EXTRA = "the app needs Gradio: pip install 'keras_vae[app]' (or pip install gradio)"
@@ -126,11 +126,11 @@ class ExplorerApp:
         """The page's first values: z at the codes' mean."""
         return self._show(self.space.z({}), "Click or drag on the map, draw a digit, or type a z.")
 
-    def _show(self, z, status, moved=True):
-        """(map value, decoded image, z text, state, status) for z; the map as it is where the pointer `moved` the
-        cross there already."""
+    def _show(self, z, status, move_cross=True):
+        """(map value, decoded image, z text, state, status) for z; without `move_cross`, the map as it is (where a
+        click has put the cross already)."""
         fx, fy = self.space.fraction_of(z)
-        point = f"{fx:.4f},{fy:.4f}" if moved else _gradio().skip()
+        point = f"{fx:.4f},{fy:.4f}" if move_cross else _gradio().skip()
         return point, picture(self.space.image(z)), format_z(z), z, status
 
     @staticmethod
@@ -149,7 +149,7 @@ class ExplorerApp:
         on_map = self.space.at_fraction(min(max(fx, 0.0), 1.0), min(max(fy, 0.0), 1.0))
         z = np.asarray(self.space.z({}) if z is None else z, "float32").copy()
         z[list(self.space.map_dims)] = on_map[list(self.space.map_dims)]
-        shown = self._show(z, "", moved=False)
+        shown = self._show(z, "", move_cross=False)
         return (*shown[:4], f"Decoded on the server in {1000 * (time.perf_counter() - started):.0f} ms.")
 
     def typed(self, text, z):
@@ -229,11 +229,10 @@ class ExplorerApp:
 
 
 def _label_colours(space):
-    """(label name, its colour on the map) for each label, in matplotlib's C0..C9."""
+    """(label name, its colour on the map) for each label."""
     from matplotlib.colors import to_hex
 
-    return [(str(label) if space.label_names is None else space.label_names[label], to_hex(f"C{label % 10}"))
-            for label in np.unique(space.labels)]
+    return [(space.label_name(label), to_hex(label_colour(label))) for label in np.unique(space.labels)]
 
 
 def check_port(host, port):

@@ -77,11 +77,13 @@ class LatentSpace:
         x_dim, y_dim = self.map_dims
         groups = [(None, slice(None))] if self.labels is None else [(l, self.labels == l) for l in np.unique(self.labels)]
         for label, chosen in groups:
-            name = None if label is None else (str(label) if self.label_names is None else self.label_names[label])
-            ax.scatter(self.z_mean[chosen, x_dim], self.z_mean[chosen, y_dim], s=marker_size, label=name,
-                       color="C0" if label is None else f"C{label % 10}", rasterized=True)
+            ax.scatter(self.z_mean[chosen, x_dim], self.z_mean[chosen, y_dim], s=marker_size, rasterized=True,
+                       label=None if label is None else self.label_name(label), color=label_colour(label))
         ax.set_xlim(self.limits[x_dim])
         ax.set_ylim(self.limits[y_dim][::-1])  # z[y_dim] grows downward
+
+    def label_name(self, label):
+        return str(label) if self.label_names is None else self.label_names[label]
 
     def map_pixels(self, size=480):
         """The map alone as a (size, size, 3) uint8 picture, edge to edge (no axes), for a page to click on."""
@@ -92,6 +94,11 @@ class LatentSpace:
         canvas = FigureCanvasAgg(fig)
         canvas.draw()
         return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def label_colour(label):
+    """A label's colour on the map: matplotlib's C0..C9 (tab10), as the latent scatter figure has them."""
+    return "C0" if label is None else f"C{label % 10}"
 
 
 def check_map_dims(dims, size):

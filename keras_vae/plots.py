@@ -6,7 +6,7 @@ from matplotlib.figure import Figure
 from scipy.stats import norm
 
 from .decoders import decode, decoder_kind, encode, latent_dim, reconstruct, sample_prior
-from .latent import kl_order
+from .latent import kl_order, label_colour
 
 # The manifold's rows run down the figure as the tutorial's loop fills them: z[dims[1]] grows downward.
 DOWNWARD = "grows downward: row i decodes grid[i], the tutorial's loop order"
@@ -83,12 +83,12 @@ def latent_scatter_figure(z_mean, labels, dims=(0, 1), z_log_var=None, label_nam
     fig = Figure(figsize=(8, 7.4), layout="constrained")
     ax = fig.subplots()
     if labels is None:
-        ax.scatter(z_mean[:, dims[0]], z_mean[:, dims[1]], s=2, color="C0")
+        ax.scatter(z_mean[:, dims[0]], z_mean[:, dims[1]], s=2, color=label_colour(None))
     else:
-        for label in np.unique(labels):  # matplotlib's default colours C0..C9 are tab10's ten
+        for label in np.unique(labels):
             chosen = labels == label
             name = str(label) if label_names is None else label_names[label]
-            ax.scatter(z_mean[chosen, dims[0]], z_mean[chosen, dims[1]], s=2, label=name, color=f"C{label % 10}")
+            ax.scatter(z_mean[chosen, dims[0]], z_mean[chosen, dims[1]], s=2, label=name, color=label_colour(label))
         ax.legend(title=kind, markerscale=5, loc="center left", bbox_to_anchor=(1.0, 0.5))
     ax.set_xlabel(f"z_mean[{dims[0]}]")
     ax.set_ylabel(f"z_mean[{dims[1]}]" + (f" ({DOWNWARD.split(':')[0]}, as in the manifold)" if z_mean.shape[1] == 2 else ""))
