@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from benchmarks.app_latency import changed, click_map, draw_stroke, free_port, open_page, pixels, shown, shown_z, start_app
 from keras_vae import VAE, build_decoder, build_encoder, cli, runs
-from keras_vae.app import ZOOM, ExplorerApp, check_port, picture, sketch_ink
+from keras_vae.app import ZOOM, ExplorerApp, picture, sketch_ink
 from keras_vae.latent import LatentSpace
 from conftest import SMALL_MNIST
 
@@ -68,13 +68,16 @@ def test_prior_samples_come_in_a_grid_with_the_next_seed(app_32d):
     assert pixels(grid, zoom=ZOOM // 2).shape == (4 * 28, 4 * 28) and next_seed == 4 and "seed 3" in status
 
 
-def test_a_port_in_use_is_refused_in_one_sentence():
+def test_a_port_in_use_is_one_error_line_before_anything_loads(capsys):
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        with pytest.raises(OSError, match=f"cannot serve on 127.0.0.1:{port} .*give another port with --port"):
-            check_port("127.0.0.1", port)
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(["app", "--port", str(port)])
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert exit_info.value.code == 2 and len(errors) == 1
+    assert f"cannot serve on 127.0.0.1:{port} (Address already in use): give another port with --port" in errors[0]
 
 
 def test_the_app_command_without_gradio_says_what_to_install(monkeypatch, capsys):
