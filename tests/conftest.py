@@ -1,6 +1,9 @@
 """Shared fixtures: a small slice of real MNIST shipped with the tests (512 train, 128 test)."""
+import contextlib
+import io
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -43,3 +46,18 @@ def batch_losses(vae, x):
     """The loss terms of the one batch x as the model's training step computes them, without its update."""
     vae.reset_metrics()
     return {name: float(value) for name, value in vae.test_step(x).items()}
+
+
+def run_command(*args):
+    """`python -m keras_vae <args>` run in this process (no second TensorFlow start-up): its exit code, stdout and
+    stderr, as subprocess.run gives them. Tests of how a fresh process starts run it as a subprocess instead."""
+    from keras_vae import cli
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            cli.main([str(arg) for arg in args])
+            code = 0
+        except SystemExit as exit_info:
+            code = exit_info.code or 0
+    return SimpleNamespace(returncode=code, stdout=stdout.getvalue(), stderr=stderr.getvalue())

@@ -143,6 +143,22 @@ def test_clicks_on_the_map_show_the_decoders_image_of_that_point_fast(page, ship
     assert np.median(round_trips) < 1000  # never blocked; the 150 ms goal is measured in benchmarks/app_latency.py
 
 
+def test_a_drag_over_the_map_ends_decoding_where_it_stops(page, shipped):
+    box = page.locator("#latent-map .latent-map").bounding_box()
+    at = lambda fx, fy: (box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+    page.mouse.move(*at(0.2, 0.2))
+    page.mouse.down()
+    for step in range(1, 11):
+        page.mouse.move(*at(0.2 + 0.06 * step, 0.2 + 0.05 * step))
+    page.mouse.up()
+    expected = shipped.at_fraction(0.8, 0.7)
+    page.wait_for_function("(z) => { const box = document.querySelector('#z textarea, #z input'); "
+                           "const got = box.value.split(',').map(Number); "
+                           "return got.every((v, i) => Math.abs(v - z[i]) < 0.15); }", arg=expected.tolist())
+    decoded = pixels(shown(page, "decoded"))
+    assert np.abs(decoded - shipped.decoder.predict(shown_z(page)[None], verbose=0)[0, ..., 0]).max() <= 1 / 255 + 1e-6
+
+
 def test_a_stroke_on_the_sketchpad_shows_its_reconstruction_and_its_z(page, shipped):
     before = shown(page, "decoded")
     draw_stroke(page, [(0.5 - 0.01 * step, 0.15 + 0.05 * step) for step in range(15)])

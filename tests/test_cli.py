@@ -11,13 +11,12 @@ from matplotlib.image import imread
 from benchmarks.datasets import write_folder
 from keras_vae import cli, runs
 from keras_vae.data import IDX_FILES
-from conftest import SMALL_MNIST
+from conftest import SMALL_MNIST, run_command
 
 SHIPPED_COMPARISON = runs.SHIPPED_MODELS / "ae_vs_vae_conv_latent2"
 
 
-def run_cli(*args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "keras_vae", *map(str, args)], capture_output=True, text=True, **kwargs)
+run_cli = run_command
 
 
 def test_train_writes_a_complete_self_describing_run_folder(tmp_path):
@@ -285,7 +284,8 @@ def test_the_bad_command_line_table_is_the_robustness_record():
 
 
 def test_commands_start_quietly_unless_verbose(tmp_path):
-    quiet = run_cli("sample", "--n", 4, "--out", tmp_path / "s.png")
+    quiet = subprocess.run([sys.executable, "-m", "keras_vae", "sample", "--n", "4", "--out", str(tmp_path / "s.png")],
+                           capture_output=True, text=True)
     assert quiet.returncode == 0 and quiet.stderr == ""
     assert quiet.stdout.startswith(f"Wrote {tmp_path / 's.png'}")
 

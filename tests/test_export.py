@@ -9,7 +9,7 @@ from matplotlib.image import imread
 from keras_vae import VAE, build_decoder, build_encoder
 from keras_vae.export import export_saved_model
 from keras_vae.runs import load_model, load_part
-from conftest import SMALL_MNIST
+from conftest import SMALL_MNIST, run_command
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +80,7 @@ def test_load_part_finds_the_decoder_by_any_path(run_dir, where):
     np.testing.assert_allclose(decoder.predict(expected["z"], verbose=0), expected["decoded"], atol=1e-6)
 
 
-def cli(*args):
-    return subprocess.run([sys.executable, "-m", "keras_vae", *map(str, args)], capture_output=True, text=True)
+cli = run_command
 
 
 def test_sample_manifold_and_reconstruct_write_titled_pngs_at_least_400_pixels_on_the_short_side(run_dir, tmp_path):
