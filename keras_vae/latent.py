@@ -130,10 +130,11 @@ def latent_space(model, x=None, labels=None, data=None, n=5000, **options):
     from .data import load_mnist
 
     if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
-        encoder, decoder = runs.load_part(model, "encoder"), runs.load_part(model, "decoder")
+        path = runs.model_path(model)
+        encoder, decoder = runs.load_part(path, "encoder"), runs.load_part(path, "decoder")
         if x is None:
-            x, labels = runs.test_set(model, data, n)
-        names = runs.read_config(runs.model_path(model)).get("images", {}).get("class_names")
+            x, labels = runs.test_set(path, data, n)
+        names = runs.read_config(path).get("images", {}).get("class_names")
         options.setdefault("label_names", names)
     else:
         encoder, decoder = model.encoder, model.decoder

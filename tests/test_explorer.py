@@ -76,3 +76,14 @@ def test_the_shipped_model_explorer_reads_its_run_and_test_set(monkeypatch):
     view = explorer("pretrained:conv_latent2", data=SMALL_MNIST)
     assert len(view.space.z_mean) == 128 and set(np.unique(view.space.labels)) == set(range(10))
     assert view.space.map_dims == (0, 1) and shown_image(view).std() > 0.05  # a trained decoder: strokes
+
+
+def test_without_data_a_shipped_model_reads_the_test_set_its_run_recorded(monkeypatch):
+    from keras_vae import runs
+
+    recorded = runs.recorded_location(runs.read_config(runs.DEFAULT_MODEL)["data"], runs.DEFAULT_MODEL)
+    if not recorded.exists():
+        pytest.skip("the shipped run's recorded MNIST (../shared/data/mnist.npz) is not on this machine")
+    monkeypatch.delenv("KERAS_VAE_MNIST", raising=False)
+    monkeypatch.setattr("keras.datasets.mnist.load_data", lambda: pytest.fail("downloaded MNIST"))
+    assert len(explorer("pretrained:conv_latent2", n=300).space.z_mean) == 300
