@@ -4,6 +4,7 @@ a typed z and prior samples. ExplorerApp holds what each event does, as plain fu
 import base64
 import io
 import os
+import signal
 import socket
 import time
 
@@ -274,6 +275,7 @@ def serve(model="pretrained:conv_latent2", host="127.0.0.1", port=7860, data=Non
             while True:
                 time.sleep(0.5)
         except KeyboardInterrupt:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not break the closing
             page.close()
             print("Stopped the explorer.")
     return page

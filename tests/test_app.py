@@ -5,6 +5,7 @@ import shutil
 import signal
 import socket
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -193,8 +194,10 @@ def test_prior_samples_appear_on_the_button(page):
     assert grid.shape == (4 * 28, 4 * 28) and grid.std() > 0.1
 
 
-def test_ctrl_c_stops_the_server_cleanly(served, page):
+def test_ctrl_c_stops_the_server_cleanly_even_pressed_twice(served, page):
     server, _ = served
+    server.send_signal(signal.SIGINT)
+    time.sleep(0.2)
     server.send_signal(signal.SIGINT)
     out, err = server.communicate(timeout=30)
     assert server.returncode == 0, err
