@@ -10,8 +10,8 @@ import time
 
 import numpy as np
 
-from .decoders import latent_dim, sample_prior
-from .latent import check_map_dims, digit_from_sketch, label_colour, latent_space, parse_z
+from .decoders import sample_prior
+from .latent import digit_from_sketch, label_colour, latent_space, parse_z
 from .plots import tile_images
 
 APP_EXTRA = "the app needs Gradio: pip install 'keras_vae[app]' (or pip install gradio)"
@@ -117,11 +117,11 @@ def sketch_ink(drawing):
 
 
 class ExplorerApp:
-    """What the page's events do, over a LatentSpace and its model's prior: each returns the page's new values
-    and a status line, and a bad input returns its message there instead of stopping the server."""
+    """What the page's events do, over a LatentSpace: each returns the page's new values and a status line, and a
+    bad input returns its message there instead of stopping the server."""
 
-    def __init__(self, space, prior=None, title="keras_vae explorer"):
-        self.space, self.prior, self.title = space, prior, title
+    def __init__(self, space, title="keras_vae explorer"):
+        self.space, self.title = space, title
 
     def start(self):
         """The page's first values: z at the codes' mean."""
@@ -175,7 +175,7 @@ class ExplorerApp:
         """SAMPLES draws of z ~ p(z), decoded, in a grid; the next click draws with the next seed."""
         started = time.perf_counter()
         side = int(np.sqrt(SAMPLES))
-        images = sample_prior(self.space.decoder, side * side, int(seed), self.prior)
+        images = sample_prior(self.space.decoder, side * side, int(seed), self.space.prior)
         grid = picture(tile_images(images, side, side), ZOOM // 2)
         return grid, int(seed) + 1, f"{side * side} prior samples (seed {seed}) in {time.perf_counter() - started:.1f} s."
 
@@ -250,17 +250,11 @@ def serve(model="pretrained:conv_latent2", host="127.0.0.1", port=7860, data=Non
           block=True):
     """Serve the explorer of `model` (a run path or `pretrained:<name>`) at http://host:port until Ctrl-C
     (in a notebook, such as Colab, it shows in the cell and returns); the map shows its first n test images."""
-    from . import runs
-
     gradio = _gradio()
     check_port(host, port)
     print(f"Starting the explorer of {model}: loading it, encoding up to {n} test images, tracing its decoder...",
           flush=True)
-    decoder, prior = runs.load_sampler(model)
-    if map_dims is not None:
-        check_map_dims(map_dims, latent_dim(decoder))  # before the test images are read and encoded
-    space = latent_space(model, data=data, n=n, map_dims=map_dims)
-    app = ExplorerApp(space, prior, title=f"keras_vae explorer: {model}")
+    app = ExplorerApp(latent_space(model, data=data, n=n, map_dims=map_dims), title=f"keras_vae explorer: {model}")
     app.warm_up()
     page = app.blocks()
     page.queue(default_concurrency_limit=1)

@@ -24,8 +24,10 @@ class LatentSpace:
     most KL), slider dims (the `sliders` with the most KL, the map's first) and every other dim at the codes' mean.
     The map runs z[map_dims[0]] left to right and z[map_dims[1]] top to bottom, as the manifold does."""
 
-    def __init__(self, encoder, decoder, x, labels=None, label_names=None, map_dims=None, sliders=4, seed=0):
+    def __init__(self, encoder, decoder, x, labels=None, label_names=None, map_dims=None, sliders=4, seed=0,
+                 prior=None):
         self.encoder, self.decoder, self.seed = encoder, decoder, seed
+        self.prior = prior  # the model's p(z), which prior samples draw from (None: N(0, I))
         self.size = latent_dim(decoder)
         self.z_mean, z_log_var = encode(encoder, x)
         self.labels, self.label_names = (None if labels is None else np.asarray(labels)), label_names
@@ -129,18 +131,15 @@ def latent_space(model, x=None, labels=None, data=None, n=5000, **options):
     from . import runs
     from .data import load_mnist
 
-    if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
-        path = runs.model_path(model)
-        encoder, decoder = runs.load_part(path, "encoder"), runs.load_part(path, "decoder")
-        if x is None:
-            x, labels = runs.test_set(path, data, n)
-        names = runs.read_config(path).get("images", {}).get("class_names")
-        options.setdefault("label_names", names)
-    else:
-        encoder, decoder = model.encoder, model.decoder
-        if x is None:
-            x, labels = (array[:n] for array in load_mnist(data)[1])
-    return LatentSpace(encoder, decoder, x, labels, **options)
+    path = runs.model_path(model) if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__") else None
+    if path is not None:
+        model = runs.load_model(path)
+        options.setdefault("label_names", runs.read_config(path).get("images", {}).get("class_names"))
+    if options.get("map_dims") is not None:
+        check_map_dims(options["map_dims"], latent_dim(model.decoder))  # before any image is read and encoded
+    if x is None:
+        x, labels = runs.test_set(path, data, n) if path is not None else (a[:n] for a in load_mnist(data)[1])
+    return LatentSpace(model.encoder, model.decoder, x, labels, prior=getattr(model, "prior", None), **options)
 
 
 def digit_from_sketch(ink, image_shape, ink_threshold=0.05):
