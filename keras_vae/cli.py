@@ -114,8 +114,9 @@ def _config_argument(field):
     """The training command's flag for a TrainConfig field, from its declaration (train.py)."""
     meta, default = field.metadata, field.default
     help_text = as_flags(meta["help"]() if callable(meta["help"]) else meta["help"], flag_names())
-    if isinstance(default, bool):
-        return argument(flag(field.name), action="store_true", help=help_text)
+    if isinstance(default, bool):  # a switch: --name turns it on, or --no-name off where it is on by default
+        return argument(flag(f"no_{field.name}" if default else field.name), dest=field.name,
+                        action="store_false" if default else "store_true", help=help_text)
     shown = f"; default {default}, or with --init-from that run's" if meta["inherited"] else (
         f" (default {default})" if default is not None else "")
     return argument(flag(field.name), dest=field.name, default=None if meta["inherited"] else default,

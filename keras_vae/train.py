@@ -85,6 +85,9 @@ class TrainConfig:
                                   Integer(1, 3), choices=(1, 3), inherited=True)
     test_split: float = option(0.1, "where the images have no test split, the fraction held out as one (seeded by "
                                     "`seed`)", Number(0.0, inclusive=False, below=1.0))
+    figures: bool = option(True, "the run's figures and TensorBoard images (on; --no-figures leaves them out for "
+                                 "scripted runs: the models, history and metrics are the same, and the figures "
+                                 "command draws them later)")
     out: str | None = option(None, "run folder (default saved_models/<architecture>_latent<d>); written whole at the "
                                    "end", path="folder")
 
@@ -297,7 +300,7 @@ def train(config, resume=False, force=False):
         shuffle=False,
         callbacks=[*config.callbacks(), keras.callbacks.TerminateOnNaN(),
                    keras.callbacks.TensorBoard(work_dir / runs.TENSORBOARD_DIR, write_graph=False),
-                   TensorBoardImages(work_dir / runs.TENSORBOARD_DIR), checkpoint],
+                   *([TensorBoardImages(work_dir / runs.TENSORBOARD_DIR)] if config.figures else []), checkpoint],
         verbose=1,
     ).history
     seconds = time.perf_counter() - start
@@ -321,7 +324,8 @@ def train(config, resume=False, force=False):
         "hardware": hardware(),
     }
     figures = plots.run_figures(model, x_test, y_test, history, config.kl_warmup_epochs,
-                                runs.validated_on(dataclasses.asdict(config)), images.record.get("class_names"))
+                                runs.validated_on(dataclasses.asdict(config)),
+                                images.record.get("class_names")) if config.figures else {}
     runs.save_results(work_dir, history, metrics, figures)
     shutil.rmtree(checkpoint_dir)
     runs.publish(work_dir, run_dir)

@@ -1,5 +1,8 @@
-"""Shared fixtures: a small slice of real MNIST shipped with the tests (512 train, 128 test)."""
+"""Shared fixtures: a small slice of real MNIST shipped with the tests (512 train, 128 test), the tiny runs many tests
+read (trained once per session), and the two lanes: `python -m pytest` runs the fast one, `--runslow` adds the
+end-to-end tests marked `slow` (fresh clone, notebooks, browser, fresh processes, kill and resume, tf.distribute)."""
 import contextlib
+import gzip
 import io
 import os
 from pathlib import Path
@@ -8,11 +11,26 @@ from types import SimpleNamespace
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from keras_vae import load_mnist  # noqa: E402
 
 SMALL_MNIST = Path(__file__).parent / "data" / "mnist_small.npz"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true",
+                     help="also run the slow lane: the end-to-end tests marked slow (CI runs both lanes)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow lane: add --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +79,47 @@ def run_command(*args):
         except SystemExit as exit_info:
             code = exit_info.code or 0
     return SimpleNamespace(returncode=code, stdout=stdout.getvalue(), stderr=stderr.getvalue())
+
+
+def write_idx(path, array):
+    """An MNIST-format IDX file of unsigned bytes, gzipped."""
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def tensorboard_events(folder):
+    """{tag: [(step, value or image shape)]} from the TensorBoard event files in `folder`."""
+    import tensorflow as tf
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(folder), size_guidance={"tensors": 0})
+    events.Reload()
+    logged = {}
+    for tag in events.Tags()["tensors"]:
+        for event in events.Tensors(tag):
+            array = tf.make_ndarray(event.tensor_proto)
+            logged.setdefault(tag, []).append((event.step, float(array) if array.ndim == 0 else array.shape))
+    return logged
+
+
+TINY_TRAIN = ["train", "--data", SMALL_MNIST, "--architecture", "mlp", "--hidden-dim", 16, "--epochs", 2]
+
+
+def train_tiny(out, *args):
+    """`train` in this process on the fixture MNIST: a 2-epoch mlp (16 units) run written to `out`; returns `out`."""
+    result = run_command(*TINY_TRAIN, *args, "--out", out)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory):
+    """The runs tests read, trained once with figures and TensorBoard logs: `vae`, `ae` (its autoencoder twin: the
+    same stack, data and seed) and `classifier` (a 1-epoch digit classifier)."""
+    root = tmp_path_factory.mktemp("tiny_runs")
+    train_tiny(root / "vae")
+    train_tiny(root / "ae", "--kind", "ae")
+    result = run_command("train-classifier", "--data", SMALL_MNIST, "--epochs", 1, "--out", root / "classifier")
+    assert result.returncode == 0, result.stderr
+    return root

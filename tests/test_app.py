@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from benchmarks.app_latency import changed, click_map, draw_stroke, free_port, open_page, pixels, shown, shown_z, start_app
+from browser import changed, click_map, draw_stroke, free_port, open_page, pixels, shown, shown_z, start_app
 from keras_vae import VAE, build_decoder, build_encoder, cli, runs
 from keras_vae.app import ZOOM, ExplorerApp, picture, sketch_ink
 from keras_vae.latent import LatentSpace
@@ -129,6 +129,7 @@ def shipped():
     return space
 
 
+@pytest.mark.slow
 def test_clicks_on_the_map_show_the_decoders_image_of_that_point_fast(page, shipped, capsys):
     round_trips = []
     for fx, fy in [(0.3, 0.3), (0.7, 0.55), (0.45, 0.8), (0.6, 0.2), (0.35, 0.65)]:
@@ -144,6 +145,7 @@ def test_clicks_on_the_map_show_the_decoders_image_of_that_point_fast(page, ship
     assert np.median(round_trips) < 1000  # never blocked; the 150 ms goal is measured in benchmarks/app_latency.py
 
 
+@pytest.mark.slow
 def test_a_drag_over_the_map_ends_decoding_where_it_stops(page, shipped):
     box = page.locator("#latent-map .latent-map").bounding_box()
     at = lambda fx, fy: (box["x"] + fx * box["width"], box["y"] + fy * box["height"])
@@ -160,6 +162,7 @@ def test_a_drag_over_the_map_ends_decoding_where_it_stops(page, shipped):
     assert np.abs(decoded - shipped.decoder.predict(shown_z(page)[None], verbose=0)[0, ..., 0]).max() <= 1 / 255 + 1e-6
 
 
+@pytest.mark.slow
 def test_a_stroke_on_the_sketchpad_shows_its_reconstruction_and_its_z(page, shipped):
     before = shown(page, "decoded")
     draw_stroke(page, [(0.5 - 0.01 * step, 0.15 + 0.05 * step) for step in range(15)])
@@ -172,6 +175,7 @@ def test_a_stroke_on_the_sketchpad_shows_its_reconstruction_and_its_z(page, ship
     assert "Encoded your drawing" in page.locator("#status").inner_text()
 
 
+@pytest.mark.slow
 def test_bad_input_gives_one_message_in_the_page_and_the_server_goes_on(page, shipped):
     page.locator("#sketch button.clear").click()
     page.locator("#encode").click()
@@ -188,12 +192,14 @@ def test_bad_input_gives_one_message_in_the_page_and_the_server_goes_on(page, sh
     assert np.abs(pixels(image) - expected).max() <= 1 / 255 + 1e-6
 
 
+@pytest.mark.slow
 def test_prior_samples_appear_on_the_button(page):
     page.locator("#sample").click()
     grid = pixels(changed(page, "samples", None, timeout=30000), zoom=ZOOM // 2)
     assert grid.shape == (4 * 28, 4 * 28) and grid.std() > 0.1
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_server_cleanly_even_pressed_twice(served, page):
     server, _ = served
     server.send_signal(signal.SIGINT)

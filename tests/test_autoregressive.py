@@ -126,6 +126,7 @@ print(x[:, 0, 0, 0].mean())
 """
 
 
+@pytest.mark.slow
 def test_the_exported_decoder_draws_images_pixel_by_pixel_without_keras_vae(tmp_path):
     vae = tiny_vae()
     export_saved_model(vae, tmp_path)

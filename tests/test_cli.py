@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from benchmarks.datasets import write_folder
 from keras_vae import cli, runs
 from keras_vae.data import IDX_FILES
-from conftest import SMALL_MNIST, run_command
+from keras_vae.synthetic import write_folder
+from conftest import SMALL_MNIST, run_command, tensorboard_events
 
 SHIPPED_COMPARISON = runs.SHIPPED_MODELS / "ae_vs_vae_conv_latent2"
 
@@ -19,10 +19,8 @@ SHIPPED_COMPARISON = runs.SHIPPED_MODELS / "ae_vs_vae_conv_latent2"
 run_cli = run_command
 
 
-def test_train_writes_a_complete_self_describing_run_folder(tmp_path):
-    out = tmp_path / "run"
-    result = run_cli("train", "--data", SMALL_MNIST, "--epochs", 2, "--batch-size", 64, "--out", out)
-    assert result.returncode == 0, result.stderr
+def test_train_writes_a_complete_self_describing_run_folder(tiny_runs):
+    out = tiny_runs / "vae"
     for name in ["vae.keras", "encoder.keras", "decoder.keras", "history.json", "config.json", "metrics.json",
                  "manifold.png", "latent_scatter.png", "reconstructions.png", "samples.png", "history.png"]:
         assert (out / name).is_file(), name
@@ -36,21 +34,6 @@ def test_train_writes_a_complete_self_describing_run_folder(tmp_path):
     assert imread(out / "manifold.png").shape[:2] == (824, 800)
     decoder = keras.models.load_model(out / "decoder.keras", safe_mode=True)
     assert decoder.predict(np.zeros((1, 2)), verbose=0).shape == (1, 28, 28, 1)
-
-
-def tensorboard_events(folder):
-    """{tag: [(step, value or image shape)]} from the TensorBoard event files in `folder`."""
-    import tensorflow as tf
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    events = EventAccumulator(str(folder), size_guidance={"tensors": 0})
-    events.Reload()
-    logged = {}
-    for tag in events.Tags()["tensors"]:
-        for event in events.Tensors(tag):
-            array = tf.make_ndarray(event.tensor_proto)
-            logged.setdefault(tag, []).append((event.step, float(array) if array.ndim == 0 else array.shape))
-    return logged
 
 
 def test_a_two_epoch_run_leaves_tensorboard_logs_of_the_loss_terms_schedules_and_images(tmp_path):
@@ -73,7 +56,7 @@ def test_autoregressive_binarized_training_with_held_out_validation_then_evaluat
     out = tmp_path / "run"
     result = run_cli("train", "--data", SMALL_MNIST, "--architecture", "made", "--hidden-dim", 32, "--latent-dim", 4,
                      "--epochs", 3, "--binarize", "dynamic", "--kl-warmup-epochs", 2, "--early-stopping-patience", 5,
-                     "--lr-patience", 2, "--validation-images", 128, "--out", out)
+                     "--lr-patience", 2, "--validation-images", 128, "--no-figures", "--out", out)
     assert result.returncode == 0, result.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     # Validation is the last 128 training images; the test set is scored apart, on the weights kept.
@@ -283,6 +266,7 @@ def test_the_bad_command_line_table_is_the_robustness_record():
         assert f"| `{command_line}`" in record, command_line
 
 
+@pytest.mark.slow
 def test_commands_start_quietly_unless_verbose(tmp_path):
     quiet = subprocess.run([sys.executable, "-m", "keras_vae", "sample", "--n", "4", "--out", str(tmp_path / "s.png")],
                            capture_output=True, text=True)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from conftest import SMALL_MNIST
 
@@ -41,6 +42,7 @@ np.savez(sys.argv[2], single_loss=single_loss, mirrored_loss=mirrored_loss, repl
 """
 
 
+@pytest.mark.slow
 def test_one_mirrored_step_on_two_devices_equals_one_step_on_one_device(tmp_path):
     subprocess.run([sys.executable, "-c", ONE_STEP, str(SMALL_MNIST), str(tmp_path / "out.npz")], check=True)
     out = np.load(tmp_path / "out.npz")
@@ -79,6 +81,7 @@ np.savez(sys.argv[2], **copies)
 """
 
 
+@pytest.mark.slow
 def test_fused_adam_updates_every_replica_as_adam_does(tmp_path):
     subprocess.run([sys.executable, "-c", MIRRORED_ADAM, str(SMALL_MNIST), str(tmp_path / "out.npz")], check=True)
     out = np.load(tmp_path / "out.npz")
@@ -95,6 +98,7 @@ def free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_two_local_workers_train_together_and_the_chief_writes_the_run(tmp_path):
     workers = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
     processes = []

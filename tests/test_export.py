@@ -45,6 +45,7 @@ assert "keras_vae" not in sys.modules
 """
 
 
+@pytest.mark.slow
 def test_saved_models_load_without_keras_vae_and_match_the_keras_models(run_dir):
     subprocess.run([sys.executable, "-c", WITHOUT_KERAS_VAE, str(run_dir)], check=True, cwd="/")
     expected, got = np.load(run_dir / "expected.npz"), np.load(run_dir / "from_saved_model.npz")
@@ -61,6 +62,7 @@ def test_saved_models_load_through_tfsmlayer_with_free_batch_size(run_dir):
         np.testing.assert_allclose(keras.ops.convert_to_numpy(out), expected["decoded"][:n], atol=1e-6)
 
 
+@pytest.mark.slow
 def test_saved_model_cli_lists_the_named_serve_signature(run_dir):
     cli = subprocess.run([sys.executable, "-m", "tensorflow.python.tools.saved_model_cli", "show", "--all",
                           "--dir", str(run_dir / "saved_model" / "encoder")], capture_output=True, text=True)

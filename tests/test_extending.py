@@ -39,7 +39,7 @@ def test_a_new_architecture_with_its_own_option_trains_through_the_training_comm
     register_tiny_architecture()
     out = tmp_path / "run"
     cli.main(["train", "--architecture", "tiny", "--units", "4", "--latent-dim", "3", "--epochs", "1",
-              "--data", str(SMALL_MNIST), "--out", str(out)])
+              "--data", str(SMALL_MNIST), "--no-figures", "--out", str(out)])
     config = json.loads((out / "config.json").read_text())
     assert config["architecture"] == "tiny" and config["options"] == {"units": 4}
     vae = keras.models.load_model(out / "vae.keras", safe_mode=True)

@@ -1,5 +1,4 @@
 """Images from anywhere: folders, .npz, IDX files and Keras data sets read into one ImageSet, 8-bit until scaled once."""
-import gzip
 
 import keras
 import numpy as np
@@ -7,20 +6,14 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from benchmarks.datasets import colored_mnist, write_folder
+from keras_vae.synthetic import colored_mnist, write_folder
 from keras_vae.data import make_dataset
 from keras_vae.images import convert_pixels, load_images, parse_image_size, pixels_of
+from conftest import write_idx
 
 
 def color_images(n, size=(32, 32), seed=0):
     return np.random.default_rng(seed).integers(0, 256, (n, *size, 3), dtype=np.uint8)
-
-
-def write_idx(path, array):
-    """An MNIST-format IDX file of unsigned bytes, gzipped."""
-    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    with gzip.open(path, "wb") as f:
-        f.write(header + array.astype(np.uint8).tobytes())
 
 
 def test_a_folder_of_color_pngs_reads_exactly_with_labels_from_subfolders_and_a_seeded_held_out_test_split(tmp_path):

@@ -97,6 +97,7 @@ np.savez(sys.argv[1] + "/outputs.npz",
 """
 
 
+@pytest.mark.slow
 def test_keras_files_reload_in_a_fresh_process_with_identical_outputs(mnist_small, tmp_path):
     x = mnist_small[0][0][:32]
     vae = VAE(build_encoder(2, seed=0), build_decoder(2), beta=0.5)

@@ -27,6 +27,7 @@ def run_quickly(path, monkeypatch):
     return [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
 
 
+@pytest.mark.slow
 def test_notebook_runs_top_to_bottom_and_produces_its_figures(monkeypatch):
     outputs = run_quickly(NOTEBOOK, monkeypatch)
     assert not [o for o in outputs if o.output_type == "error"]
@@ -39,6 +40,7 @@ def test_notebook_runs_top_to_bottom_and_produces_its_figures(monkeypatch):
     assert "expected [1, -2]" in text and "test loss" in text
 
 
+@pytest.mark.slow
 def test_the_ae_vs_vae_notebook_tells_the_story_with_its_figures_and_numbers(monkeypatch):
     outputs = run_quickly(AE_VS_VAE, monkeypatch)
     assert not [o for o in outputs if o.output_type == "error"]
@@ -71,6 +73,7 @@ def test_the_setup_cell_reads_the_repository_address_from_pyproject():
     assert f'REPOSITORY = "{urls.get("Repository", "")}"' in setup_cell()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("repository,said", [(None, "keras_vae is not installed: set KERAS_VAE_REPO"),
                                              ("file:///no/such/repository", "pip could not install")])
 def test_without_a_reachable_repository_the_setup_cell_says_what_to_do(tmp_path, repository, said):
@@ -83,6 +86,7 @@ def test_without_a_reachable_repository_the_setup_cell_says_what_to_do(tmp_path,
 OLD_PIP = int(importlib.metadata.version("pip").split(".")[0]) < 24
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(OLD_PIP, reason="pip < 24 passes PIP_TARGET on to its build isolation and fails ('Cannot set "
                                     "--home and --prefix together'); .ci/run upgrades pip first")
 def test_the_setup_cell_installs_the_package_whose_shipped_models_load_by_name_from_anywhere(tmp_path):

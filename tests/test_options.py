@@ -21,9 +21,11 @@ def test_every_training_option_is_one_flag_with_the_declared_default_help_and_ch
     for field in dataclasses.fields(TrainConfig):
         if field.name == "options":
             continue
-        action = flags["--" + field.name.replace("_", "-")]
+        switched_off = field.default is True  # a switch on by default has its --no- flag
+        action = flags[("--no-" if switched_off else "--") + field.name.replace("_", "-")]
         assert action.dest == field.name
         assert action.default == (None if field.metadata["inherited"] else field.default), field.name
+        assert (action.const is False) == switched_off
         help_text = field.metadata["help"]() if callable(field.metadata["help"]) else field.metadata["help"]
         assert as_flags(help_text, cli.flag_names())[:30] in action.help, field.name
         if field.metadata["choices"] is not None:

@@ -45,6 +45,7 @@ def fresh_clone(tmp_path_factory):
     return root / "main"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", readme_commands())
 def test_each_readme_command_runs_on_a_fresh_clone_and_writes_what_it_says(fresh_clone, command):
     args = shlex.split(command)
@@ -62,6 +63,7 @@ def readme_python_blocks():
     return re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("block", readme_python_blocks(), ids=lambda block: block.splitlines()[0][:40])
 def test_each_python_block_of_the_readme_runs(block):
     """Run as written from the repository's root, with MNIST shrunk to the test fixture (KERAS_VAE_MNIST) and

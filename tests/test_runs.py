@@ -7,11 +7,11 @@ import keras
 import numpy as np
 import pytest
 
-from benchmarks.datasets import SHAPES, shapes, write_folder
 from keras_vae import VAE, build_decoder, build_encoder
 from keras_vae import runs
 from keras_vae.runs import load_part
 from keras_vae.data import binarize_images
+from keras_vae.synthetic import SHAPES, shapes, write_folder
 from conftest import SMALL_MNIST
 
 

@@ -13,10 +13,11 @@ import pytest
 
 from keras_vae.runs import load_part, split_validation
 from keras_vae.train import TrainConfig, build_model, copy_weights
-from conftest import SMALL_MNIST
+from conftest import SMALL_MNIST, TINY_TRAIN, run_command, train_tiny
 
+# Batches of 16 make epochs long enough for the kill to land between two checkpoints.
 TRAIN = [sys.executable, "-m", "keras_vae", "train", "--data", str(SMALL_MNIST), "--architecture", "mlp",
-         "--hidden-dim", "32", "--batch-size", "16"]
+         "--hidden-dim", "32", "--batch-size", "16", "--no-figures"]
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +41,7 @@ def resumable(killed_run, tmp_path):
     return tmp_path / "run", json.loads((tmp_path / "run.partial" / "checkpoint" / "state.json").read_text())
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_then_resume_keeps_finished_epochs_and_completes_the_history(killed_run, tmp_path):
     out, state = resumable(killed_run, tmp_path)
     assert 2 <= state["epoch"] < 8, "the kill should land mid-run"
@@ -59,6 +61,7 @@ def test_sigkill_mid_run_then_resume_keeps_finished_epochs_and_completes_the_his
     assert history["loss"][-1] < history["loss"][0]
 
 
+@pytest.mark.slow
 def test_resume_with_the_epochs_already_done_finishes_the_run_without_training(killed_run, tmp_path):
     # How a long run is stopped early on purpose: kill it, then resume with --epochs at the epochs it reached.
     out, state = resumable(killed_run, tmp_path)
@@ -72,23 +75,18 @@ def test_resume_with_the_epochs_already_done_finishes_the_run_without_training(k
 
 
 def test_resume_without_a_checkpoint_says_how_to_start(tmp_path):
-    result = subprocess.run([*TRAIN, "--epochs", "1", "--out", str(tmp_path / "new"), "--resume"], capture_output=True, text=True)
+    result = run_command(*TINY_TRAIN, "--out", tmp_path / "new", "--resume")
     assert result.returncode == 2 and "No checkpoint to resume from" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.fixture(scope="module")
-def seeded_run(tmp_path_factory):
-    """A finished 2-epoch run with seed 3."""
-    out = tmp_path_factory.mktemp("seeded") / "run"
-    subprocess.run([*TRAIN, "--epochs", "2", "--seed", "3", "--out", str(out)], check=True, capture_output=True)
-    return out
-
-
-def test_the_same_seed_gives_the_same_weights(seeded_run, tmp_path):
-    subprocess.run([*TRAIN, "--epochs", "2", "--seed", "3", "--out", str(tmp_path / "b")], check=True, capture_output=True)
-    a, b = (load_part(run, "decoder").get_weights() for run in (seeded_run, tmp_path / "b"))
+def test_the_same_seed_gives_the_same_weights_with_or_without_figures(tiny_runs, tmp_path):
+    again = train_tiny(tmp_path / "again", "--no-figures")
+    a, b = (load_part(run, "decoder").get_weights() for run in (tiny_runs / "vae", again))
     for wa, wb in zip(a, b):
         np.testing.assert_array_equal(wa, wb)
+    assert json.loads((again / "history.json").read_text()) == json.loads((tiny_runs / "vae" / "history.json").read_text())
+    assert not list(again.glob("*.png")) and not (again / "tensorboard" / "images").exists()
+    assert (again / "tensorboard" / "train").is_dir()  # the scalars are still logged
 
 
 @pytest.mark.parametrize("precision,compute_dtype,optimizer", [
@@ -126,17 +124,17 @@ def test_validation_images_are_the_last_training_images():
 
 def test_a_run_that_fails_leaves_nothing_where_the_run_would_be(tmp_path):
     out = tmp_path / "run"
-    result = subprocess.run([*TRAIN, "--epochs", "3", "--learning-rate", "1e30", "--out", str(out)], capture_output=True, text=True)
+    result = run_command(*TINY_TRAIN, "--learning-rate", "1e30", "--no-figures", "--out", out)
     assert result.returncode == 2 and "the loss is not finite" in result.stderr
     assert not out.exists() and (tmp_path / "run.partial" / "config.json").is_file()
 
 
-def test_init_from_starts_where_the_trained_run_ended_and_records_it(seeded_run, tmp_path):
+def test_init_from_starts_where_the_trained_run_ended_and_records_it(tiny_runs, tmp_path):
     # A learning rate near zero leaves the copied weights as they are: the second run starts where the first
     # ended (from its own seed's initial weights it would differ by far more than the tolerance).
-    tuned = tmp_path / "tuned"
-    subprocess.run([*TRAIN, "--epochs", "1", "--learning-rate", "1e-12", "--seed", "5", "--init-from", str(seeded_run),
-                    "--out", str(tuned)], check=True, capture_output=True)
+    seeded_run = tiny_runs / "vae"
+    tuned = train_tiny(tmp_path / "tuned", "--learning-rate", "1e-12", "--seed", 5, "--init-from", seeded_run,
+                       "--epochs", 1, "--no-figures")
     for name in ("encoder", "decoder"):
         for a, b in zip(*(load_part(run, name).get_weights() for run in (seeded_run, tuned))):
             np.testing.assert_allclose(b, a, atol=1e-6)
