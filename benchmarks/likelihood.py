@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from benchmarks.compute_cap import PEAK_SIZE, fastest, forward_flops, matmul_timer
-from keras_vae import estimate_log_likelihood, runs
+from keras_vae import estimate_log_likelihood, loading, run_data, runs
 from keras_vae.train import hardware
 
 
@@ -41,8 +41,8 @@ def main():
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args()
     model = runs.model_path(args.model)
-    vae = runs.load_model(model)
-    x, _ = runs.test_set(model, args.data, args.images)
+    vae = loading.load_model(model)
+    x, _ = run_data.test_set(model, args.data, args.images)
     samples = args.images * args.k
 
     def estimator():

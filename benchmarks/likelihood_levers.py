@@ -33,7 +33,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_vae import VAE, FusedAdam, build_decoder, build_encoder, log_likelihoods, runs
+from keras_vae import FusedAdam, VAE, build_decoder, build_encoder, loading, log_likelihoods, run_data
 from keras_vae.options import Integer
 from keras_vae.data import load_mnist, make_dataset
 from keras_vae.autoregressive import MaskedConv2D, MaskedDense
@@ -57,9 +57,9 @@ def lever_images(data):
     """The training images, the held-out validation images and the 2,000 scored test images, each binarized as
     the training command binarizes them; loaded once for all levers."""
     (x_train, _), (x_test, _) = load_mnist(data)
-    x_train, x_val = runs.split_validation(x_train, VALIDATION_IMAGES)
-    return (x_train, runs.scored_images(x_val, "dynamic", seed=runs.VALIDATION_SEED),
-            runs.scored_images(x_test[:2000], "dynamic"))
+    x_train, x_val = run_data.split_validation(x_train, VALIDATION_IMAGES)
+    return (x_train, run_data.scored_images(x_val, "dynamic", seed=run_data.VALIDATION_SEED),
+            run_data.scored_images(x_test[:2000], "dynamic"))
 
 
 def reverse_pixel_order(x):
@@ -97,7 +97,7 @@ def fitted_prior_gain(run, images, components, draws=2):
     prior fitted to its aggregate posterior (keras_vae.prior_fit, as `fit-prior` fits it, from `draws`
     binarizations of each training image); and how much of the latent space its posterior uses there."""
     x_train, _, x_scored = images
-    vae = runs.load_model(run)
+    vae = loading.load_model(run)
     start = time.perf_counter()
     fitted, _ = with_fitted_prior(vae, posterior_draws(vae, x_train, draws), components)
     fit_seconds = time.perf_counter() - start
@@ -179,7 +179,7 @@ def main():
     args = parser.parse_args()
     if args.pixelcnn_cost:
         x_train = lever_images(args.data)[0]
-        costs = decoder_costs(runs.scored_images(x_train[:1280], "dynamic"),
+        costs = decoder_costs(run_data.scored_images(x_train[:1280], "dynamic"),
                               ["made", *(name for name in args.decoders if name != "made")])
         made = costs["made"]
         for name, cost in costs.items():

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from keras_vae import plots, runs
+from keras_vae import loading, plots
 from keras_vae.decoders import sample_prior
 from keras_vae.evaluate import evaluate_run
 from keras_vae.train import TrainConfig, hardware, train
@@ -69,7 +69,7 @@ def main():
             table.setdefault(Path(data).name, {})[likelihood] = table_row(run, metrics, args.k, args.n)
             print(Path(data).name, likelihood, table[Path(data).name][likelihood])
             side = 6
-            grids[(data, likelihood)] = plots.tile_images(sample_prior(runs.load_model(run).decoder, side * side), side, side)
+            grids[(data, likelihood)] = plots.tile_images(sample_prior(loading.load_model(run).decoder, side * side), side, side)
     if args.json:
         Path(args.json).write_text(json.dumps({
             "hardware": hardware(), "epochs": args.epochs, "latent_dim": args.latent_dim, "architecture": "conv",

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from keras_vae import runs
+from keras_vae import loading, run_data, runs
 from keras_vae.evaluate import log_likelihoods
 from keras_vae.prior_fit import posterior_draws, with_fitted_prior
 
@@ -34,9 +34,9 @@ def main():
     parser.add_argument("--json", default=None, help="write the table here too")
     args = parser.parse_args()
     source = runs.model_path(args.model)
-    vae = runs.load_model(source)
-    x_train = runs.training_images(source, args.data)
-    x_scored = runs.scored_images(x_train[args.fit_images:args.fit_images + args.images], "dynamic")
+    vae = loading.load_model(source)
+    x_train = run_data.training_images(source, args.data)
+    x_scored = run_data.scored_images(x_train[args.fit_images:args.fit_images + args.images], "dynamic")
     codes, table, first = {}, [], None
     for components, draws in args.variants:
         start = time.perf_counter()

@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks.throughput import interleaved_rounds, summarize
-from keras_vae import runs
+from keras_vae import loading, runs
 from keras_vae.autoregressive import pixel_by_pixel
 from keras_vae.decoders import decode, latent_dim
 from keras_vae.train import hardware
@@ -27,7 +27,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args()
-    decoder = runs.load_model(runs.model_path(args.model)).decoder
+    decoder = loading.load_model(runs.model_path(args.model)).decoder
     z = np.random.default_rng(0).standard_normal((args.digits, latent_dim(decoder))).astype("float32")
     uniform = np.random.default_rng(0).random((args.digits, 28, 28, 1), dtype="float32")  # as decode draws them
     loop = tf.function(pixel_by_pixel)

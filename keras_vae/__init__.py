@@ -16,7 +16,7 @@ from .losses import LIKELIHOODS, bernoulli_reconstruction_loss, kl_divergence, r
 from .model import VAE
 from .optimizers import FusedAdam
 from .priors import MixturePrior, StandardNormalPrior
-from .runs import load_part, pretrained
+from .loading import load_part, pretrained
 from . import autoregressive  # the made architecture and its decoder kind, registered as a user's would be
 
 __all__ = [

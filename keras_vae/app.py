@@ -11,8 +11,8 @@ import time
 import numpy as np
 
 from .decoders import sample_prior
-from .latent import digit_from_sketch, label_colour, latent_space, parse_z
-from .plots import tile_images
+from .latent import digit_from_sketch, latent_space, parse_z
+from .plots import label_colour, tile_images
 
 APP_EXTRA = "the app needs Gradio: pip install 'keras_vae[app]' (or pip install gradio)"
 ZOOM = 8  # page pixels per image pixel: the images are sent enlarged, so that the browser does not blur them

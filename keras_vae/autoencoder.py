@@ -31,8 +31,8 @@ class Autoencoder(AutoencoderBase):
         x = keras.utils.unpack_x_y_sample_weight(data)[0]
         with tf.GradientTape(watch_accessed_variables=training) as tape:  # records nothing in test_step
             z = self.encoder(x, training=training)  # the code: one point per image, no sampling
-            reconstruction = self.decoder_parameters(z, x, training=training)  # decoder(z) before its sigmoid
-            reconstruction_loss = ops.mean(self.negative_log_likelihood(x, reconstruction))  # -log p(x|z)
+            logits = self.logits(z, x, training=training)  # decoder(z) before its last activation
+            reconstruction_loss = ops.mean(self.negative_log_likelihood(x, logits))  # -log p(x|z)
         if training:
             self.minimize(tape, reconstruction_loss)
         return self.track(x, loss=reconstruction_loss, reconstruction_loss=reconstruction_loss)

@@ -42,7 +42,7 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
 
 
 class ProgbarLogger(keras.callbacks.ProgbarLogger):
-    """Keras's progress bar, counting at most the epoch's steps.
+    """Keras's progress bar, counting at most the epoch's steps: pass it to fit with steps_per_execution > 1.
 
     With steps_per_execution, Keras reports each execution's nominal last step, so a 469-step epoch
     ends at 480/469 (steps_per_execution=32); here it ends at 469/469.
@@ -60,17 +60,6 @@ class ProgbarLogger(keras.callbacks.ProgbarLogger):
     def within_epoch(self, batch):
         """The batch index, at most the epoch's last."""
         return batch if self.target is None else min(batch, self.target - 1)
-
-
-def with_progress_bar(callbacks):
-    """`callbacks` with this ProgbarLogger added unless they hold a progress bar already (or are fit's own
-    CallbackList, passed on to the validation's evaluate)."""
-    if isinstance(callbacks, keras.callbacks.CallbackList):
-        return callbacks
-    callbacks = list(callbacks or [])
-    if not any(isinstance(c, keras.callbacks.ProgbarLogger) for c in callbacks):
-        callbacks.append(ProgbarLogger())
-    return callbacks
 
 
 class LogBeta(keras.callbacks.Callback):

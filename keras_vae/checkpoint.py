@@ -7,7 +7,8 @@ from pathlib import Path
 
 import keras
 
-from .runs import load_keras_model, write_json
+from .runs import write_json
+from .loading import load_keras_model
 
 
 class EpochCheckpoint(keras.callbacks.Callback):

@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from . import runs
+from . import loading, run_data, runs
 from .data import load_mnist
 
 CLASSIFIER_FILE = "classifier.keras"
@@ -52,7 +52,7 @@ def train_classifier(data=None, epochs=15, batch_size=128, seed=0):
     classifier.fit(_training_data(x_train, y_train, batch_size, seed), epochs=epochs, shuffle=False, verbose=2)
     seconds = time.perf_counter() - start
     test = classifier.evaluate(x_test, y_test, batch_size=500, verbose=0, return_dict=True)
-    binary_test = classifier.evaluate(runs.scored_images(x_test, "static"), y_test, batch_size=500, verbose=0,
+    binary_test = classifier.evaluate(run_data.scored_images(x_test, "static"), y_test, batch_size=500, verbose=0,
                                       return_dict=True)
     metrics = {"test_accuracy": test["accuracy"], "binarized_test_accuracy": binary_test["accuracy"],
                "test_images": len(x_test), "epochs": epochs, "seconds": round(seconds, 1), "data": data}
@@ -74,7 +74,7 @@ def load_classifier(path=runs.CLASSIFIER):
     if not path.is_file():
         raise runs.ModelNotFoundError(f"No digit classifier at {path}: train one with "
                                       "`python -m keras_vae train-classifier --out <folder>`.")
-    return runs.load_keras_model(path)
+    return loading.load_keras_model(path)
 
 
 def judge(classifier, images, threshold=CONFIDENCE):

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from . import plots, runs
+from . import loading, plots, run_data, runs
 from .architectures import ARCHITECTURES, option_rule
 from .classifier import save_classifier, train_classifier
 from .compare import COMPARISON, FIGURES, compare_runs, format_table
@@ -85,8 +85,8 @@ def output_folder(text):
     return text
 
 
-def model_path(text):
-    """An argparse type: the path of `pretrained:<name>`, or a file or folder that exists."""
+def existing_model(text):
+    """An argparse type: the path (as text) of `pretrained:<name>`, or of a file or folder that exists."""
     try:
         path = runs.model_path(text)
     except runs.ModelNotFoundError as error:
@@ -99,8 +99,8 @@ def model_path(text):
 
 
 def model_name(text):
-    """An argparse type: as model_path, but kept as written (`pretrained:<name>` stays so in a run's config)."""
-    model_path(text)
+    """An argparse type: as existing_model, but kept as written (`pretrained:<name>` stays so in a run's config)."""
+    existing_model(text)
     return text
 
 
@@ -173,7 +173,7 @@ def _train(args):
 
 def _model_arguments(name, *more):
     """--model (default: the shipped 2-D model), --out (default <name>.png), then the command's own."""
-    return [argument("--model", type=model_path, default=runs.PRETRAINED + runs.DEFAULT_PRETRAINED,
+    return [argument("--model", type=existing_model, default=runs.PRETRAINED + runs.DEFAULT_PRETRAINED,
                      help="run folder, .keras file, SavedModel folder, or pretrained:<name> for a shipped run "
                           f"({', '.join(runs.pretrained_names())}; default {runs.PRETRAINED}{runs.DEFAULT_PRETRAINED})"),
             argument("--out", type=png_file, default=f"{name}.png", help=f"the PNG file to write (default {name}.png)"),
@@ -190,7 +190,7 @@ def _model_arguments(name, *more):
     argument("--n", type=Integer(1, 10000), default=64, help="number of samples (rounded down to a square)"),
     argument("--seed", type=SEED, default=0, help="random seed (default 0)")))
 def _sample(args):
-    decoder, prior = runs.load_sampler(args.model)
+    decoder, prior = loading.load_sampler(args.model)
     side = math.isqrt(args.n)
     title = f"{plots.samples_title(decoder, prior, f'{side * side} samples')} (seed {args.seed})"
     images = sample_prior(decoder, side * side, args.seed, prior)
@@ -206,7 +206,7 @@ def _sample(args):
     argument("--n", type=Integer(1, 100), default=20, help="digits per side"),
     argument("--dims", type=Integer(0), nargs=2, default=[0, 1], help="the two latent axes to vary")))
 def _manifold(args):
-    grid, _ = plots.manifold_grid(runs.load_part(args.model, "decoder"), args.n, tuple(args.dims))
+    grid, _ = plots.manifold_grid(loading.load_part(args.model, "decoder"), args.n, tuple(args.dims))
     title = f"decoder(z): z[{args.dims[0]}] grows left to right, z[{args.dims[1]}] top to bottom"
     plots.save_grid(args.out, grid, title, args.zoom)
     print(f"Wrote {args.out}: {args.n}x{args.n} manifold over z{args.dims}")
@@ -220,8 +220,8 @@ def _manifold(args):
     argument("--n", type=Integer(1, 100), default=10, help="number of test images"),
     argument("--data", default=None, help=RUN_DATA_HELP + "; default: the run's, else MNIST")))
 def _reconstruct(args):
-    encoder, decoder = runs.load_part(args.model, "encoder"), runs.load_part(args.model, "decoder")
-    x = runs.test_set(args.model, args.data, args.n)[0]
+    encoder, decoder = loading.load_part(args.model, "encoder"), loading.load_part(args.model, "decoder")
+    x = run_data.test_set(args.model, args.data, args.n)[0]
     title = f"{len(x)} test images (top) and {decoder_kind(decoder).shows.format(z='z_mean')} (bottom)"
     plots.save_grid(args.out, plots.reconstruction_grid(x, reconstruct(encoder, decoder, x)), title, args.zoom)
     print(f"Wrote {args.out}: {len(x)} test images (top) and their reconstructions (bottom)")
@@ -234,7 +234,7 @@ EXPORT_FORMATS = {"saved_model": "TensorFlow SavedModels", "onnx": "SavedModels,
     "export", "write the encoder and decoder as TensorFlow SavedModels (and ONNX files), which load without keras_vae",
     example="python -m keras_vae export --model saved_models/conv_latent2 --format onnx --out my_saved_model",
     arguments=[
-    argument("--model", type=model_path, required=True,
+    argument("--model", type=existing_model, required=True,
              help=f"run folder holding {runs.VAE_FILE} ({runs.AE_FILE}) or the two parts' .keras files, or a .keras file"),
     argument("--out", type=output_folder, default=None, help=f"output folder (default <model>/{runs.SAVED_MODEL_DIR})"),
     argument("--format", default="saved_model", choices=EXPORT_FORMATS,
@@ -243,7 +243,7 @@ EXPORT_FORMATS = {"saved_model": "TensorFlow SavedModels", "onnx": "SavedModels,
 def _export(args):
     out = args.out or runs.saved_model_dir(args.model)
     runs.check_writable(out, args.force)
-    model = runs.load_model(args.model)
+    model = loading.load_model(args.model)
     if args.format == "saved_model":
         export_saved_model(model, out)
         print(f"Wrote SavedModels {out}/encoder and {out}/decoder (signature 'serve')")
@@ -262,7 +262,7 @@ def _export(args):
     "evaluate", "score a VAE on the test set: its ELBO and importance-weighted log-likelihood, kept in metrics.json",
     example="python -m keras_vae evaluate --model pretrained:made --k 100 --n 100",
     arguments=[
-    argument("--model", type=model_path, required=True, help=f"run folder holding {runs.VAE_FILE}"),
+    argument("--model", type=existing_model, required=True, help=f"run folder holding {runs.VAE_FILE}"),
     argument("--k", type=Integer(1, 100000), default=5000, help="importance samples per image"),
     argument("--n", type=Integer(1), default=None, help="evaluate only the first n test images"),
     argument("--seed", type=SEED, default=0, help="random seed (default 0)"),
@@ -303,7 +303,7 @@ def _fit_prior(args):
     "figures", "draw a run's figures again from its models, history and test set",
     example="python -m keras_vae figures --model saved_models/conv_latent2",
     arguments=[
-    argument("--model", type=model_path, required=True, help="run folder"),
+    argument("--model", type=existing_model, required=True, help="run folder"),
     argument("--data", default=None, help=RUN_DATA_HELP),
     FORCE])
 def _figures(args):
@@ -320,7 +320,7 @@ def _figures(args):
     argument("--ae", type=model_name, required=True, help="an autoencoder run (train --kind ae), or pretrained:<name>"),
     argument("--vae", type=model_name, required=True, help="a VAE run of the same architecture and latent size"),
     argument("--data", default=None, help=RUN_DATA_HELP + " (the VAE run's)"),
-    argument("--classifier", type=model_path, default=str(runs.CLASSIFIER),
+    argument("--classifier", type=existing_model, default=str(runs.CLASSIFIER),
              help="the digit classifier's folder (default: the shipped one; see train-classifier)"),
     argument("--samples", type=Integer(1, 100000), default=1000, help="prior draws decoded by each model"),
     argument("--seed", type=SEED, default=0, help="random seed (default 0)"),

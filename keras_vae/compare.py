@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
-from . import plots, runs
+from . import loading, plots, run_data, runs
 from .autoencoder import Autoencoder
 from .classifier import CONFIDENCE, judge, load_classifier
 from .decoders import decode, encode, image_shape, latent_dim
@@ -22,7 +22,7 @@ NAMES = {"ae": "AE", "vae": "VAE"}
 CODE = {"ae": "code z = encoder(x)", "vae": "z_mean (posterior mean)"}
 
 
-def check_pair(ae, vae, names=("the AE given", "the VAE given")):
+def check_contrast(ae, vae, names=("the AE given", "the VAE given")):
     """Refuse a pair that cannot show the contrast: it must be an Autoencoder and a VAE (`names` say where each
     came from) with the same latent and image sizes."""
     if not isinstance(ae, Autoencoder):
@@ -36,10 +36,10 @@ def check_pair(ae, vae, names=("the AE given", "the VAE given")):
 
 
 def load_pair(ae_run, vae_run):
-    """(Autoencoder, VAE) from the two runs, checked by check_pair, and refused where their configs differ in
+    """(Autoencoder, VAE) from the two runs, checked by check_contrast, and refused where their configs differ in
     architecture or in the binarization of their data."""
-    ae, vae = runs.load_model(ae_run), runs.load_model(vae_run)
-    check_pair(ae, vae, names=(str(ae_run), str(vae_run)))
+    ae, vae = loading.load_model(ae_run), loading.load_model(vae_run)
+    check_contrast(ae, vae, names=(str(ae_run), str(vae_run)))
     ae_config, vae_config = runs.read_config(runs.model_path(ae_run)), runs.read_config(runs.model_path(vae_run))
     for what in ("architecture", "binarize"):
         of_ae, of_vae = ae_config.get(what), vae_config.get(what)
@@ -71,21 +71,14 @@ def _describe(model, x, z, z_log_var, samples, classifier):
     }
 
 
-def _plotted_dims(z):
-    """The two latent dims to plot: 0 and 1 in a 2-D space, else the two along which the codes vary most."""
-    return (0, 1) if z.shape[1] == 2 else tuple(int(d) for d in np.argsort(z.var(axis=0))[::-1][:2])
-
-
 def scatter_figure(codes, labels):
     """The test set's codes by digit, one panel per model ("ae", "vae": codes), with the prior's 1-sigma and
     2-sigma circles."""
     fig = Figure(figsize=(7.5 * len(codes), 6.8), layout="constrained")
     labels = np.zeros(len(next(iter(codes.values()))), "int64") if labels is None else labels
     for ax, (key, z) in zip(np.atleast_1d(fig.subplots(1, len(codes))), codes.items()):
-        dims = _plotted_dims(z)
-        for digit in np.unique(labels):
-            chosen = labels == digit
-            ax.scatter(z[chosen, dims[0]], z[chosen, dims[1]], s=2, color=f"C{digit % 10}", label=str(digit))
+        dims = plots.informative_dims(z)[:2]
+        plots.scatter_codes(ax, z, labels, dims)
         for radius, style in ((1, "-"), (2, "--")):
             ax.add_patch(Circle((0, 0), radius, fill=False, color="black", linestyle=style, linewidth=1.5,
                                 label=f"prior N(0, I): {radius}σ"))
@@ -135,7 +128,7 @@ def comparison(ae, vae, x, labels, classifier, samples=1000, seed=0):
     as compare.json holds it, the figures name -> matplotlib Figure. Prior samples are `samples` draws of
     z ~ N(0, I) (seed), the same ones through each decoder; `classifier` judges them (classifier.py), where it is
     given (None for images that are not MNIST digits)."""
-    check_pair(ae, vae)
+    check_contrast(ae, vae)
     models = {"ae": ae, "vae": vae}
     z_prior = np.random.default_rng(seed).standard_normal((samples, latent_dim(vae.decoder))).astype("float32")
     posteriors = {key: encode(model.encoder, x) for key, model in models.items()}
@@ -170,14 +163,14 @@ def comparison(ae, vae, x, labels, classifier, samples=1000, seed=0):
 
 def compare_runs(ae_run, vae_run, out, data=None, classifier=runs.CLASSIFIER, samples=1000, seed=0, force=False):
     """Write the comparison of an autoencoder run and a VAE run into the folder `out`: compare.json (the table)
-    and the FIGURES, on the VAE run's test set (runs.test_set). Returns the table.
+    and the FIGURES, on the VAE run's test set (run_data.test_set). Returns the table.
     `compare.json` already in `out` is replaced only with force."""
     out = Path(out)
     runs.check_writable(out, force)
     if (out / COMPARISON).exists() and not force:
         raise runs.RecordedResultError(f"{out / COMPARISON} holds a comparison: give another --out, or add --force.")
     ae, vae = load_pair(ae_run, vae_run)
-    x, labels = runs.test_set(runs.model_path(vae_run), data)
+    x, labels = run_data.test_set(runs.model_path(vae_run), data)
     digits = is_mnist(data or runs.read_config(runs.model_path(vae_run)).get("data")) and x.shape[1:] == (28, 28, 1)
     table, figures = comparison(ae, vae, x, labels, load_classifier(classifier) if digits else None, samples, seed)
     # Recorded as a reader can follow them: pretrained:<name>, or a path relative to `out`.

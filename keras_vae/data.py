@@ -36,7 +36,7 @@ def load_mnist(path=None, tried=()):
     if path:
         arrays = _read_local(Path(path))
     else:
-        arrays = download_mnist(tried)
+        arrays = keras_download("mnist", tried)
     _check_mnist(arrays, path or "the Keras download")
     return (
         (_to_images(arrays["x_train"]), arrays["y_train"].astype("int64")),
@@ -44,17 +44,21 @@ def load_mnist(path=None, tried=()):
     )
 
 
-def download_mnist(tried=()):
-    """MNIST's four uint8 arrays from keras.datasets.mnist.load_data(); the error names `tried` and the fix."""
+def keras_download(name="mnist", tried=None):
+    """The four arrays of the Keras data set `name` from keras.datasets.<name>.load_data() (as in Colab), labels
+    flat. Where MNIST is the default (`tried` given: the places looked in before), the error names them and the fix."""
     import keras
 
     try:
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
     except Exception as error:
+        if tried is None:
+            raise MnistNotFoundError(f"The Keras download of {name} failed ({error}); download it elsewhere and pass "
+                                     "its folder or .npz as --data.") from error
         looked = ", ".join(["no path given", f"${MNIST_ENV} not set", *tried])
         raise MnistNotFoundError(f"No MNIST ({looked}) and the Keras download failed ({error}); "
                                  f"{HOW_TO_POINT}.") from error
-    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    return {"x_train": x_train, "y_train": y_train.reshape(-1), "x_test": x_test, "y_test": y_test.reshape(-1)}
 
 
 def _read_local(path):

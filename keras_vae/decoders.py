@@ -5,8 +5,8 @@ image it shows for a z. The model, the figures, export and the commands ask the 
 - direct (here): decoder(z) gives every pixel's parameters at once; the image shown is the mean, decoder(z).
 - autoregressive (keras_vae.autoregressive, registered with register_decoder_kind): p(x|z) = prod_i
   p(x_i | x_<i, z); the decoder takes [z, x], and the image shown is a draw x ~ p(x|z), one pixel at a time.
-A kind's `scorer` gives the decoder's parameters for several draws of z per image, computing what depends on x
-alone once per image (the NLL estimate and the IWAE bound score many draws of z for each image): run_with_draws.
+A kind that `reads_x` gives the decoder's logits for several draws of z per image through its `logits`; the
+model calls a direct decoder itself.
 """
 import weakref
 
@@ -25,6 +25,7 @@ class DirectDecoder:
     draws = False  # the image shown is decoder(z), not a random draw
     shows = "decoder({z})"  # what the image shown for a code {z} is
     likelihoods = None  # any registered likelihood
+    reads_x = False  # scores x from decoder(z) alone
 
     @staticmethod
     def inputs(latent_dim, image_shape):
@@ -36,11 +37,6 @@ class DirectDecoder:
         return z
 
     @staticmethod
-    def scorer(decoder_logits):
-        """(z, x, training) -> the parameters for each row of z: decoder_logits(z)."""
-        return lambda z, x, training=False: decoder_logits(z, training=training)
-
-    @staticmethod
     def drawer(decoder):
         """z, uniform -> the image shown for z: decoder(z)."""
         return lambda z, uniform=None: decoder(z, training=False)
@@ -49,41 +45,6 @@ class DirectDecoder:
 def tile_draws(tensor, draws):
     """`tensor` repeated `draws` times along its first axis, draw-major: [tensor, tensor, ...]."""
     return tf.tile(tensor, tf.concat([[draws], tf.ones([tf.rank(tensor) - 1], tf.int32)], axis=0))
-
-
-_GRAPHS = weakref.WeakKeyDictionary()  # functional model -> its config, the graph run_with_draws runs
-
-
-def run_with_draws(model, inputs, training=False):
-    """model(inputs) for a functional model whose inputs have one row per image or one per draw (draw-major), run
-    layer by layer as its config describes the graph: a layer that takes tensors of both gets the per-image ones
-    tiled to one row per draw, so that the layers that read per-image inputs alone run once per image."""
-    if model not in _GRAPHS:
-        _GRAPHS[model] = model.get_config()
-    config = _GRAPHS[model]
-    histories = lambda key: [config[key]] if isinstance(config[key][0], str) else config[key]  # one, or a list
-    outputs = {tuple(history): tensor for history, tensor in zip(histories("input_layers"), tf.nest.flatten(inputs))}
-
-    def resolve(argument):  # a serialized argument of a layer's call, with its tensors looked up
-        if isinstance(argument, dict) and argument.get("class_name") == "__keras_tensor__":
-            return outputs[tuple(argument["config"]["keras_history"])]
-        if isinstance(argument, (list, tuple)):
-            return [resolve(a) for a in argument]
-        return {k: resolve(v) for k, v in argument.items()} if isinstance(argument, dict) else argument
-
-    for layer_config in config["layers"]:
-        layer = model.get_layer(layer_config["name"])
-        for node, call in enumerate(layer_config["inbound_nodes"]):
-            args, kwargs = resolve(call["args"]), resolve(call["kwargs"])
-            tensors = [t for t in tf.nest.flatten((args, kwargs)) if tf.is_tensor(t)]
-            if len(tensors) > 1:
-                rows = tf.reduce_max([tf.shape(t)[0] for t in tensors])
-                args, kwargs = tf.nest.map_structure(
-                    lambda t: tile_draws(t, rows // tf.shape(t)[0]) if tf.is_tensor(t) else t, (args, kwargs))
-            for index, tensor in enumerate(tf.nest.flatten(layer(*args, **kwargs, training=training))):
-                outputs[(layer.name, node, index)] = tensor
-    results = [outputs[tuple(history)] for history in histories("output_layers")]
-    return results[0] if len(results) == 1 else results
 
 
 DECODER_KINDS = {DirectDecoder.name: DirectDecoder}

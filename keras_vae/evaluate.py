@@ -7,7 +7,7 @@ import tensorflow as tf
 from keras import ops
 from scipy.special import logsumexp
 
-from . import runs
+from . import loading, run_data, runs
 from .layers import Sampling
 from .losses import bits_per_dim, log_prior_ratio
 from .model import VAE
@@ -82,7 +82,7 @@ def log_likelihoods(vae, x, k=5000, batch_size=20, samples_per_pass=250, seed=0,
 
 
 def evaluate_run(run, k=5000, n=None, seed=0, data=None, force=False):
-    """Score the run at `run` on its test set (the first n images; see runs.test_set) and record the test ELBO
+    """Score the run at `run` on its test set (the first n images; see run_data.test_set) and record the test ELBO
     and the importance-weighted log-likelihood in its metrics.json (runs.record_evaluation).
 
     Returns (the evaluation, a sentence saying where it was recorded). Where p(x|z) is a probability of discrete
@@ -91,7 +91,7 @@ def evaluate_run(run, k=5000, n=None, seed=0, data=None, force=False):
     likelihood of binary pixels has no NLL to report: a ValueError says so.
     """
     binarize = runs.read_config(run).get("binarize", "none")
-    vae = runs.load_model(run)
+    vae = loading.load_model(run)
     if not isinstance(vae, VAE):
         raise ValueError(f"{run} is an autoencoder: it defines no p(x), so there is no ELBO or log-likelihood to "
                          f"estimate (its test reconstruction loss is in {runs.METRICS}).")
@@ -99,7 +99,7 @@ def evaluate_run(run, k=5000, n=None, seed=0, data=None, force=False):
         raise ValueError(f"No NLL for {run}: it models grayscale pixels with the {vae.likelihood} likelihood, whose "
                          "loss is not -log p(x) there (its test loss is in metrics.json); train with "
                          "`binarize` dynamic to score an NLL.")
-    x_test, _ = runs.test_set(run, data, n)
+    x_test, _ = run_data.test_set(run, data, n)
     evaluation = {
         "test_elbo": evaluate_elbo(vae, x_test),
         "test_log_likelihood": estimate_log_likelihood(vae, x_test, k=k, seed=seed),

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from .data import MNIST_ENV, PIXELS, MnistNotFoundError, download_mnist, idx_file, read_arrays, unit_array
+from .data import MNIST_ENV, PIXELS, idx_file, keras_download, read_arrays, unit_array
 from .options import Number, require
 
 KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10")  # --data <name>: keras.datasets.<name>.load_data()
@@ -81,9 +81,9 @@ def load_images(source=None, image_size=None, channels=None, test_split=0.1, see
     source = source or os.environ.get(MNIST_ENV)
     path = Path(source) if source else None
     if source is None:
-        arrays, described = download_mnist(tried), "mnist (the Keras download)"
+        arrays, described = keras_download("mnist", tried), "mnist (the Keras download)"
     elif str(source) in KERAS_DATASETS and not path.exists():
-        arrays, described = _download(str(source)), f"{source} (the Keras download)"
+        arrays, described = keras_download(str(source)), f"{source} (the Keras download)"
     elif path.is_dir() and idx_file(path, "x_train") is None:
         return _folder(path, size, channels, test_split, seed)
     else:
@@ -95,17 +95,6 @@ def is_mnist(source):
     """Whether `source` (a --data value) is MNIST: none (MNIST's default order), `mnist`, or a file or folder so
     named (mnist.npz, mnist_small.npz); where a run's recorded data is missing, $KERAS_VAE_MNIST and the download may stand in for it."""
     return source is None or Path(str(source)).stem.lower().startswith("mnist")
-
-
-def _download(name):
-    import keras
-
-    try:
-        (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
-    except Exception as error:
-        raise MnistNotFoundError(f"The Keras download of {name} failed ({error}); download it elsewhere and pass its "
-                                 "folder or .npz as --data.") from error
-    return {"x_train": x_train, "y_train": y_train.reshape(-1), "x_test": x_test, "y_test": y_test.reshape(-1)}
 
 
 def _as_pixels(x, name, source):

@@ -5,18 +5,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .decoders import decode, decoder_kind, encode, image_shape, latent_dim
-from .losses import kl_divergence
+from .plots import informative_dims, scatter_codes
 
 MARGIN = 0.25  # the map reaches this far (in units of z) beyond the codes it shows, and at least to +-3
-
-
-def kl_order(z_mean, z_log_var):
-    """The latent dims, the largest average KL(q(z_d|x) || N(0, 1)) first (the ones the model uses); in order for
-    an autoencoder's codes (no z_log_var)."""
-    if z_log_var is None:
-        return tuple(range(z_mean.shape[1]))
-    kl_per_dim = np.asarray(kl_divergence(z_mean[..., None], z_log_var[..., None])).mean(axis=0)
-    return tuple(int(d) for d in np.argsort(kl_per_dim, kind="stable")[::-1])
 
 
 class LatentSpace:
@@ -31,7 +22,7 @@ class LatentSpace:
         self.size = latent_dim(decoder)
         self.z_mean, z_log_var = encode(encoder, x)
         self.labels, self.label_names = (None if labels is None else np.asarray(labels)), label_names
-        order = kl_order(self.z_mean, z_log_var) if self.size > 2 else (0, 1)  # a plane: as the manifold has it
+        order = informative_dims(self.z_mean, z_log_var)
         self.map_dims = tuple(order[:2]) if map_dims is None else check_map_dims(map_dims, self.size)
         self.slider_dims = (*self.map_dims, *[d for d in order if d not in self.map_dims][:max(sliders - 2, 0)])
         self.center = self.z_mean.mean(axis=0)
@@ -77,10 +68,7 @@ class LatentSpace:
     def scatter(self, ax, marker_size=2):
         """The codes on `ax` over the map's two dims and limits, one colour per label (tab10's C0..C9)."""
         x_dim, y_dim = self.map_dims
-        groups = [(None, slice(None))] if self.labels is None else [(l, self.labels == l) for l in np.unique(self.labels)]
-        for label, chosen in groups:
-            ax.scatter(self.z_mean[chosen, x_dim], self.z_mean[chosen, y_dim], s=marker_size, rasterized=True,
-                       label=None if label is None else self.label_name(label), color=label_colour(label))
+        scatter_codes(ax, self.z_mean, self.labels, self.map_dims, self.label_names, marker_size)
         ax.set_xlim(self.limits[x_dim])
         ax.set_ylim(self.limits[y_dim][::-1])  # z[y_dim] grows downward
 
@@ -96,11 +84,6 @@ class LatentSpace:
         canvas = FigureCanvasAgg(fig)
         canvas.draw()
         return np.asarray(canvas.buffer_rgba())[..., :3].copy()
-
-
-def label_colour(label):
-    """A label's colour on the map: matplotlib's C0..C9 (tab10), as the latent scatter figure has them."""
-    return "C0" if label is None else f"C{label % 10}"
 
 
 def check_map_dims(dims, size):
@@ -128,17 +111,17 @@ def parse_z(text, size):
 def latent_space(model, x=None, labels=None, data=None, n=5000, **options):
     """The LatentSpace of `model` (a VAE or Autoencoder, or a run path / `pretrained:<name>`) over images x and
     their labels; by default the first n test images: the run's test set for a path, else MNIST's (load_mnist)."""
-    from . import runs
+    from . import loading, run_data, runs
     from .data import load_mnist
 
     path = runs.model_path(model) if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__") else None
     if path is not None:
-        model = runs.load_model(path)
+        model = loading.load_model(path)
         options.setdefault("label_names", runs.read_config(path).get("images", {}).get("class_names"))
     if options.get("map_dims") is not None:
         check_map_dims(options["map_dims"], latent_dim(model.decoder))  # before any image is read and encoded
     if x is None:
-        x, labels = runs.test_set(path, data, n) if path is not None else (a[:n] for a in load_mnist(data)[1])
+        x, labels = run_data.test_set(path, data, n) if path is not None else (a[:n] for a in load_mnist(data)[1])
     return LatentSpace(model.encoder, model.decoder, x, labels, prior=getattr(model, "prior", None), **options)
 
 

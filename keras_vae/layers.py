@@ -1,4 +1,4 @@
-"""Custom layers: the reparameterization trick and a safe clip."""
+"""Custom layers: the reparameterization trick, a safe clip, and a layer computed without its activation."""
 import keras
 from keras import ops
 
@@ -49,3 +49,19 @@ class Clip(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "low": self.low, "high": self.high}
+
+
+class PreActivation(keras.layers.Layer):
+    """`layer` (a Dense, Conv2D, Conv2DTranspose...) computed without its activation, with its own weights: the
+    logits of a decoder whose last layer applies the likelihood's activation itself (model.logits_model)."""
+
+    def __init__(self, layer, **kwargs):
+        super().__init__(dtype=layer.dtype_policy, **kwargs)
+        self.layer = layer
+
+    def call(self, inputs):
+        activation, self.layer.activation = self.layer.activation, keras.activations.linear
+        try:
+            return self.layer.call(inputs)
+        finally:
+            self.layer.activation = activation

@@ -8,29 +8,28 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from .callbacks import with_progress_bar
 from .decoders import decoder_kind, image_shape, latent_dim, tile_draws
+from .layers import PreActivation
 from .losses import get_likelihood, log_prior_ratio
-from .optimizers import FusedAdam
 from .options import Integer, Number, require
 from .priors import StandardNormalPrior
 
-# Steps per call of the compiled training loop when compile is given none: fewer Python round trips, the
-# same numbers (benchmarks/README.md; tests/test_model.py).
-STEPS_PER_EXECUTION = 32
 
-
-def _parameters_model(decoder, likelihood):
-    """The decoder up to its final activation, so the loss can work from the parameters (e.g. logits)."""
+def logits_model(decoder, likelihood):
+    """The decoder up to its last activation, which must be the likelihood's (Bernoulli: the sigmoid), so that the
+    loss works from the logits: the input of a final Activation layer, or the output of a last Dense, Conv2D or
+    Conv2DTranspose layer that applies the activation itself, computed without it (the same weights)."""
     last = decoder.layers[-1]
-    if not (isinstance(last, keras.layers.Activation)
-            and last.activation is keras.activations.get(likelihood.activation)):
+    activation = keras.activations.get(likelihood.activation)
+    if getattr(last, "activation", None) is not activation:
         raise ValueError(
-            f"The decoder must end with keras.layers.Activation({likelihood.activation!r}) so that the "
-            f"{likelihood.name} reconstruction loss can use its parameters; its last layer is {last.name!r}."
-        )
+            f"The decoder must end with the {likelihood.name} likelihood's activation, {likelihood.activation!r} "
+            f"(keras.layers.Activation({likelihood.activation!r}), or a last layer built with "
+            f"activation={likelihood.activation!r}), so that the loss can use its logits; its last layer is "
+            f"{last.name!r}.")
+    logits = last.input if isinstance(last, keras.layers.Activation) else PreActivation(last)(last.input)
     inputs = decoder.inputs if len(decoder.inputs) > 1 else decoder.inputs[0]  # as the decoder is called
-    return keras.Model(inputs, last.input, name="decoder_logits")
+    return keras.Model(inputs, logits, name="decoder_logits")
 
 
 def check_pair(encoder, decoder):
@@ -74,7 +73,9 @@ class AutoencoderBase(keras.Model):
     subclass writes its `train_step(data, training=True)`, whose terms `loss_terms` names, and `call`.
 
     `decoder` maps z (or [z, x], see decoders.py) to the image the likelihood shows: pixel probabilities
-    (Bernoulli) or means (Gaussian, with one learned output log-variance).
+    (Bernoulli) or means (Gaussian, with one learned output log-variance). Keras' contracts hold: `compile` trains
+    the optimizer it is given, with Keras' defaults (the training command passes FusedAdam and
+    steps_per_execution=32, its measured fast path: docs/speed.md).
     """
 
     loss_terms = ("loss", "reconstruction_loss")
@@ -86,9 +87,8 @@ class AutoencoderBase(keras.Model):
         self.encoder = encoder
         self.decoder = decoder
         self.likelihood = likelihood
-        self.decoder_logits = _parameters_model(decoder, self.p_x_given_z)
+        self.decoder_logits = logits_model(decoder, self.p_x_given_z)
         self.decoder_kind = decoder_kind(decoder)
-        self.score = self.decoder_kind.scorer(self.decoder_logits)
         if self.decoder_kind.likelihoods is not None and likelihood not in self.decoder_kind.likelihoods:
             raise ValueError(f"An {self.decoder_kind.name} decoder takes the {' or '.join(self.decoder_kind.likelihoods)} "
                              f"likelihood, not {likelihood}: it draws binary pixels.")
@@ -101,41 +101,23 @@ class AutoencoderBase(keras.Model):
     def metrics(self):
         return self.trackers
 
-    def compile(self, optimizer="rmsprop", steps_per_execution=None, fuse_adam=True, **kwargs):
-        """Model.compile whose defaults take the fast path without changing what is computed:
-        steps_per_execution=32 unless given (1 inside a tf.distribute strategy's scope, where Keras 3.15's
-        multi-step loop can fail: "must feed a value for placeholder"), and a fresh, unbuilt keras Adam given is
-        applied by TensorFlow's fused kernel: the model trains a FusedAdam of the same configuration (the same
-        update to float rounding), and the Adam given stays as it is. fuse_adam=False keeps the optimizer given."""
-        optimizer = keras.optimizers.get(optimizer)
-        if fuse_adam and type(optimizer) is keras.optimizers.Adam and not optimizer.amsgrad and not optimizer.built:
-            optimizer = FusedAdam.from_config(optimizer.get_config())
-        if steps_per_execution is None:
-            steps_per_execution = 1 if tf.distribute.has_strategy() else STEPS_PER_EXECUTION
-        super().compile(optimizer=optimizer, steps_per_execution=steps_per_execution, **kwargs)
+    def logits(self, z, x, training=False):
+        """The decoder's output before its last activation (Bernoulli: each pixel's logit) for each row of z:
+        decoder(z)'s, or for an autoregressive decoder decoder([z, x])'s, each pixel given the true ones before it.
+        z may hold several draws per image of x, draw-major (row j * len(x) + i is draw j for image i)."""
+        if self.decoder_kind.reads_x:
+            return self.decoder_kind.logits(self.decoder_logits, z, x, training)
+        return self.decoder_logits(z, training=training)
 
-    def compile_from_config(self, config):
-        """Compile a loaded model as it was saved (Keras skips this for a model whose compile is overridden)."""
-        self.compile(**keras.saving.deserialize_keras_object(config), fuse_adam=False)
-        if self.built:
-            self.optimizer.build(self.trainable_variables)  # so that the saved optimizer state loads
-
-    def decoder_parameters(self, z, x, training=False):
-        """p(x|z)'s parameters for each row of z: the decoder's output before its last activation (Bernoulli: each
-        pixel's logit), from decoder(z), or decoder([z, x]) for an autoregressive decoder. z may hold several draws
-        per image of x, draw-major (row j * len(x) + i is draw j for image i): what the decoder computes from x
-        alone is then computed once per image (decoders.py's scorers)."""
-        return self.score(z, x, training=training)
-
-    def negative_log_likelihood(self, x, parameters):
-        """-log p(x|z) per row of `parameters` (decoder_parameters'), in nats, by the registered likelihood."""
+    def negative_log_likelihood(self, x, logits):
+        """-log p(x|z) per row of `logits` (the logits method's), in nats, by the registered likelihood."""
         variables = {name: getattr(self, name) for name in self.p_x_given_z.variables}
-        x = tile_draws(tf.convert_to_tensor(x), tf.shape(parameters)[0] // tf.shape(x)[0])
-        return self.p_x_given_z.reconstruction_loss(x, parameters, **variables)
+        x = tile_draws(tf.convert_to_tensor(x), tf.shape(logits)[0] // tf.shape(x)[0])
+        return self.p_x_given_z.reconstruction_loss(x, logits, **variables)
 
     def reconstruction_loss(self, x, z, training=False):
-        """-log p(x|z) for each row of z (several draws per image of x, as decoder_parameters takes them), in nats."""
-        return self.negative_log_likelihood(x, self.decoder_parameters(z, x, training=training))
+        """-log p(x|z) for each row of z (several draws per image of x, as the logits method takes them), in nats."""
+        return self.negative_log_likelihood(x, self.logits(z, x, training=training))
 
     def test_step(self, data):
         """The training step's losses on a batch, without the update."""
@@ -143,7 +125,8 @@ class AutoencoderBase(keras.Model):
 
     def minimize(self, tape, loss):
         """One optimizer step down `loss`'s gradient, the loss taken on `tape`. tf.distribute sums the replicas'
-        gradients, so each replica takes its share of the mean; mixed precision scales the loss (KERAS_NOTES)."""
+        gradients, so each replica takes its share of the mean; under mixed precision the optimizer scales the loss
+        (a LossScaleOptimizer's scale_loss), or its float16 gradients underflow."""
         with tape:
             scaled_loss = self.optimizer.scale_loss(loss / tf.distribute.get_strategy().num_replicas_in_sync)
         self.optimizer.apply(tape.gradient(scaled_loss, self.trainable_weights), self.trainable_weights)
@@ -159,21 +142,20 @@ class AutoencoderBase(keras.Model):
             return {m.name: ops.reshape(m.result(), (1,)) for m in self.metrics}
         return {m.name: m.result() for m in self.metrics}
 
-    def fit(self, x=None, y=None, validation_data=None, callbacks=None, **kwargs):
-        """Model.fit after checking the images. y is ignored, with a warning: the model reconstructs x.
-        The progress bar counts the epoch's true steps (callbacks.ProgbarLogger)."""
+    def fit(self, x=None, y=None, validation_data=None, **kwargs):
+        """Model.fit after checking the images. y is ignored, with a warning: the model reconstructs x."""
         if y is not None:
             warnings.warn(f"{type(self).__name__}.fit ignores y: it is unsupervised and learns to reconstruct x.",
                           stacklevel=2)
         self.check_input(x, "x")
         if validation_data is not None:
             self.check_input(validation_data[0] if isinstance(validation_data, tuple) else validation_data, "validation_data")
-        return super().fit(x, None, validation_data=validation_data, callbacks=with_progress_bar(callbacks), **kwargs)
+        return super().fit(x, None, validation_data=validation_data, **kwargs)
 
-    def evaluate(self, x=None, y=None, callbacks=None, **kwargs):
+    def evaluate(self, x=None, y=None, **kwargs):
         """Model.evaluate after checking the images; y is ignored."""
         self.check_input(x, "x")
-        return super().evaluate(x, None, callbacks=with_progress_bar(callbacks), **kwargs)
+        return super().evaluate(x, None, **kwargs)
 
     def check_input(self, x, name):
         """Refuse data the encoder cannot take or the likelihood cannot score (see check_images)."""
@@ -234,17 +216,17 @@ class VAE(AutoencoderBase):
     def train_step(self, data, training=True):
         """The tutorial's step: encode x, decode z, the two loss terms, one gradient step on their sum (without the
         step where training is False: test_step). Variants a first reading can skip: importance_samples k > 1
-        (the IWAE bound), another prior (its KL term), an autoregressive decoder (decoder_parameters)."""
+        (the IWAE bound), another prior (its KL term), an autoregressive decoder (the logits method)."""
         x = keras.utils.unpack_x_y_sample_weight(data)[0]
         k = self.importance_samples  # 1: the ELBO
         with tf.GradientTape(watch_accessed_variables=training) as tape:  # records nothing in test_step
             # q(z|x) = N(z_mean, exp(z_log_var)); z = z_mean + exp(0.5 * z_log_var) * eps (the Sampling layer)
             z_mean, z_log_var, z = self.encoder(x if k == 1 else tile_draws(x, k), training=training)
-            # decoder(z) before its sigmoid: the logits of p(x|z), one Bernoulli per pixel
-            reconstruction = self.decoder_parameters(z, x, training=training)
-            # -log p(x|z) = -sum_i [x_i log p_i + (1 - x_i) log(1 - p_i)]: binary cross-entropy summed over pixels
-            reconstruction_loss = self.negative_log_likelihood(x, reconstruction)
-            # KL(q(z|x) || N(0, I)) = -0.5 * sum_j (1 + z_log_var - z_mean^2 - exp(z_log_var)), in closed form
+            # decoder(z) before its last activation: for Bernoulli pixels, their logits
+            logits = self.logits(z, x, training=training)
+            # -log p(x|z) summed over pixels, by the likelihood (Bernoulli: the binary cross-entropy)
+            reconstruction_loss = self.negative_log_likelihood(x, logits)
+            # KL(q(z|x) || p(z)); for p(z) = N(0, I) in closed form: -0.5 * sum_j (1 + z_log_var - z_mean^2 - exp(z_log_var))
             kl_loss = self.prior.kl_divergence(z, z_mean, z_log_var)
             # the negative ELBO, averaged over the batch: nats per image
             total_loss = ops.mean(reconstruction_loss) + self.beta * ops.mean(kl_loss)

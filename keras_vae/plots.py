@@ -6,7 +6,7 @@ from matplotlib.figure import Figure
 from scipy.stats import norm
 
 from .decoders import decode, decoder_kind, encode, latent_dim, reconstruct, sample_prior
-from .latent import kl_order, label_colour
+from .losses import kl_divergence
 
 # The manifold's rows run down the figure as the tutorial's loop fills them: z[dims[1]] grows downward.
 DOWNWARD = "grows downward: row i decodes grid[i], the tutorial's loop order"
@@ -65,30 +65,44 @@ def manifold_figure(decoder, n=20, dims=(0, 1)):
     return fig
 
 
-def informative_dims(z_mean, z_log_var, count=2):
-    """The `count` latent dims with the largest average KL(q(z_d|x) || N(0, 1)): the ones the model uses."""
-    return kl_order(z_mean, z_log_var)[:count]
+def informative_dims(z_mean, z_log_var=None):
+    """The latent dims, those the codes use most first: the largest average KL(q(z_d|x) || N(0, 1)), or for an
+    autoencoder's codes (no z_log_var) the largest variance. A 2-D space keeps its order, as the manifold has it."""
+    if z_mean.shape[1] <= 2:
+        return tuple(range(z_mean.shape[1]))
+    use = (z_mean.var(axis=0) if z_log_var is None
+           else np.asarray(kl_divergence(z_mean[..., None], z_log_var[..., None])).mean(axis=0))
+    return tuple(int(d) for d in np.argsort(use, kind="stable")[::-1])
 
 
-def latent_scatter_figure(z_mean, labels, dims=(0, 1), z_log_var=None, label_names=None):
-    """z_mean of each image in two latent dims, one colour per digit (per label, named by `label_names` where given;
-    one colour where `labels` is None). With z_log_var and more than two dims, the two most informative dims
-    (largest average KL) instead of `dims`."""
+def label_colour(label):
+    """A label's colour in every scatter of codes: matplotlib's C0..C9 (tab10); C0 for unlabelled codes."""
+    return "C0" if label is None else f"C{label % 10}"
+
+
+def scatter_codes(ax, z, labels=None, dims=(0, 1), label_names=None, marker_size=2):
+    """The codes z on `ax` over two latent dims, one colour per label (named by `label_names` where given)."""
+    groups = [(None, slice(None))] if labels is None else [(label, labels == label) for label in np.unique(labels)]
+    for label, chosen in groups:
+        name = None if label is None else str(label) if label_names is None else label_names[label]
+        ax.scatter(z[chosen, dims[0]], z[chosen, dims[1]], s=marker_size, rasterized=True, label=name,
+                   color=label_colour(label))
+
+
+def latent_scatter_figure(z_mean, labels, dims=None, z_log_var=None, label_names=None):
+    """z_mean of each image in two latent dims (default: the two the codes use most, informative_dims), one colour
+    per digit (per label, named by `label_names` where given; one colour where `labels` is None)."""
     kind = "digit" if label_names is None else "label"
+    chosen = dims is None
+    dims = informative_dims(z_mean, z_log_var)[:2] if chosen else tuple(dims)
     title = f"Latent space: z_mean[{dims[0]}], z_mean[{dims[1]}]" + (f" by {kind}" if labels is not None else "")
-    if z_log_var is not None and z_mean.shape[1] > 2:
-        dims = informative_dims(z_mean, z_log_var)
-        title = (f"Latent space: z_mean in dims {dims[0]} and {dims[1]} of {z_mean.shape[1]}, "
-                 "those with the largest average KL")
+    if chosen and z_mean.shape[1] > 2:
+        title = (f"Latent space: z_mean in dims {dims[0]} and {dims[1]} of {z_mean.shape[1]}, those with the largest "
+                 + ("average KL" if z_log_var is not None else "variance"))
     fig = Figure(figsize=(8, 7.4), layout="constrained")
     ax = fig.subplots()
-    if labels is None:
-        ax.scatter(z_mean[:, dims[0]], z_mean[:, dims[1]], s=2, color=label_colour(None))
-    else:
-        for label in np.unique(labels):
-            chosen = labels == label
-            name = str(label) if label_names is None else label_names[label]
-            ax.scatter(z_mean[chosen, dims[0]], z_mean[chosen, dims[1]], s=2, label=name, color=label_colour(label))
+    scatter_codes(ax, z_mean, labels, dims, label_names)
+    if labels is not None:
         ax.legend(title=kind, markerscale=5, loc="center left", bbox_to_anchor=(1.0, 0.5))
     ax.set_xlabel(f"z_mean[{dims[0]}]")
     ax.set_ylabel(f"z_mean[{dims[1]}]" + (f" ({DOWNWARD.split(':')[0]}, as in the manifold)" if z_mean.shape[1] == 2 else ""))

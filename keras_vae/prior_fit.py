@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import plots, runs
+from . import loading, run_data, runs
 from .data import binarize_images
 from .model import VAE
 from .priors import MixturePrior
+from .train import write_figures
 
 
 def posterior_draws(vae, x, draws=2, dynamic=True, seed=0, batch_size=1000):
@@ -35,10 +36,10 @@ def fit_prior_run(run, out, components=200, draws=2, iterations=50, seed=0, data
     and its figures, the samples drawn from the fitted prior. Returns (out, the fit's numbers)."""
     runs.check_new_run(out, force)
     source = runs.model_path(run)  # `pretrained:<name>` names a shipped run
-    vae, config = runs.load_model(source), runs.config_as_given(source)
+    vae, config = loading.load_model(source), runs.config_as_given(source)
     if not isinstance(vae, VAE):
         raise ValueError(f"{run} is an autoencoder: it has no prior p(z) to fit.")
-    x_train = runs.training_images(source, data)
+    x_train = run_data.training_images(source, data)
     start = time.perf_counter()
     z = posterior_draws(vae, x_train, draws, config.get("binarize") == "dynamic", seed)
     fitted, mean_log_prior = with_fitted_prior(vae, z, components, iterations, seed, verbose=1)
@@ -51,9 +52,8 @@ def fit_prior_run(run, out, components=200, draws=2, iterations=50, seed=0, data
     runs.write_config(work_dir, {**config, "prior": {"kind": "mixture", **fit}})
     runs.save_models(work_dir, fitted)
     history = runs.read_json(source / runs.HISTORY)
-    x_test, y_test = runs.test_set(source, data)
-    runs.save_results(work_dir, history, {"prior_fit": fit},
-                      plots.run_figures(fitted, x_test, y_test, history, config.get("kl_warmup_epochs", 0),
-                                        runs.validated_on(config)))
+    x_test, y_test = run_data.test_set(source, data)
+    runs.save_results(work_dir, history, {"prior_fit": fit})
+    write_figures(work_dir, fitted, x_test, y_test)
     runs.publish(work_dir, out)
     return Path(out), fit

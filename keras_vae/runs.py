@@ -1,5 +1,4 @@
-"""The run folder: what a training run writes, loading a run or one part of it, the test set it is scored
-on, where the shipped runs live, and what may be written over.
+"""The run folder: its layout and records, where the shipped runs live, and what may be written over.
 
     <run>/config.json     the options it was trained with; the paths it read (data, init_from) relative to
                           the run folder, a shipped run as pretrained:<name>, never as this machine's absolute path
@@ -14,21 +13,15 @@ on, where the shipped runs live, and what may be written over.
 Training writes into <run>.partial (with per-epoch checkpoints in <run>.partial/checkpoint, see
 checkpoint.py) and renames it to <run> when the run is complete, so a failure never leaves half a run there.
 Shipped runs (saved_models/pretrained_*), the shipped digit classifier and recorded results are written
-over only with force.
+over only with force. Loading a run's models is loading.py's job; finding its images again, run_data.py's.
 """
 import json
 import os
 import shutil
-import zipfile
 from pathlib import Path
 
-import keras
-
-from .data import MNIST_ENV, binarize_images, unit_array
-from .images import KERAS_DATASETS, is_mnist, load_images, pixels_of
-from .export import is_saved_model, load_saved_model_part
 from .autoencoder import Autoencoder
-from .model import VAE, AutoencoderBase
+from .images import KERAS_DATASETS
 
 CONFIG, HISTORY, METRICS = "config.json", "history.json", "metrics.json"
 VAE_FILE, AE_FILE = "vae.keras", "ae.keras"  # the whole model of a VAE run, of an autoencoder run
@@ -42,8 +35,10 @@ DEFAULT_MODEL = SHIPPED_MODELS / f"pretrained_{DEFAULT_PRETRAINED}"
 # The digit classifier that `compare` asks whether decoded samples look like digits (classifier.py).
 CLASSIFIER_DIR = "digit_classifier"
 CLASSIFIER = SHIPPED_MODELS / CLASSIFIER_DIR
-# Binarized runs are scored on one fixed Bernoulli draw of the test set, and watch one of the validation set.
-TEST_SEED, VALIDATION_SEED = 0, 1
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """A path holds no model of the kind asked for."""
 
 
 class RecordedResultError(ValueError):
@@ -65,12 +60,6 @@ def model_path(model):
                                  f"{', '.join(PRETRAINED + n for n in pretrained_names()) or 'none'} (the likelihood "
                                  "chain's earlier steps are rows of docs/likelihood.md, not shipped).")
     return SHIPPED_MODELS / f"pretrained_{name}"
-
-
-def pretrained(name=DEFAULT_PRETRAINED):
-    """A shipped model by name ("conv_latent2", the autoencoder "ae_conv_latent2", the likelihood model "made"),
-    from the installed package or the checkout."""
-    return load_model(model_path(PRETRAINED + name))
 
 
 def partial_dir(run_dir):
@@ -206,12 +195,10 @@ def save_models(run_dir, model):
         getattr(model, part).save(run_dir / part_file(part))
 
 
-def save_results(run_dir, history, metrics, figures):
-    """Write a finished run's history, metrics and figures (name -> matplotlib Figure)."""
-    run_dir = Path(run_dir)
-    write_json(run_dir / HISTORY, history)
-    write_json(run_dir / METRICS, metrics)
-    save_figures(run_dir, figures)
+def save_results(run_dir, history, metrics):
+    """Write a finished run's history and metrics."""
+    write_json(Path(run_dir) / HISTORY, history)
+    write_json(Path(run_dir) / METRICS, metrics)
 
 
 def save_figures(run_dir, figures):
@@ -244,122 +231,3 @@ def record_evaluation(run, evaluation, force=False):
                 f"samples or images ({protocol(headline)}; --force replaces it).")
     write_json(path, {**metrics, "evaluation": evaluation, "evaluations": evaluations})
     return f"Recorded in {path} as the evaluation ({key})."
-
-
-def scored_images(x, binarize, seed=TEST_SEED):
-    """The images a run is scored on: as they are for a grayscale run, else one fixed Bernoulli draw."""
-    return x if binarize == "none" else binarize_images(x, seed=seed)
-
-
-def split_validation(x_train, n):
-    """The training images (an array or an images.ImageSplit) less the last n, and those n as a validation set."""
-    if not 0 <= n < len(x_train):
-        raise ValueError(f"`validation_images` must be in [0, {len(x_train)}), got {n}.")
-    return x_train[:len(x_train) - n], x_train[len(x_train) - n:]
-
-
-def run_images(run, data=None):
-    """The ImageSet of the run at `run`, read as it was (resized and converted to the images its model takes, the same
-    held-out split), from the first
-    of: `data`; for an MNIST run $KERAS_VAE_MNIST; the run's recorded data where it is on this machine (or a Keras
-    data set's name); for an MNIST run the download. The error names each place it tried."""
-    config = read_config(run)
-    shape = config.get("images", {}).get("image_shape")  # what the run's model takes, whatever the images given
-    options = {"image_size": tuple(shape[:2]) if shape else config.get("image_size"),
-               "channels": shape[2] if shape else config.get("channels"),
-               "test_split": config.get("test_split", 0.1), "seed": config.get("seed") or 0}
-    recorded = config.get("data")
-    if data or (is_mnist(recorded) and os.environ.get(MNIST_ENV)):
-        return load_images(data, **options)
-    if recorded and (is_dataset_name(recorded) or recorded_location(recorded, run).exists()):
-        return load_images(recorded if is_dataset_name(recorded) else recorded_location(recorded, run), **options)
-    missing = [f"the run's recorded data {recorded} is not on this machine"] if recorded else []
-    if not is_mnist(recorded):
-        raise FileNotFoundError(f"{missing[0]}: give its images as --data.")
-    return load_images(None, tried=missing, **options)
-
-
-def training_images(run, data=None):
-    """The images the run at `run` trained on, its validation images held out, as float32 in [0, 1]: a statically
-    binarized run's one draw (data.make_dataset's), else as read (a dynamically binarized run saw a fresh draw of
-    them each epoch)."""
-    config = read_config(run)
-    images = run_images(run, data)
-    x_train = unit_array(pixels_of(split_validation(images.train, config.get("validation_images", 0))[0],
-                                   images.image_shape))
-    return binarize_images(x_train, config.get("seed") or 0) if config.get("binarize") == "static" else x_train
-
-
-def test_set(run, data=None, n=None):
-    """The first n (default all) test images, as the run at `run` is scored on them, and their labels (None for
-    unlabelled images); the images from where run_images finds them."""
-    config = read_config(run)
-    x_test, y_test = run_images(run, data).images("test", n)
-    return scored_images(x_test, config.get("binarize", "none")), y_test
-
-
-def load_keras_model(path):
-    """keras.models.load_model with safe_mode=True (no Lambda, no pickled code); one clear error otherwise."""
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"{path} is not a Keras model archive (a .keras file is a zip archive): it is truncated, "
-                         "or another format.")
-    try:
-        return keras.models.load_model(path, safe_mode=True)
-    except Exception as error:
-        raise ValueError(f"{path} could not be loaded as a Keras model: {error}".splitlines()[0]) from error
-
-
-class ModelNotFoundError(FileNotFoundError):
-    """A path holds no model of the kind asked for."""
-
-
-def load_model(path):
-    """The VAE or Autoencoder at `path` (or `pretrained:<name>`): a run folder's vae.keras or ae.keras, or a
-    .keras file, else one assembled from the two parts (an Autoencoder where the encoder gives z_mean alone)."""
-    path = model_path(path)
-    for model_file in ([path / VAE_FILE, path / AE_FILE] if path.is_dir() else [path]):
-        if model_file.suffix == ".keras" and model_file.is_file():
-            model = load_keras_model(model_file)
-            if isinstance(model, AutoencoderBase):
-                return model
-    encoder, decoder = load_part(path, "encoder"), load_part(path, "decoder")
-    return (Autoencoder if len(encoder.outputs) == 1 else VAE)(encoder, decoder)
-
-
-def load_sampler(path):
-    """What draws samples from the model at `path`: its decoder, and its prior p(z) where `path` holds a whole VAE
-    (else None, meaning N(0, I): a decoder alone, a SavedModel, an autoencoder)."""
-    path = model_path(path)
-    whole = path / VAE_FILE if path.is_dir() else path
-    if whole.suffix == ".keras" and whole.is_file():
-        model = load_keras_model(whole)
-        if isinstance(model, VAE):
-            return model.decoder, model.prior
-    return load_part(path, "decoder"), None
-
-
-def load_part(path, part):
-    """The `encoder` or `decoder` at `path`: a run folder, a <part>.keras or vae.keras file, or a SavedModel folder.
-
-    A VAE's encoder returns [z_mean, z_log_var, z] (from a SavedModel [z_mean, z_log_var]), an autoencoder's z_mean.
-    `pretrained:<name>` names a shipped run.
-    """
-    path = model_path(path)
-    if path.is_file() and path.suffix == ".keras":
-        candidates = [path] if part in path.stem else [path.with_name(part_file(part)), path]
-    elif path.is_file():
-        raise ModelNotFoundError(f"{path} is not a model: give a run folder, a .keras file or a SavedModel folder.")
-    elif path.is_dir():
-        candidates = [path / part_file(part), path / VAE_FILE, path / AE_FILE, path / SAVED_MODEL_DIR / part,
-                      path / part, path]
-    else:
-        raise ModelNotFoundError(f"No model at {path}: give a run folder, a {part_file(part)} file or a SavedModel folder.")
-    for candidate in candidates:
-        if candidate.suffix == ".keras" and candidate.is_file():
-            model = load_keras_model(candidate)
-            return getattr(model, part) if isinstance(model, AutoencoderBase) else model
-        if candidate.is_dir() and is_saved_model(candidate):
-            model = load_saved_model_part(candidate, part)
-            if model is not None:
-                return model
-    raise ModelNotFoundError(f"{path} holds no {part}: expected {part_file(part)} or a {part} SavedModel there.")

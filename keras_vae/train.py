@@ -11,16 +11,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import plots, runs
+from . import loading, plots, run_data, runs
 from .architectures import ARCHITECTURES, IMAGE_SHAPE, build_decoder, build_encoder, get_architecture
 from .autoencoder import Autoencoder
 from .checkpoint import EpochCheckpoint, load_checkpoint
-from .callbacks import KLWarmup, LogBeta, ReduceLROnPlateau, TensorBoardImages
+from .callbacks import KLWarmup, LogBeta, ProgbarLogger, ReduceLROnPlateau, TensorBoardImages
 from .data import BINARIZE, make_dataset, unit_array
 from .images import DATA_HELP, load_images, parse_image_size, pixels_of
 from .distribute import STRATEGIES, is_chief, make_strategy
 from .losses import LIKELIHOODS
-from .model import STEPS_PER_EXECUTION, VAE
+from .model import VAE
 from .options import Integer, Number, check_fields, option
 from .optimizers import FusedAdam
 from .priors import MixturePrior
@@ -31,6 +31,8 @@ MODELS = {"vae": VAE, "ae": Autoencoder}
 
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+# Training steps per call into TensorFlow: fewer Python round trips, the same numbers (docs/speed.md).
+STEPS_PER_EXECUTION = 32
 SEED = Integer(0, 2**31 - 1)
 
 
@@ -165,7 +167,6 @@ def build_model(config, optimizer=None, image_shape=IMAGE_SHAPE):
                                          ema_momentum=config.ema_momentum),
         steps_per_execution=steps_per_execution,
         jit_compile=config.jit_compile,
-        fuse_adam=False,
     )
     return model
 
@@ -225,16 +226,19 @@ def hardware():
     }
 
 
-def redraw_figures(run, data=None):
-    """Draw a finished run's figures again (after a change to plots.py) from its models, history and test
-    set, into its folder; returns their names."""
-    x_test, y_test = runs.test_set(run, data)
-    history = runs.read_json(Path(run) / runs.HISTORY)
-    config = runs.read_config(run)
-    figures = plots.run_figures(runs.load_model(run), x_test, y_test, history, config.get("kl_warmup_epochs", 0),
+def write_figures(run_dir, model, x_test, y_test):
+    """Draw a run's figures from its model, its test images and the history and config in its folder, into the
+    folder (after a change to plots.py too: redraw_figures); returns their names."""
+    config, history = runs.read_config(run_dir), runs.read_json(Path(run_dir) / runs.HISTORY)
+    figures = plots.run_figures(model, x_test, y_test, history, config.get("kl_warmup_epochs", 0),
                                 runs.validated_on(config), config.get("images", {}).get("class_names"))
-    runs.save_figures(run, figures)
+    runs.save_figures(run_dir, figures)
     return sorted(figures)
+
+
+def redraw_figures(run, data=None):
+    """Draw a finished run's figures again from its models, history and test set, into its folder; their names."""
+    return write_figures(run, loading.load_model(run), *run_data.test_set(run, data))
 
 
 def describe_images(images):
@@ -247,6 +251,89 @@ def describe_images(images):
 
 class TrainingDivergedError(RuntimeError):
     """The loss became NaN or Inf; the last good checkpoint is kept."""
+
+
+@dataclasses.dataclass
+class RunImages:
+    """A run's images as training takes them: the training split (less the validation images), and the validation
+    and test images as the run is scored on them (one fixed draw for a binarized run)."""
+
+    train: object
+    x_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray | None
+    image_shape: tuple
+    record: dict  # what was read (images.ImageSet.record), less the source as given
+
+
+def read_images(config):
+    """The images config.data names (MNIST by default), said in one line, split as the run uses them."""
+    images = load_images(config.data, config.image_size, config.channels, config.test_split, config.seed)
+    print(describe_images(images))
+    train_split, val_split = run_data.split_validation(images.train, config.validation_images)
+    x_test, y_test = images.images("test")
+    x_val = unit_array(pixels_of(val_split, images.image_shape))
+    return RunImages(train_split, run_data.scored_images(x_val, config.binarize, seed=run_data.VALIDATION_SEED),
+                     run_data.scored_images(x_test, config.binarize), y_test, images.image_shape,
+                     {key: value for key, value in images.record.items() if key != "source"})
+
+
+def start_model(config, images, work_dir, resume, source):
+    """The model to train and its EpochCheckpoint: from the last checkpoint in work_dir (resume), or built (from the
+    weights of `source`, a trained model, where given) in an emptied work_dir. Also the first epoch to train."""
+    checkpoint_dir = work_dir / runs.CHECKPOINT_DIR
+    if resume:
+        model, initial_epoch, history, seconds_before = load_checkpoint(checkpoint_dir)
+        return model, EpochCheckpoint(checkpoint_dir, history, seconds_before), initial_epoch
+    model = build_model(config, image_shape=images.image_shape)
+    if source is not None:
+        copy_weights(model, source)
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return model, EpochCheckpoint(checkpoint_dir), 0
+
+
+def fit_model(model, config, images, work_dir, checkpoint, initial_epoch):
+    """model.fit with the config's schedules, a checkpoint each epoch and TensorBoard logs; its seconds. Schedules
+    and early stopping watch val_loss: on held-out training images when asked, else on the test set."""
+    train_data = make_dataset(pixels_of(images.train, images.image_shape), config.batch_size, shuffle=True,
+                              seed=config.seed, binarize=config.binarize)
+    val_data = make_dataset(images.x_val if len(images.x_val) else images.x_test, config.batch_size)
+    logs = work_dir / runs.TENSORBOARD_DIR
+    start = time.perf_counter()
+    history = model.fit(
+        train_data, epochs=config.epochs, initial_epoch=initial_epoch, validation_data=val_data, shuffle=False,
+        callbacks=[*config.callbacks(), ProgbarLogger(), keras.callbacks.TerminateOnNaN(),
+                   keras.callbacks.TensorBoard(logs, write_graph=False),
+                   *([TensorBoardImages(logs)] if config.figures else []), checkpoint],
+        verbose=1,
+    ).history
+    if not np.isfinite(history.get("loss", [0.0])).all():
+        raise TrainingDivergedError(
+            f"Training stopped at epoch {initial_epoch + len(history['loss'])}: the loss is not finite. "
+            f"The last good checkpoint (epoch {len(checkpoint.history.get('loss', []))}) is in {checkpoint.directory}; "
+            "lower `learning_rate` and resume (--resume)."
+        )
+    return time.perf_counter() - start
+
+
+def write_results(work_dir, model, config, images, checkpoint, seconds):
+    """Write the trained run's models, history, metrics (the test losses of the weights kept, the speed across the
+    invocations of a resumed run) and figures into work_dir; the metrics."""
+    history, seconds = checkpoint.history, checkpoint.seconds_before + seconds
+    runs.save_models(work_dir, model)
+    metrics = {
+        "final": {name: values[-1] for name, values in history.items()},
+        "test": model.evaluate(make_dataset(images.x_test, config.batch_size), verbose=0, return_dict=True),
+        "epochs": len(history["loss"]),
+        "seconds": round(seconds, 1),
+        "samples_per_second": round(len(images.train) * len(history["loss"]) / seconds, 1),
+        "hardware": hardware(),
+    }
+    runs.save_results(work_dir, history, metrics)
+    if config.figures:
+        write_figures(work_dir, model, images.x_test, images.y_test)
+    shutil.rmtree(checkpoint.directory)
+    return metrics
 
 
 def train(config, resume=False, force=False):
@@ -263,70 +350,14 @@ def train(config, resume=False, force=False):
     runs.check_new_run(run_dir, force)
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
-    source = runs.load_model(config.init_from) if config.init_from and not resume else None
+    source = loading.load_model(config.init_from) if config.init_from and not resume else None
     strategy = make_strategy(config.strategy)  # before any TensorFlow op: MultiWorkerMirroredStrategy needs it so
-    images = load_images(config.data, config.image_size, config.channels, config.test_split, config.seed)
-    print(describe_images(images))
-    train_split, val_split = runs.split_validation(images.train, config.validation_images)
-    x_test, y_test = images.images("test")
-    x_test = runs.scored_images(x_test, config.binarize)
-    x_val = runs.scored_images(unit_array(pixels_of(val_split, images.image_shape)), config.binarize,
-                               seed=runs.VALIDATION_SEED)
+    images = read_images(config)
     work_dir = runs.partial_dir(run_dir)
-    checkpoint_dir = work_dir / runs.CHECKPOINT_DIR
     with strategy.scope():
-        if resume:
-            model, initial_epoch, history, seconds_before = load_checkpoint(checkpoint_dir)
-        else:
-            model, initial_epoch, history, seconds_before = build_model(config, image_shape=images.image_shape), 0, {}, 0.0
-            if source is not None:
-                copy_weights(model, source)
-            shutil.rmtree(work_dir, ignore_errors=True)
-    # What was read, less the source as given: `data` records it relative to the run.
-    read = {key: value for key, value in images.record.items() if key != "source"}
-    runs.write_config(work_dir, {**dataclasses.asdict(config), "images": read})
-
-    checkpoint = EpochCheckpoint(checkpoint_dir, history, seconds_before)
-    train_data = make_dataset(pixels_of(train_split, images.image_shape), config.batch_size, shuffle=True, seed=config.seed, binarize=config.binarize)
-    test_data = make_dataset(x_test, config.batch_size)
-    # Schedules and early stopping watch val_loss: on held-out training images when asked, else on the test set.
-    val_data = make_dataset(x_val, config.batch_size) if len(x_val) else test_data
-    start = time.perf_counter()
-    run = model.fit(
-        train_data,
-        epochs=config.epochs,
-        initial_epoch=initial_epoch,
-        validation_data=val_data,
-        shuffle=False,
-        callbacks=[*config.callbacks(), keras.callbacks.TerminateOnNaN(),
-                   keras.callbacks.TensorBoard(work_dir / runs.TENSORBOARD_DIR, write_graph=False),
-                   *([TensorBoardImages(work_dir / runs.TENSORBOARD_DIR)] if config.figures else []), checkpoint],
-        verbose=1,
-    ).history
-    seconds = time.perf_counter() - start
-    if not np.isfinite(run.get("loss", [0.0])).all():
-        raise TrainingDivergedError(
-            f"Training stopped at epoch {initial_epoch + len(run['loss'])}: the loss is not finite. "
-            f"The last good checkpoint (epoch {len(checkpoint.history.get('loss', []))}) is in {checkpoint_dir}; "
-            "lower `learning_rate` and resume (--resume)."
-        )
-
-    history = checkpoint.history
-    runs.save_models(work_dir, model)
-    metrics = {
-        "final": {name: values[-1] for name, values in history.items()},
-        # The weights kept (the best epoch's under early stopping) on the test set.
-        "test": model.evaluate(test_data, verbose=0, return_dict=True),
-        "epochs": len(history["loss"]),
-        # Across the invocations of a resumed run (up to its last checkpoint, then this one's).
-        "seconds": round(seconds_before + seconds, 1),
-        "samples_per_second": round(len(train_split) * len(history["loss"]) / (seconds_before + seconds), 1),
-        "hardware": hardware(),
-    }
-    figures = plots.run_figures(model, x_test, y_test, history, config.kl_warmup_epochs,
-                                runs.validated_on(dataclasses.asdict(config)),
-                                images.record.get("class_names")) if config.figures else {}
-    runs.save_results(work_dir, history, metrics, figures)
-    shutil.rmtree(checkpoint_dir)
+        model, checkpoint, initial_epoch = start_model(config, images, work_dir, resume, source)
+    runs.write_config(work_dir, {**dataclasses.asdict(config), "images": images.record})
+    seconds = fit_model(model, config, images, work_dir, checkpoint, initial_epoch)
+    metrics = write_results(work_dir, model, config, images, checkpoint, seconds)
     runs.publish(work_dir, run_dir)
     return run_dir, metrics

@@ -47,14 +47,14 @@ def _fresh_keras_state():
     yield
 
 
-def fit_small_vae(x, optimizer, steps_per_execution=1, epochs=2, fuse_adam=True):
+def fit_small_vae(x, optimizer, steps_per_execution=1, epochs=2):
     """A seeded small mlp VAE fitted on the dataset x: (start weights, losses per epoch, final weights)."""
     from keras_vae import VAE, build_decoder, build_encoder
 
     keras.utils.clear_session()
     keras.utils.set_random_seed(0)
     vae = VAE(build_encoder(2, "mlp", hidden_dim=32, seed=0), build_decoder(2, "mlp", hidden_dim=32))
-    vae.compile(optimizer=optimizer, steps_per_execution=steps_per_execution, fuse_adam=fuse_adam)
+    vae.compile(optimizer=optimizer, steps_per_execution=steps_per_execution)
     start = vae.get_weights()
     losses = vae.fit(x, epochs=epochs, verbose=0).history["loss"]
     return start, losses, vae.get_weights()

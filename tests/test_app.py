@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 from browser import changed, click_map, draw_stroke, free_port, open_page, pixels, shown, shown_z, start_app
-from keras_vae import VAE, build_decoder, build_encoder, cli, runs
+from keras_vae import VAE, build_decoder, build_encoder, cli, loading, run_data, runs
 from keras_vae.app import ZOOM, ExplorerApp, picture, sketch_ink
 from keras_vae.latent import LatentSpace
 from conftest import SMALL_MNIST
@@ -124,8 +124,8 @@ def page(served):
 
 @pytest.fixture(scope="module")
 def shipped():
-    space = LatentSpace(runs.load_part("pretrained:conv_latent2", "encoder"),
-                        runs.load_part("pretrained:conv_latent2", "decoder"), runs.test_set(runs.DEFAULT_MODEL, SMALL_MNIST)[0])
+    space = LatentSpace(loading.load_part("pretrained:conv_latent2", "encoder"),
+                        loading.load_part("pretrained:conv_latent2", "decoder"), run_data.test_set(runs.DEFAULT_MODEL, SMALL_MNIST)[0])
     return space
 
 

@@ -10,7 +10,7 @@ from scipy.special import logsumexp
 from keras_vae import VAE, build_decoder, build_encoder, estimate_log_likelihood, evaluate_elbo, log_likelihoods
 from keras_vae.data import binarize_images
 from keras_vae.priors import MixturePrior
-from keras_vae.runs import load_keras_model
+from keras_vae.loading import load_keras_model
 
 SHIPPED_MADE = Path(__file__).resolve().parent.parent / "saved_models" / "pretrained_made"
 

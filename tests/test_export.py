@@ -8,7 +8,7 @@ from matplotlib.image import imread
 
 from keras_vae import VAE, build_decoder, build_encoder
 from keras_vae.export import export_saved_model
-from keras_vae.runs import load_model, load_part
+from keras_vae.loading import load_model, load_part
 from conftest import SMALL_MNIST, run_command
 
 

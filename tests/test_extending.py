@@ -8,9 +8,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from keras_vae import ARCHITECTURES, LIKELIHOODS, VAE, build_decoder, build_encoder, register_architecture
-from keras_vae import register_likelihood
-from keras_vae import cli
+from keras_vae import ARCHITECTURES, LIKELIHOODS, VAE, build_decoder, build_encoder, cli, register_architecture, register_likelihood
 from conftest import SMALL_MNIST
 
 

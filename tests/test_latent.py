@@ -4,7 +4,8 @@ import pytest
 
 from keras_vae import VAE, build_decoder, build_encoder
 from keras_vae.decoders import encode
-from keras_vae.latent import LatentSpace, check_map_dims, digit_from_sketch, kl_order, parse_z
+from keras_vae.latent import LatentSpace, check_map_dims, digit_from_sketch, parse_z
+from keras_vae.plots import informative_dims
 
 
 @pytest.fixture(scope="module")
@@ -12,14 +13,6 @@ def space(mnist_small):
     (x_test, y_test) = mnist_small[1]
     vae = VAE(build_encoder(4, "mlp", hidden_dim=16, seed=0), build_decoder(4, "mlp", hidden_dim=16))
     return LatentSpace(vae.encoder, vae.decoder, x_test, y_test, sliders=3)
-
-
-def test_kl_order_puts_the_dims_the_codes_use_first():
-    rng = np.random.default_rng(0)
-    z_mean = rng.normal(size=(500, 4)) * np.array([0.01, 2.0, 0.5, 0.0])
-    z_log_var = np.log(np.array([1.0, 0.01, 0.1, 1.0]) * np.ones((500, 4)))
-    assert kl_order(z_mean, z_log_var) == (1, 2, 0, 3)
-    assert kl_order(z_mean, None) == (0, 1, 2, 3)  # an autoencoder: no KL, the dims in order
 
 
 def test_a_point_of_the_map_and_its_z_are_each_others_inverse(space):
@@ -35,7 +28,7 @@ def test_a_point_of_the_map_and_its_z_are_each_others_inverse(space):
 
 def test_the_map_and_sliders_take_the_dims_with_the_most_kl(space, mnist_small):
     z_mean, z_log_var = encode(space.encoder, mnist_small[1][0])
-    order = kl_order(z_mean, z_log_var)
+    order = informative_dims(z_mean, z_log_var)
     assert space.map_dims == order[:2] and space.slider_dims == order[:3]
     chosen = LatentSpace(space.encoder, space.decoder, mnist_small[1][0], map_dims=(3, 0), sliders=3)
     assert chosen.map_dims == (3, 0) and chosen.slider_dims == (3, 0, next(d for d in order if d not in (3, 0)))

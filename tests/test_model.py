@@ -82,6 +82,76 @@ def test_decoder_without_a_final_sigmoid_is_refused():
         VAE(build_encoder(2), bad_decoder)
 
 
+def sigmoid_decoder(built_in, seed=0):
+    """A small decoder ending with Conv2DTranspose(1, 3, ...): activation="sigmoid" built in, or a separate Activation."""
+    z = keras.Input((2,))
+    h = keras.layers.Reshape((7, 7, 8))(keras.layers.Dense(7 * 7 * 8, activation="relu")(z))
+    last = keras.layers.Conv2DTranspose(1, 3, strides=4, padding="same", activation="sigmoid" if built_in else None)
+    x = last(h) if built_in else keras.layers.Activation("sigmoid")(last(h))
+    decoder = keras.Model(z, x)
+    rng = np.random.default_rng(seed)
+    decoder.set_weights([rng.normal(0.0, 0.3, w.shape).astype("float32") for w in decoder.get_weights()])
+    return decoder
+
+
+def test_a_last_layer_with_the_sigmoid_built_in_gives_the_loss_of_a_separate_activation(mnist_small):
+    x = mnist_small[0][0][:16]
+    built_in, separate = (VAE(build_encoder(2, seed=0), sigmoid_decoder(flag)) for flag in (True, False))
+    separate.encoder.set_weights(built_in.encoder.get_weights())
+    z = np.random.default_rng(1).normal(size=(16, 2)).astype("float32")
+    np.testing.assert_allclose(built_in.decoder_logits.predict(z, verbose=0), separate.decoder_logits.predict(z, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(built_in.reconstruction_loss(x, z)),
+                               keras.ops.convert_to_numpy(separate.reconstruction_loss(x, z)), rtol=1e-5)
+    # The user's decoder still applies its sigmoid: the logits are taken without changing it.
+    p = built_in.decoder.predict(z, verbose=0)
+    assert p.min() >= 0.0 and p.max() <= 1.0
+    np.testing.assert_allclose(p, separate.decoder.predict(z, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+class KerasIoSampling(keras.layers.Layer):
+    """The keras-io example's own Sampling layer (examples/generative/vae.py), as a learner brings it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seed_generator = keras.random.SeedGenerator(1337)
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        epsilon = keras.random.normal(shape=keras.ops.shape(z_mean), seed=self.seed_generator)
+        return z_mean + keras.ops.exp(0.5 * z_log_var) * epsilon
+
+
+def keras_io_parts(latent_dim=2):
+    """The keras-io VAE example's encoder and decoder, layer for layer: its decoder ends with
+    Conv2DTranspose(1, 3, activation="sigmoid", padding="same"), no separate Activation."""
+    encoder_inputs = keras.Input(shape=(28, 28, 1))
+    x = keras.layers.Conv2D(32, 3, activation="relu", strides=2, padding="same")(encoder_inputs)
+    x = keras.layers.Conv2D(64, 3, activation="relu", strides=2, padding="same")(x)
+    x = keras.layers.Dense(16, activation="relu")(keras.layers.Flatten()(x))
+    z_mean = keras.layers.Dense(latent_dim, name="z_mean")(x)
+    z_log_var = keras.layers.Dense(latent_dim, name="z_log_var")(x)
+    z = KerasIoSampling()([z_mean, z_log_var])
+    encoder = keras.Model(encoder_inputs, [z_mean, z_log_var, z], name="encoder")
+    latent_inputs = keras.Input(shape=(latent_dim,))
+    x = keras.layers.Dense(7 * 7 * 64, activation="relu")(latent_inputs)
+    x = keras.layers.Reshape((7, 7, 64))(x)
+    x = keras.layers.Conv2DTranspose(64, 3, activation="relu", strides=2, padding="same")(x)
+    x = keras.layers.Conv2DTranspose(32, 3, activation="relu", strides=2, padding="same")(x)
+    decoder_outputs = keras.layers.Conv2DTranspose(1, 3, activation="sigmoid", padding="same")(x)
+    return encoder, keras.Model(latent_inputs, decoder_outputs, name="decoder")
+
+
+def test_the_keras_io_examples_encoder_and_decoder_train_unchanged(mnist_small):
+    encoder, decoder = keras_io_parts()
+    vae = VAE(encoder, decoder)
+    vae.compile(optimizer=keras.optimizers.Adam())
+    history = vae.fit(mnist_small[0][0][:256], epochs=3, batch_size=64, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0] < 560  # from about 543 nats (784 log 2) down
+    assert history["kl_loss"][-1] > 0
+    assert vae.decoder is decoder and vae.encoder is encoder
+
+
 ROUND_TRIP = """
 import sys, numpy as np, keras
 import keras_vae  # registers the custom classes
@@ -173,19 +243,21 @@ def test_a_mixed_float16_step_makes_the_float32_update(mnist_small):
         np.testing.assert_allclose(b - before, a - before, atol=2e-2 * np.abs(a - before).max() + 1e-7)
 
 
-def test_compile_defaults_to_the_fast_path_and_it_computes_what_the_plain_path_computes(mnist_small):
-    """compile(Adam()) as the README writes it: 32 steps per execution and Adam's fused kernel, the same losses."""
+def test_the_fast_path_a_user_chooses_computes_what_the_plain_path_computes(mnist_small):
+    """compile(FusedAdam(), steps_per_execution=32), the training command's choice, against compile(Adam()):
+    the same losses on fit(numpy), as the README writes it."""
+    from keras_vae import FusedAdam
+
     x = mnist_small[0][0][:256]
     runs = {}
-    for name, options in {"default": {}, "plain": {"steps_per_execution": 1, "fuse_adam": False}}.items():
+    for name, options in {"fast": {"optimizer": FusedAdam(1e-3), "steps_per_execution": 32},
+                          "plain": {"optimizer": keras.optimizers.Adam(1e-3)}}.items():
         keras.utils.set_random_seed(0)
         vae = VAE(build_encoder(2, "mlp", hidden_dim=32, seed=0), build_decoder(2, "mlp", hidden_dim=32))
-        optimizer = keras.optimizers.Adam(1e-3)
-        vae.compile(optimizer=optimizer, **options)
+        vae.compile(**options)
         runs[name] = (vae, vae.fit(x, epochs=2, batch_size=32, verbose=0).history["loss"])
-    (fast, fast_losses), (plain, plain_losses) = runs["default"], runs["plain"]
-    assert fast.steps_per_execution == 32 and type(fast.optimizer).__name__ == "FusedAdam"
-    assert plain.steps_per_execution == 1 and type(plain.optimizer) is keras.optimizers.Adam
+    (fast, fast_losses), (plain, plain_losses) = runs["fast"], runs["plain"]
+    assert fast.steps_per_execution == 32 and plain.steps_per_execution == 1
     np.testing.assert_allclose(fast_losses, plain_losses, rtol=1e-5)
     for f, p in zip(fast.get_weights(), plain.get_weights()):
         np.testing.assert_allclose(f, p, atol=1e-4)  # Adam divides by sqrt(v): rounding shows where v is tiny
@@ -234,7 +306,7 @@ def test_the_training_step_reads_like_the_tutorial_in_one_function():
     import inspect
 
     source = inspect.getsource(VAE.train_step)
-    steps = ["z_mean, z_log_var, z = self.encoder(", "self.decoder_parameters(z, x", "reconstruction_loss = ",
+    steps = ["z_mean, z_log_var, z = self.encoder(", "self.logits(z, x", "reconstruction_loss = ",
              "kl_loss = ", "total_loss = ", "self.minimize(tape, total_loss)"]
     assert [source.index(step) for step in steps] == sorted(source.index(step) for step in steps)
     assert len(source.splitlines()) <= 45

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 from matplotlib.image import imread
 
-from keras_vae import cli, runs
+from keras_vae import cli, run_data, runs
 from keras_vae.synthetic import colored_mnist, write_folder
 from conftest import tensorboard_events, write_idx
 
@@ -71,6 +71,6 @@ def test_an_mnist_format_fashion_folder_trains_with_the_same_commands_as_mnist(t
     cli.main(["train", "--data", str(folder), "--epochs", "1", "--no-figures", "--out", str(run)])
     assert "Images: " + str(folder) + ", 128 train / 32 test (the source's x_test), 28x28x1" in capsys.readouterr().out
     assert runs.read_json(run / runs.METRICS)["test"]["loss"] > 0
-    x, labels = runs.test_set(run)
+    x, labels = run_data.test_set(run)
     assert x.shape == (32, 28, 28, 1) and x.mean() > 0.5  # the inverted digits, as written
     np.testing.assert_array_equal(labels, y_test[:32])

@@ -54,13 +54,22 @@ def test_history_figure_shades_the_kl_warm_up_epochs():
     assert not plots.history_figure(history).axes[0].patches
 
 
+def test_informative_dims_put_the_dims_the_codes_use_first_by_kl_or_for_an_autoencoder_by_variance():
+    rng = np.random.default_rng(0)
+    z_mean = rng.normal(size=(500, 4)) * np.array([0.01, 2.0, 0.5, 0.0])
+    z_log_var = np.log(np.array([1.0, 0.01, 0.1, 1.0]) * np.ones((500, 4)))
+    assert plots.informative_dims(z_mean, z_log_var) == (1, 2, 0, 3)
+    assert plots.informative_dims(z_mean * np.array([1.0, 0.001, 1.0, 1.0])) == (2, 0, 1, 3)  # no z_log_var: variance
+    assert plots.informative_dims(z_mean[:, [3, 1]], z_log_var[:, [3, 1]]) == (0, 1)  # a plane keeps its order
+
+
 def test_the_scatter_of_a_many_dimensional_latent_space_shows_its_two_most_informative_dims():
     rng = np.random.default_rng(0)
     z_mean = rng.normal(0.0, 0.03, (500, 6)).astype("float32")  # dims the model does not use ...
     z_log_var = np.zeros((500, 6), "float32")
     z_mean[:, 4] = rng.normal(0.0, 2.0, 500)  # ... and two that it does, the larger KL first
     z_mean[:, 1] = rng.normal(0.0, 1.0, 500)
-    assert plots.informative_dims(z_mean, z_log_var) == (4, 1)
+    assert plots.informative_dims(z_mean, z_log_var)[:2] == (4, 1)
     fig = plots.latent_scatter_figure(z_mean, rng.integers(0, 10, 500), z_log_var=z_log_var)
     ax = fig.axes[0]
     assert "dims 4 and 1 of 6" in ax.get_title() and ax.get_xlabel() == "z_mean[4]"

@@ -7,7 +7,7 @@ from scipy.special import logsumexp
 
 from keras_vae import VAE, build_decoder, build_encoder, kl_divergence
 from keras_vae.priors import MixturePrior, StandardNormalPrior
-from keras_vae.runs import load_keras_model
+from keras_vae.loading import load_keras_model
 
 
 def mixture(means, scales, weights):

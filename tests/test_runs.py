@@ -7,24 +7,23 @@ import keras
 import numpy as np
 import pytest
 
-from keras_vae import VAE, build_decoder, build_encoder
-from keras_vae import runs
-from keras_vae.runs import load_part
-from keras_vae.data import binarize_images
+from keras_vae import VAE, build_decoder, build_encoder, loading, run_data, runs
+from keras_vae.loading import load_part
+from keras_vae.data import MNIST_ENV, binarize_images
 from keras_vae.synthetic import SHAPES, shapes, write_folder
 from conftest import SMALL_MNIST
 
 
 def test_a_binarized_run_is_scored_on_one_fixed_draw_of_the_test_set(mnist_small, tmp_path):
     x_test = mnist_small[1][0]
-    assert runs.scored_images(x_test, "none") is x_test
-    first, again = runs.scored_images(x_test, "dynamic"), runs.scored_images(x_test, "static")
+    assert run_data.scored_images(x_test, "none") is x_test
+    first, again = run_data.scored_images(x_test, "dynamic"), run_data.scored_images(x_test, "static")
     np.testing.assert_array_equal(first, again)
     np.testing.assert_array_equal(first, binarize_images(x_test, seed=0))
-    assert not np.array_equal(first, runs.scored_images(x_test, "dynamic", seed=runs.VALIDATION_SEED))
+    assert not np.array_equal(first, run_data.scored_images(x_test, "dynamic", seed=run_data.VALIDATION_SEED))
     runs.write_config(tmp_path, {"data": str(SMALL_MNIST), "binarize": "dynamic"})
     # The first n images of the run's own data, drawn as the whole test set is drawn.
-    x, y = runs.test_set(tmp_path, n=16)
+    x, y = run_data.test_set(tmp_path, n=16)
     np.testing.assert_array_equal(x, first[:16])
     np.testing.assert_array_equal(y, mnist_small[1][1][:16])
 
@@ -43,7 +42,7 @@ def test_a_vae_is_assembled_from_its_parts_where_a_run_has_no_vae_file(tmp_path)
     vae = VAE(build_encoder(2, "mlp", hidden_dim=8, seed=0), build_decoder(2, "mlp", hidden_dim=8))
     vae.encoder.save(tmp_path / runs.part_file("encoder"))
     vae.decoder.save(tmp_path / runs.part_file("decoder"))
-    loaded = runs.load_model(tmp_path)
+    loaded = loading.load_model(tmp_path)
     z = np.zeros((1, 2), "float32")
     np.testing.assert_allclose(loaded.decoder.predict(z, verbose=0), vae.decoder.predict(z, verbose=0))
     assert isinstance(loaded, VAE) and not (tmp_path / runs.VAE_FILE).exists()
@@ -144,7 +143,7 @@ def offline(monkeypatch):
     def download():
         raise OSError("no network")
 
-    monkeypatch.delenv(runs.MNIST_ENV, raising=False)
+    monkeypatch.delenv(MNIST_ENV, raising=False)
     monkeypatch.setattr(keras.datasets.mnist, "load_data", download)
 
 
@@ -156,20 +155,20 @@ def test_mnist_comes_from_data_then_the_environment_then_the_runs_recorded_data_
         np.savez(small, **{key: npz[key][:100] for key in npz.files})
     run = tmp_path / "run"
     runs.write_config(run, {"data": str(SMALL_MNIST)})
-    assert len(runs.run_images(run).test) == 128  # the run's recorded data
-    monkeypatch.setenv(runs.MNIST_ENV, str(small))
-    assert len(runs.run_images(run).test) == 100  # the environment outranks the run's record
-    assert len(runs.run_images(run, data=SMALL_MNIST).test) == 128  # --data outranks both
+    assert len(run_data.run_images(run).test) == 128  # the run's recorded data
+    monkeypatch.setenv(MNIST_ENV, str(small))
+    assert len(run_data.run_images(run).test) == 100  # the environment outranks the run's record
+    assert len(run_data.run_images(run, data=SMALL_MNIST).test) == 128  # --data outranks both
     # A run trained on another machine: its recorded data is not here, the environment says where MNIST is.
     moved = tmp_path / "moved"
     moved.mkdir()
     runs.write_json(moved / "config.json", {"data": "../../no/such/mnist.npz"})
-    assert len(runs.run_images(moved).test) == 100
-    monkeypatch.delenv(runs.MNIST_ENV)
+    assert len(run_data.run_images(moved).test) == 100
+    monkeypatch.delenv(MNIST_ENV)
     with pytest.raises(FileNotFoundError, match=r"no path given, \$KERAS_VAE_MNIST not set, the run's recorded data "
                                                 r"\.\./\.\./no/such/mnist\.npz is not on this machine\) and the Keras "
                                                 r"download failed \(no network\)"):
-        runs.run_images(moved)
+        run_data.run_images(moved)
 
 
 def test_a_run_of_other_images_reads_its_own_folder_and_says_to_give_data_where_it_is_gone(tmp_path, monkeypatch):
@@ -177,16 +176,16 @@ def test_a_run_of_other_images_reads_its_own_folder_and_says_to_give_data_where_
     folder = write_folder(tmp_path / "shapes", *shapes(20), names=SHAPES)
     run = tmp_path / "run"
     runs.write_config(run, {"data": str(folder), "image_size": "16", "channels": 3, "test_split": 0.25, "seed": 1})
-    monkeypatch.setenv(runs.MNIST_ENV, str(SMALL_MNIST))  # MNIST's place does not stand in for another data set
-    images = runs.run_images(run)
+    monkeypatch.setenv(MNIST_ENV, str(SMALL_MNIST))  # MNIST's place does not stand in for another data set
+    images = run_data.run_images(run)
     assert images.image_shape == (16, 16, 3) and (len(images.train), len(images.test)) == (15, 5)
-    x, labels = runs.test_set(run)
+    x, labels = run_data.test_set(run)
     assert x.shape == (5, 16, 16, 3) and x.dtype == np.float32 and set(labels) <= {0, 1, 2}
-    np.testing.assert_array_equal(x, runs.test_set(run)[0])  # the same held-out images every time
+    np.testing.assert_array_equal(x, run_data.test_set(run)[0])  # the same held-out images every time
     shutil.rmtree(folder)
     with pytest.raises(FileNotFoundError, match=r"the run's recorded data \.\./shapes is not on this machine: give its "
                                                 r"images as --data"):
-        runs.run_images(run)
+        run_data.run_images(run)
 
 
 def test_the_shipped_set_is_the_few_models_a_user_calls_by_name_and_fits_a_small_wheel():

@@ -11,7 +11,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_vae.runs import load_part, split_validation
+from keras_vae.loading import load_part
+from keras_vae.run_data import split_validation
 from keras_vae.train import TrainConfig, build_model, copy_weights
 from conftest import SMALL_MNIST, TINY_TRAIN, run_command, train_tiny
 

@@ -1,10 +1,12 @@
 """The autoregressive decoder kind: p(x|z) = prod_i p(x_i | x_<i, z), scored in one pass over [z, x] and drawn
 pixel by pixel, by the fast MADE sampler where the decoder is a MADE."""
+import weakref
+
 import keras
 import numpy as np
 import tensorflow as tf
 
-from ..decoders import register_decoder_kind, run_with_draws
+from ..decoders import register_decoder_kind, tile_draws
 from .layers import LOCAL_LAYERS, MaskedConv2D, MaskedDense, local_blocks
 
 
@@ -16,6 +18,7 @@ class AutoregressiveDecoder:
     draws = True  # the image shown is a draw, fixed by `uniform`
     shows = "x ~ p(x|{z}), drawn pixel by pixel"
     likelihoods = ("bernoulli",)  # its conditionals are drawn as binary pixels
+    reads_x = True  # scores x from decoder([z, x])
 
     @staticmethod
     def inputs(latent_dim, image_shape):
@@ -28,19 +31,53 @@ class AutoregressiveDecoder:
         return [z, tf.cast(x, z.dtype)]
 
     @staticmethod
-    def scorer(decoder_logits):
-        """(z, x, training) -> the parameters for z's draws of x's images (draw-major: row j * n + i of z is draw
-        j for image i): the layers that read x alone run once per image, the rest once per draw."""
-        def score(z, x, training=False):
-            z = tf.convert_to_tensor(z)
-            return run_with_draws(decoder_logits, [z, tf.cast(x, z.dtype)], training)
-        return score
+    def logits(decoder_logits, z, x, training=False):
+        """decoder_logits([z, x]) for z's draws of x's images (draw-major: row j * n + i of z is draw j for image i):
+        the layers that read x alone run once per image, the rest once per draw."""
+        z = tf.convert_to_tensor(z)
+        return run_with_draws(decoder_logits, [z, tf.cast(x, z.dtype)], training)
 
     @staticmethod
     def drawer(decoder):
         """z, uniform -> x ~ p(x|z) drawn in raster order, pixel i = [uniform_i < p(x_i = 1 | x_<i, z)]: by
         MadeSampler for a MADE decoder, else one decoder pass per pixel; the same draw either way."""
         return MadeSampler(decoder) if MadeSampler.fits(decoder) else lambda z, uniform: pixel_by_pixel(decoder, z, uniform)
+
+
+_GRAPHS = weakref.WeakKeyDictionary()  # functional model -> its config, the graph run_with_draws runs
+
+
+def run_with_draws(model, inputs, training=False):
+    """model(inputs) for a functional model whose inputs have one row per image or one per draw (draw-major), run
+    layer by layer as its config describes the graph: a layer that takes tensors of both gets the per-image ones
+    tiled to one row per draw, so that the layers that read per-image inputs alone run once per image."""
+    if model not in _GRAPHS:
+        _GRAPHS[model] = model.get_config()
+    config = _GRAPHS[model]
+    histories = lambda key: [config[key]] if isinstance(config[key][0], str) else config[key]  # one, or a list
+    outputs = {tuple(history): tensor for history, tensor in zip(histories("input_layers"), tf.nest.flatten(inputs))}
+
+    def resolve(argument):  # a serialized argument of a layer's call, with its tensors looked up
+        if isinstance(argument, dict) and argument.get("class_name") == "__keras_tensor__":
+            return outputs[tuple(argument["config"]["keras_history"])]
+        if isinstance(argument, (list, tuple)):
+            return [resolve(a) for a in argument]
+        return {k: resolve(v) for k, v in argument.items()} if isinstance(argument, dict) else argument
+
+    for layer_config in config["layers"]:
+        layer = model.get_layer(layer_config["name"])
+        for node, call in enumerate(layer_config["inbound_nodes"]):
+            args, kwargs = resolve(call["args"]), resolve(call["kwargs"])
+            tensors = [t for t in tf.nest.flatten((args, kwargs)) if tf.is_tensor(t)]
+            if len(tensors) > 1:
+                rows = tf.reduce_max([tf.shape(t)[0] for t in tensors])
+                args, kwargs = tf.nest.map_structure(
+                    lambda t: tile_draws(t, rows // tf.shape(t)[0]) if tf.is_tensor(t) else t, (args, kwargs))
+            for index, tensor in enumerate(tf.nest.flatten(layer(*args, **kwargs, training=training))):
+                outputs[(layer.name, node, index)] = tensor
+    results = [outputs[tuple(history)] for history in histories("output_layers")]
+    return results[0] if len(results) == 1 else results
+
 
 
 def pixel_by_pixel(decoder, z, uniform):
