@@ -95,7 +95,7 @@ def evaluate_run(run, k=5000, n=None, seed=0, data=None, force=False):
     if not isinstance(vae, VAE):
         raise ValueError(f"{run} is an autoencoder: it defines no p(x), so there is no ELBO or log-likelihood to "
                          f"estimate (its test reconstruction loss is in {runs.METRICS}).")
-    if binarize == "none" and vae.p_x_given_z.binary:
+    if binarize == "none" and vae.likelihood_kind.binary:
         raise ValueError(f"No NLL for {run}: it models grayscale pixels with the {vae.likelihood} likelihood, whose "
                          "loss is not -log p(x) there (its test loss is in metrics.json); train with "
                          "`binarize` dynamic to score an NLL.")
@@ -108,6 +108,6 @@ def evaluate_run(run, k=5000, n=None, seed=0, data=None, force=False):
         "binarize": binarize,
         "seed": seed,
     }
-    if vae.p_x_given_z.discrete or vae.p_x_given_z.binary:  # a probability of discrete pixel values, not a density
+    if vae.likelihood_kind.discrete or vae.likelihood_kind.binary:  # a probability of discrete pixel values, not a density
         evaluation["bits_per_dim"] = bits_per_dim(-evaluation["test_log_likelihood"], x_test.shape[1:])
     return evaluation, runs.record_evaluation(run, evaluation, force)

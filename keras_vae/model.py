@@ -73,9 +73,11 @@ class AutoencoderBase(keras.Model):
     subclass writes its `train_step(data, training=True)`, whose terms `loss_terms` names, and `call`.
 
     `decoder` maps z (or [z, x], see decoders.py) to the image the likelihood shows: pixel probabilities
-    (Bernoulli) or means (Gaussian, with one learned output log-variance). Keras' contracts hold: `compile` trains
-    the optimizer it is given, with Keras' defaults (the training command passes FusedAdam and
-    steps_per_execution=32, its measured fast path: docs/speed.md).
+    (Bernoulli) or means (Gaussian). `likelihood` names a registered likelihood; `likelihood_kind` is its record
+    (losses.py), as `decoder_kind` is the decoder's (decoders.py). A likelihood's learned variables are attributes
+    of the model named as it declares them: the Gaussian's `output_log_var`, one log-variance for every pixel.
+    Keras' contracts hold: `compile` trains the optimizer it is given, with Keras' defaults (the training command
+    passes FusedAdam and steps_per_execution=32, its measured fast path: docs/speed.md).
     """
 
     loss_terms = ("loss", "reconstruction_loss")
@@ -83,16 +85,16 @@ class AutoencoderBase(keras.Model):
     def __init__(self, encoder, decoder, likelihood="bernoulli", **kwargs):
         check_pair(encoder, decoder)
         super().__init__(**kwargs)
-        self.p_x_given_z = get_likelihood(likelihood)
+        self.likelihood_kind = get_likelihood(likelihood)
         self.encoder = encoder
         self.decoder = decoder
         self.likelihood = likelihood
-        self.decoder_logits = logits_model(decoder, self.p_x_given_z)
+        self.decoder_logits = logits_model(decoder, self.likelihood_kind)
         self.decoder_kind = decoder_kind(decoder)
         if self.decoder_kind.likelihoods is not None and likelihood not in self.decoder_kind.likelihoods:
             raise ValueError(f"An {self.decoder_kind.name} decoder takes the {' or '.join(self.decoder_kind.likelihoods)} "
                              f"likelihood, not {likelihood}: it draws binary pixels.")
-        for name, initial_value in self.p_x_given_z.variables.items():
+        for name, initial_value in self.likelihood_kind.variables.items():  # e.g. self.output_log_var
             setattr(self, name, keras.Variable(initial_value, dtype="float32", name=name))
         self.trackers = [keras.metrics.Mean(name=term) for term in self.loss_terms]
         self.built = True
@@ -111,9 +113,9 @@ class AutoencoderBase(keras.Model):
 
     def negative_log_likelihood(self, x, logits):
         """-log p(x|z) per row of `logits` (the logits method's), in nats, by the registered likelihood."""
-        variables = {name: getattr(self, name) for name in self.p_x_given_z.variables}
+        variables = {name: getattr(self, name) for name in self.likelihood_kind.variables}
         x = tile_draws(tf.convert_to_tensor(x), tf.shape(logits)[0] // tf.shape(x)[0])
-        return self.p_x_given_z.reconstruction_loss(x, logits, **variables)
+        return self.likelihood_kind.reconstruction_loss(x, logits, **variables)
 
     def reconstruction_loss(self, x, z, training=False):
         """-log p(x|z) for each row of z (several draws per image of x, as the logits method takes them), in nats."""
@@ -166,7 +168,7 @@ class AutoencoderBase(keras.Model):
                 raise ValueError(f"{name} yields {spec.dtype.name} batches of shape {tuple(spec.shape)}, "
                                  f"expected float batches of shape (n, {', '.join(map(str, image_shape))}).")
         elif x is not None:
-            check_images(x, image_shape, name, self.p_x_given_z)
+            check_images(x, image_shape, name, self.likelihood_kind)
 
     def get_config(self):
         return {

@@ -203,7 +203,7 @@ def copy_weights(model, source):
                              "`architecture`, `latent_dim` and options.")
         for weight, value in zip(ours, theirs):
             weight.assign(value)
-    for name in model.p_x_given_z.variables:
+    for name in model.likelihood_kind.variables:
         getattr(model, name).assign(getattr(source, name))
     ours, theirs = getattr(model, "prior", None), getattr(source, "prior", None)
     if isinstance(theirs, MixturePrior):

@@ -24,3 +24,37 @@ def test_compile_keeps_the_optimizer_it_is_given():
         vae = VAE(build_encoder(2, "mlp", hidden_dim=4), build_decoder(2, "mlp", hidden_dim=4))
         vae.compile(optimizer)
         assert vae.optimizer is optimizer
+
+
+def package_imports():
+    """{module: the keras_vae modules it imports, anywhere in it}, for the package's top-level modules."""
+    import ast
+
+    package = Path(__file__).resolve().parent.parent / "keras_vae"
+    graph = {}
+    for path in package.glob("*.py"):
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                imported.update([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
+        graph[path.stem] = {m for m in imported if m != path.stem and (package / f"{m}.py").is_file()}
+    return graph
+
+
+def test_modules_only_look_down_with_no_import_circle():
+    graph = package_imports()
+    below = {}
+
+    def reach(module, path=()):
+        assert module not in path, f"import circle: {' -> '.join([*path, module])}"
+        if module not in below:
+            below[module] = set().union(*[{m, *reach(m, (*path, module))} for m in graph[module]])
+        return below[module]
+
+    for module in graph:
+        reach(module)
+    upper = {"plots", "callbacks", "runs", "loading", "run_data", "train", "cli", "checkpoint"}
+    for model_module in ("model", "autoencoder", "layers", "losses", "priors", "decoders", "architectures"):
+        assert not below[model_module] & upper, model_module  # the model knows no figures, callbacks or run folders
+    assert not below["plots"] & {"runs", "loading", "run_data", "latent"}  # figures know nothing of run loading
+    assert "runs" in below["loading"] and "loading" not in below["runs"]
