@@ -204,14 +204,21 @@ def build_encoder(latent_dim=2, architecture="conv", image_shape=IMAGE_SHAPE, se
     return keras.Model(x, [z_mean, z_log_var, z], name="encoder")
 
 
-def build_decoder(latent_dim=2, architecture="conv", image_shape=IMAGE_SHAPE, likelihood="bernoulli", **options):
+def build_decoder(latent_dim=2, architecture="conv", image_shape=IMAGE_SHAPE, likelihood="bernoulli",
+                  mixture_components=None, **options):
     """p(x|z): a functional model from z (or [z, x], for an autoregressive decoder) to the image the likelihood
-    shows (for Bernoulli, pixel probabilities: a sigmoid over logits)."""
+    shows (for Bernoulli, pixel probabilities: a sigmoid over logits). Its body gives the likelihood's parameters per
+    pixel: one per channel, or for a mixture likelihood `mixture_components` K components' worth."""
     check_shapes(latent_dim, image_shape)
     architecture = get_architecture(architecture)
+    likelihood = get_likelihood(likelihood)
+    if mixture_components is not None:
+        require("mixture_components", mixture_components, Integer(1, 100))
+    height, width, channels = image_shape
     inputs = architecture.decoder_kind.inputs(latent_dim, image_shape)
-    logits = architecture.decoder_body(*inputs, image_shape=tuple(image_shape),
-                                       **_body_options(architecture, architecture.decoder_body, options))
-    activation = get_likelihood(likelihood).activation
-    probabilities = layers.Activation(activation, dtype="float32", name="probabilities")(logits)
-    return keras.Model(inputs if len(inputs) > 1 else inputs[0], probabilities, name="decoder")
+    logits = architecture.decoder_body(*inputs, image_shape=(height, width, likelihood.parameters_per_pixel(
+        channels, mixture_components)), **_body_options(architecture, architecture.decoder_body, options))
+    head = (likelihood.activation(channels, dtype="float32", name="probabilities")
+            if isinstance(likelihood.activation, type) else
+            layers.Activation(likelihood.activation, dtype="float32", name="probabilities"))
+    return keras.Model(inputs if len(inputs) > 1 else inputs[0], head(logits), name="decoder")

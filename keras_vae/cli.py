@@ -270,8 +270,8 @@ def _export(args):
     FORCE])
 def _evaluate(args):
     results, recorded = evaluate_run(args.model, k=args.k, n=args.n, seed=args.seed, data=args.data, force=args.force)
-    per_dim = (f", {results['bits_per_dim']:.4f} bits/dim" if "bits_per_dim" in results
-               else " (a density of pixels in [0, 1]: no bits/dim)")
+    per_dim = (f", {results['bits_per_dim']:.4f} bits/dim (negative ELBO {results['elbo_bits_per_dim']:.4f})"
+               if "bits_per_dim" in results else " (a density of pixels in [0, 1]: no bits/dim)")
     print(f"test ELBO {results['test_elbo']:.2f}, test log-likelihood {results['test_log_likelihood']:.2f} "
           f"nats/image (k={args.k}, {results['test_images']} images); NLL = {-results['test_log_likelihood']:.2f}"
           f"{per_dim}")

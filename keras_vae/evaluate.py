@@ -86,8 +86,8 @@ def evaluate_run(run, k=5000, n=None, seed=0, data=None, force=False):
     and the importance-weighted log-likelihood in its metrics.json (runs.record_evaluation).
 
     Returns (the evaluation, a sentence saying where it was recorded). Where p(x|z) is a probability of discrete
-    pixel values (binary, or 8-bit: discretized_logistic) the evaluation holds the NLL in bits per dimension too; a
-    density (gaussian, continuous_bernoulli) has its NLL in nats only. A run that models grayscale pixels with a
+    pixel values (binary, or 8-bit: discretized_logistic) the evaluation holds the NLL and the negative ELBO in bits
+    per dimension too; a density (gaussian, continuous_bernoulli) has its NLL in nats only. A run that models grayscale pixels with a
     likelihood of binary pixels has no NLL to report: a ValueError says so.
     """
     binarize = runs.read_config(run).get("binarize", "none")
@@ -110,4 +110,5 @@ def evaluate_run(run, k=5000, n=None, seed=0, data=None, force=False):
     }
     if vae.likelihood_kind.discrete or vae.likelihood_kind.binary:  # a probability of discrete pixel values, not a density
         evaluation["bits_per_dim"] = bits_per_dim(-evaluation["test_log_likelihood"], x_test.shape[1:])
+        evaluation["elbo_bits_per_dim"] = bits_per_dim(-evaluation["test_elbo"], x_test.shape[1:])
     return evaluation, runs.record_evaluation(run, evaluation, force)

@@ -2,7 +2,8 @@
 
 A likelihood is one function, -log p(x|z) summed over pixels, from the decoder's parameters (the tensor
 before its last activation), registered with `register_likelihood`: the registration declares the decoder's
-last activation (parameters -> the image shown), whether x must lie in [0, 1], and any learned scalars.
+last activation (parameters -> the image shown), how many parameters a pixel has, whether x must lie in [0, 1],
+and any learned scalars.
 """
 import dataclasses
 import math
@@ -18,23 +19,29 @@ class Likelihood:
 
     name: str
     reconstruction_loss: Callable  # (x, parameters, **variables) -> -log p(x|z) per example, in nats
-    activation: str | Callable  # the decoder's last layer: parameters -> the image it shows (the mean of p(x|z))
+    activation: str | Callable | type  # parameters -> the image shown (the mean of p(x|z)): an activation, or a
+    # Layer class built with the image's channels (the decoder's last layer)
     unit_range: bool  # whether pixels must lie in [0, 1]
     variables: dict  # learned scalars the VAE owns and passes by name: name -> initial value
     binary: bool  # a likelihood of 0/1 pixels only: on grayscale pixels its loss is not -log p(x)
     discrete: bool  # a probability of 8-bit pixel values: its NLL in bits per dimension compares with the literature
     description: str  # when to use it, in a line
+    parameters: Callable = None  # (channels, components) -> the decoder's parameters per pixel; None: one per channel
+
+    def parameters_per_pixel(self, channels, components=None):
+        """How many numbers the decoder gives per pixel for images of `channels` channels."""
+        return channels if self.parameters is None else self.parameters(channels, components)
 
 
 LIKELIHOODS = {}
 
 
 def register_likelihood(name, activation="sigmoid", unit_range=False, variables=None, binary=False, discrete=False,
-                        description=""):
+                        description="", parameters=None):
     """Decorator: register `reconstruction_loss(x, parameters, **variables)` as the likelihood `name`."""
     def register(reconstruction_loss):
         LIKELIHOODS[name] = Likelihood(name, reconstruction_loss, activation, unit_range, dict(variables or {}), binary,
-                                       discrete, description)
+                                       discrete, description, parameters)
         return reconstruction_loss
     return register
 
@@ -106,25 +113,116 @@ def continuous_bernoulli_reconstruction_loss(x, logits):
 LEVELS = 255  # an 8-bit pixel k / 255 is the bin [(k - 1/2) / 255, (k + 1/2) / 255]
 
 
-@register_likelihood("discretized_logistic", variables={"output_log_scale": -2.0}, unit_range=True, discrete=True,
-                     description="8-bit pixels, color included: a probability of each value, scored in bits/dim")
-def discretized_logistic_reconstruction_loss(x, logits, output_log_scale):
-    """-log P(x|z) of 8-bit pixels (PixelCNN++'s discretized logistic, Salimans et al. 2017), summed over pixels:
-    each value k / 255 gets the mass of a logistic of mean sigmoid(logits) and one learned scale over its bin, the
-    end bins 0 and 255 the tails. x is rounded to the nearest of the 256 levels."""
-    mean = ops.sigmoid(ops.cast(logits, "float32"))
-    x = ops.round(ops.cast(x, "float32") * LEVELS) / LEVELS
-    inverse_scale = ops.exp(-output_log_scale)
+def discretized_logistic_log_prob(x, mean, log_scale):
+    """log P(x) of 8-bit values x = k / 255 under a logistic of `mean` and scale exp(log_scale), elementwise
+    (PixelCNN++'s discretized logistic, Salimans et al. 2017): the logistic's mass over each value's bin, the end
+    bins 0 and 255 taking the tails, so that the 256 values' masses sum to 1."""
+    inverse_scale = ops.exp(-log_scale)
     centered = x - mean
     plus, minus = inverse_scale * (centered + 0.5 / LEVELS), inverse_scale * (centered - 0.5 / LEVELS)
     log_cdf_plus = plus - ops.softplus(plus)  # log sigmoid(plus): the mass below the first bin's top
     log_survival_minus = -ops.softplus(minus)  # log (1 - sigmoid(minus)): the mass above the last bin's bottom
     mass = ops.sigmoid(plus) - ops.sigmoid(minus)
     middle = inverse_scale * centered  # where the bin's mass underflows: its density times the bin width
-    log_density_mid = middle - output_log_scale - 2.0 * ops.softplus(middle) - math.log(LEVELS)
+    log_density_mid = middle - log_scale - 2.0 * ops.softplus(middle) - math.log(LEVELS)
     log_mass = ops.where(mass > 1e-5, ops.log(ops.maximum(mass, 1e-12)), log_density_mid)
-    log_p = ops.where(x < 0.5 / LEVELS, log_cdf_plus, ops.where(x > 1.0 - 0.5 / LEVELS, log_survival_minus, log_mass))
-    return -_per_example_sum(log_p)
+    return ops.where(x < 0.5 / LEVELS, log_cdf_plus, ops.where(x > 1.0 - 0.5 / LEVELS, log_survival_minus, log_mass))
+
+
+def eight_bit(x):
+    """x rounded to the nearest of the 256 levels k / 255, as float32."""
+    return ops.round(ops.cast(x, "float32") * LEVELS) / LEVELS
+
+
+@register_likelihood("discretized_logistic", variables={"output_log_scale": -2.0}, unit_range=True, discrete=True,
+                     description="8-bit pixels, color included: a probability of each value, scored in bits/dim")
+def discretized_logistic_reconstruction_loss(x, logits, output_log_scale):
+    """-log P(x|z) of 8-bit pixels, summed over pixels: each value k / 255 gets the mass of a logistic of mean
+    sigmoid(logits) and one learned scale over its bin (discretized_logistic_log_prob). x is rounded to the nearest
+    of the 256 levels."""
+    mean = ops.sigmoid(ops.cast(logits, "float32"))
+    return -_per_example_sum(discretized_logistic_log_prob(eight_bit(x), mean, output_log_scale))
+
+
+MIN_LOG_SCALE = -7.0  # PixelCNN++'s floor on a logistic's log-scale: a bin of 1/255 still gets a finite density
+MIXTURE_COMPONENTS = 5  # the mixture's K unless a decoder is built with another
+
+
+def mixture_parameters(channels, components=None):
+    """The numbers per pixel of a K-component discretized logistic mixture over `channels` channels: per component a
+    mixture logit, a mean and a log-scale per channel, and one coupling coefficient per pair of channels."""
+    return (components or MIXTURE_COMPONENTS) * (1 + 2 * channels + channels * (channels - 1) // 2)
+
+
+def split_mixture(parameters, channels):
+    """The decoder's parameters (..., K * (1 + 2C + C(C-1)/2)) as (logits (..., K), means (..., K, C), log-scales
+    (..., K, C) floored at MIN_LOG_SCALE, coupling coefficients (..., K, C(C-1)/2) in (-1, 1))."""
+    parameters = ops.cast(parameters, "float32")
+    pairs = channels * (channels - 1) // 2
+    components = parameters.shape[-1] // (1 + 2 * channels + pairs)
+    batch = ops.shape(parameters)[:-1]
+    logits = parameters[..., :components]
+    rest = ops.reshape(parameters[..., components:], (*batch, components, 2 * channels + pairs))
+    means, log_scales = rest[..., :channels], ops.maximum(rest[..., channels:2 * channels], MIN_LOG_SCALE)
+    return logits, means, log_scales, ops.tanh(rest[..., 2 * channels:])
+
+
+def log_mixture_weights(logits):
+    """log pi_k = logits_k - logsumexp(logits): the log-softmax, written out so that K = 1 is no special case."""
+    return logits - ops.logsumexp(logits, axis=-1, keepdims=True)
+
+
+def coupled_mean(means, coefficients, x, c):
+    """Channel c's mean in each component given the earlier channels' values x (..., K or 1, C): its own mean plus
+    sum_j<c coefficient_cj * x_j (PixelCNN++'s linear coupling: green follows red, blue red and green)."""
+    pair = c * (c - 1) // 2  # channel c's coefficients follow those of channels 1..c-1
+    return means[..., c] + sum((coefficients[..., pair + j] * x[..., j] for j in range(c)), 0.0)
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class DiscretizedMixtureMean(keras.layers.Layer):
+    """The image a discretized logistic mixture shows: its mean, sum_k pi_k * the component's channel means (each
+    channel's given the component's means of the earlier ones), clipped to [0, 1]."""
+
+    def __init__(self, channels, **kwargs):
+        super().__init__(**kwargs)
+        self.channels = channels
+
+    def call(self, parameters):
+        logits, means, _, coefficients = split_mixture(parameters, self.channels)
+        component_means = []
+        for c in range(self.channels):
+            earlier = ops.stack(component_means, axis=-1) if component_means else None
+            component_means.append(coupled_mean(means, coefficients, earlier, c))
+        weights = ops.exp(log_mixture_weights(logits))[..., None]
+        return ops.clip(ops.sum(weights * ops.stack(component_means, axis=-1), axis=-2), 0.0, 1.0)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.channels)
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels}
+
+
+def mixture_log_probs(x, parameters):
+    """(log mixture weights (..., K), log P(x_c | x_<c, component) (..., K, C)) of 8-bit pixels x (..., C)."""
+    channels = x.shape[-1]
+    logits, means, log_scales, coefficients = split_mixture(parameters, channels)
+    x = ops.expand_dims(x, -2)  # (..., 1, C): the same pixel for every component
+    mean = ops.stack([coupled_mean(means, coefficients, x, c) for c in range(channels)], axis=-1)
+    return log_mixture_weights(logits), discretized_logistic_log_prob(x, mean, log_scales)
+
+
+@register_likelihood("discretized_logistic_mixture", activation=DiscretizedMixtureMean, unit_range=True,
+                     discrete=True, parameters=mixture_parameters,
+                     description="8-bit pixels, color included: PixelCNN++'s mixture of K logistics per pixel, its "
+                                 "channels coupled; scored in bits/dim")
+def discretized_logistic_mixture_reconstruction_loss(x, parameters):
+    """-log P(x|z) of 8-bit pixels, summed over pixels: per pixel, a mixture of K discretized logistics whose
+    channels are coupled (mixture_log_probs), log P(x) = logsumexp_k [log pi_k + sum_c log P(x_c | x_<c, k)]."""
+    x = eight_bit(x)
+    log_weights, log_probs = mixture_log_probs(x, parameters)
+    return -_per_example_sum(ops.logsumexp(log_weights + ops.sum(log_probs, axis=-1), axis=-1))
 
 
 def bits_per_dim(nll, image_shape):

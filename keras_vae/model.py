@@ -17,17 +17,22 @@ from .priors import StandardNormalPrior
 
 def logits_model(decoder, likelihood):
     """The decoder up to its last activation, which must be the likelihood's (Bernoulli: the sigmoid), so that the
-    loss works from the logits: the input of a final Activation layer, or the output of a last Dense, Conv2D or
-    Conv2DTranspose layer that applies the activation itself, computed without it (the same weights)."""
+    loss works from the logits: the input of a final Activation layer (or of the likelihood's own last layer, as a
+    mixture's mean), or the output of a last Dense, Conv2D or Conv2DTranspose layer that applies the activation
+    itself, computed without it (the same weights)."""
     last = decoder.layers[-1]
-    activation = keras.activations.get(likelihood.activation)
-    if getattr(last, "activation", None) is not activation:
+    own_layer = isinstance(likelihood.activation, type)  # a layer of the likelihood's own: a mixture's mean
+    if own_layer and not isinstance(last, likelihood.activation):
+        raise ValueError(f"The decoder must end with the {likelihood.name} likelihood's "
+                         f"{likelihood.activation.__name__} layer (build_decoder adds it); its last layer is {last.name!r}.")
+    if not own_layer and getattr(last, "activation", None) is not keras.activations.get(likelihood.activation):
         raise ValueError(
             f"The decoder must end with the {likelihood.name} likelihood's activation, {likelihood.activation!r} "
             f"(keras.layers.Activation({likelihood.activation!r}), or a last layer built with "
             f"activation={likelihood.activation!r}), so that the loss can use its logits; its last layer is "
             f"{last.name!r}.")
-    logits = last.input if isinstance(last, keras.layers.Activation) else PreActivation(last)(last.input)
+    before = own_layer or isinstance(last, keras.layers.Activation)
+    logits = last.input if before else PreActivation(last)(last.input)
     inputs = decoder.inputs if len(decoder.inputs) > 1 else decoder.inputs[0]  # as the decoder is called
     return keras.Model(inputs, logits, name="decoder_logits")
 

@@ -19,7 +19,7 @@ from .callbacks import KLWarmup, LogBeta, ProgbarLogger, ReduceLROnPlateau, Tens
 from .data import BINARIZE, make_dataset, unit_array
 from .images import DATA_HELP, load_images, parse_image_size, pixels_of
 from .distribute import STRATEGIES, is_chief, make_strategy
-from .losses import LIKELIHOODS
+from .losses import LIKELIHOODS, MIXTURE_COMPONENTS, get_likelihood
 from .model import VAE
 from .options import Integer, Number, check_fields, option
 from .optimizers import FusedAdam
@@ -67,6 +67,8 @@ class TrainConfig:
     binarize: str = option("none", "none (grayscale), dynamic (a fresh Bernoulli draw each epoch) or static (one "
                                    "draw)", choices=BINARIZE, inherited=True)
     likelihood: str = option("bernoulli", "p(x|z) of a pixel", choices=lambda: LIKELIHOODS, inherited=True)
+    mixture_components: int | None = option(None, "K, the logistics per pixel of the discretized_logistic_mixture "
+                                                  f"likelihood (default {MIXTURE_COMPONENTS})", Integer(1, 100))
     kl_warmup_epochs: int = option(0, "raise beta from 0 over this many epochs (fewer than `epochs`)", Integer(0))
     lr_patience: int = option(0, "halve the learning rate after this many epochs without a better val_loss (0: off)",
                               Integer(0))
@@ -112,6 +114,9 @@ class TrainConfig:
         if self.ema_momentum and self.early_stopping_patience:
             raise ValueError("`ema_momentum` and `early_stopping_patience`: early stopping would put back its best "
                              "epoch's weights over the averaged ones; give one of them.")
+        if self.mixture_components is not None and get_likelihood(self.likelihood).parameters is None:
+            raise ValueError(f"`mixture_components` applies to a mixture likelihood (discretized_logistic_mixture), not "
+                             f"`likelihood` {self.likelihood}.")
         if self.kind == "ae" and (self.beta != 1.0 or self.kl_warmup_epochs or self.importance_samples > 1
                                   or self.prior_components):
             raise ValueError("`kind` ae has no KL term: `beta`, `kl_warmup_epochs`, `importance_samples` and "
@@ -153,7 +158,7 @@ def build_model(config, optimizer=None, image_shape=IMAGE_SHAPE):
     try:
         encoder = build_encoder(config.latent_dim, config.architecture, image_shape, seed=config.seed, **options)
         decoder = build_decoder(config.latent_dim, config.architecture, image_shape, likelihood=config.likelihood,
-                                **options)
+                                mixture_components=config.mixture_components, **options)
         prior = MixturePrior(config.latent_dim, config.prior_components) if config.prior_components else None
         prior_terms = ({"beta": config.beta, "importance_samples": config.importance_samples, "prior": prior}
                        if config.kind == "vae" else {})

@@ -86,3 +86,15 @@ def test_the_timed_pixelcnn_decoder_is_autoregressive_in_raster_order():
         changed = np.abs(decoder.predict([z, flipped.reshape(x.shape)], verbose=0).reshape(2, -1) - before).max(axis=0) > 0
         assert not changed[:j + 1].any()  # pixel j and those before it never see pixel j
         assert changed[j + 1:].any() or j == 783
+
+
+def test_codec_bits_per_dim_are_small_for_flat_images_and_near_eight_for_noise():
+    from benchmarks.codecs import codec_bits_per_dim
+
+    flat = np.full((4, 32, 32, 3), 0.5, "float32")
+    noise = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3)).astype("float32") / 255
+    binary = (np.random.default_rng(1).random((4, 28, 28, 1)) < 0.5).astype("float32")
+    assert all(value < 0.5 for value in codec_bits_per_dim(flat).values())
+    assert all(7.5 < value < 9.0 for value in codec_bits_per_dim(noise).values())  # noise does not compress
+    # Random 1-bit pixels: 1 bit each, plus the file's own bytes (about 1 bit more per pixel on a 28x28 image).
+    assert 1.0 < codec_bits_per_dim(binary, binary=True)["PNG"] < 2.5 < codec_bits_per_dim(binary)["PNG"]

@@ -210,6 +210,8 @@ BAD_COMMAND_LINES = [
     ("train --data {data} --kind ae --init-from pretrained:conv_latent2 --out {tmp}/r12",
      "--init-from: it holds a VAE, not the Autoencoder this run trains"),
     ("train --importance-samples 0", "--importance-samples: must be an integer from 1 to 1000, got 0"),
+    ("train --mixture-components 0", "--mixture-components: must be an integer from 1 to 100, got 0"),
+    ("train --mixture-components 3", "--mixture-components applies to a mixture likelihood"),
     ("compare", "the following arguments are required: --ae, --vae"),
     ("compare --ae pretrained:conv_latent2 --vae pretrained:conv_latent2 --out {tmp}/c1",
      "holds a VAE, not an autoencoder: train one with `train --kind ae`"),

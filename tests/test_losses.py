@@ -4,8 +4,10 @@ import tensorflow as tf
 from scipy import integrate, stats
 
 from keras_vae import LIKELIHOODS, bernoulli_reconstruction_loss, kl_divergence
-from keras_vae.losses import (bits_per_dim, continuous_bernoulli_mean, continuous_bernoulli_reconstruction_loss,
-                              discretized_logistic_reconstruction_loss, get_likelihood)
+from keras_vae.losses import (DiscretizedMixtureMean, bits_per_dim, continuous_bernoulli_mean,
+                              continuous_bernoulli_reconstruction_loss, discretized_logistic_mixture_reconstruction_loss,
+                              discretized_logistic_reconstruction_loss, get_likelihood, mixture_log_probs,
+                              mixture_parameters)
 
 
 def test_closed_form_kl_equals_the_textbook_formula_and_a_monte_carlo_estimate():
@@ -56,7 +58,8 @@ def test_each_likelihood_declares_its_activation_range_learned_variables_and_dat
         "bernoulli": ("sigmoid", True, {}, True, False),
         "gaussian": ("sigmoid", False, {"output_log_var": 0.0}, False, False),
         "continuous_bernoulli": (continuous_bernoulli_mean, True, {}, False, False),
-        "discretized_logistic": ("sigmoid", True, {"output_log_scale": -2.0}, False, True)}
+        "discretized_logistic": ("sigmoid", True, {"output_log_scale": -2.0}, False, True),
+        "discretized_logistic_mixture": (DiscretizedMixtureMean, True, {}, False, True)}
     assert all(p.description for p in LIKELIHOODS.values())
     with pytest.raises(ValueError, match="Unknown likelihood 'poisson'; choose one of \\['bernoulli', 'continuous_bernoulli'"):
         get_likelihood("poisson")
@@ -119,3 +122,90 @@ def test_new_likelihoods_stay_finite_with_finite_gradients_at_extremes():
 
 def test_bits_per_dim_divides_the_nll_by_the_dimensions_and_ln_2():
     assert bits_per_dim(32 * 32 * 3 * np.log(2.0) * 4.5, (32, 32, 3)) == pytest.approx(4.5)
+
+
+def mixture_parameters_of(rng, components, channels, extreme=False):
+    """Random parameters of one pixel's K-component mixture (1, P); `extreme`: means far outside [0, 1], scales at
+    the floor and beyond, mixture logits of +-30."""
+    parameters = rng.normal(size=(1, mixture_parameters(channels, components)))
+    if extreme:
+        parameters *= 30.0
+    return parameters.astype("float32")
+
+
+@pytest.mark.parametrize("extreme", [False, True])
+def test_each_channel_of_each_mixture_component_gives_the_256_values_masses_that_sum_to_one(extreme):
+    rng = np.random.default_rng(0)
+    parameters = mixture_parameters_of(rng, 3, 3, extreme)
+    levels = np.arange(256, dtype="float32") / 255
+    for channel in range(3):
+        x = np.tile(rng.integers(0, 256, 3).astype("float32") / 255, (256, 1))  # the earlier channels held fixed
+        x[:, channel] = levels
+        _, log_probs = mixture_log_probs(tf.constant(x), tf.constant(np.repeat(parameters, 256, axis=0)))
+        masses = np.exp(log_probs.numpy()[:, :, channel].astype("float64")).sum(axis=0)  # one sum per component
+        np.testing.assert_allclose(masses, 1.0, atol=2e-4)
+
+
+def reference_mixture_nll(x, parameters, components):
+    """-log P(x) of one 3-channel pixel written out from the definition in float64: per component, channel c a
+    logistic of mean mu_c + sum_j<c tanh(a_cj) x_j and scale exp(max(log s_c, -7)) over x's bin of 1/255 (the end
+    bins take the tails); the components mixed by softmax(logits)."""
+    logits, rest = parameters[:components], parameters[components:].reshape(components, 9)
+    means, log_scales, coefficients = rest[:, :3], np.maximum(rest[:, 3:6], -7.0), np.tanh(rest[:, 6:])
+    weights = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    total = 0.0
+    for k in range(components):
+        shifted = [means[k, 0], means[k, 1] + coefficients[k, 0] * x[0],
+                   means[k, 2] + coefficients[k, 1] * x[0] + coefficients[k, 2] * x[1]]
+        p = weights[k]
+        for c in range(3):
+            cdf = lambda v: stats.logistic.cdf(v, loc=shifted[c], scale=np.exp(log_scales[k, c]))
+            upper = 1.0 if x[c] > 1 - 0.5 / 255 else cdf(x[c] + 0.5 / 255)
+            lower = 0.0 if x[c] < 0.5 / 255 else cdf(x[c] - 0.5 / 255)
+            p *= upper - lower
+        total += p
+    return -np.log(total)
+
+
+def test_the_coupled_mixture_loss_is_the_definition_written_out():
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        parameters = mixture_parameters_of(rng, 4, 3) * np.float32(0.5)
+        parameters[0, 4:4 + 4 * 9] += 0.5  # means inside [0, 1], scales of about e^0.5 of a bin at most
+        x = np.concatenate([[0.0, 1.0], rng.integers(0, 256, 1) / 255.0])[rng.permutation(3)].astype("float32")
+        loss = discretized_logistic_mixture_reconstruction_loss(tf.constant(x[None, None, None]),
+                                                                tf.constant(parameters[None, None]))
+        assert float(loss[0]) == pytest.approx(reference_mixture_nll(x.astype("float64"), parameters[0].astype("float64"), 4),
+                                               rel=1e-4, abs=1e-4)
+
+
+def test_a_two_channel_pixel_of_the_mixture_is_a_probability_over_all_256_by_256_values():
+    rng = np.random.default_rng(2)
+    parameters = mixture_parameters_of(rng, 3, 2)
+    grid = np.stack(np.meshgrid(np.arange(256), np.arange(256), indexing="ij"), axis=-1).reshape(-1, 1, 1, 2) / 255
+    loss = discretized_logistic_mixture_reconstruction_loss(
+        tf.constant(grid.astype("float32")), tf.constant(np.repeat(parameters, len(grid), axis=0)[:, None, None]))
+    assert np.exp(-loss.numpy().astype("float64")).sum() == pytest.approx(1.0, abs=1e-3)
+
+
+def test_the_mixture_loss_and_its_gradients_stay_finite_at_the_extremes():
+    rng = np.random.default_rng(3)
+    parameters = tf.Variable(mixture_parameters_of(rng, 5, 3, extreme=True).reshape(1, 1, 1, -1) * 3.0)
+    for x in (np.zeros((1, 1, 1, 3)), np.ones((1, 1, 1, 3)), np.full((1, 1, 1, 3), 0.5)):
+        with tf.GradientTape() as tape:
+            loss = discretized_logistic_mixture_reconstruction_loss(tf.constant(x, "float32"), parameters)
+        gradient = tape.gradient(loss, parameters)
+        assert np.isfinite(loss.numpy()).all() and np.isfinite(gradient.numpy()).all()
+
+
+def test_the_mixture_shows_its_mean_with_the_channels_coupled():
+    # One component: means (0.2, 0.1, 0.1) and coupling coefficients tanh(a) = 0.5, so green shows 0.1 + 0.5 * 0.2
+    # and blue 0.1 + 0.5 * 0.2 + 0.5 * 0.2; two equal components show the same; a mean past 1 is clipped.
+    half = np.arctanh(0.5)
+    one = np.array([0.0, 0.2, 0.1, 0.1, -3.0, -3.0, -3.0, half, half, half], "float32")
+    shown = DiscretizedMixtureMean(3)(one[None, None, None]).numpy()[0, 0, 0]
+    np.testing.assert_allclose(shown, [0.2, 0.2, 0.3], atol=1e-6)
+    two = np.concatenate([[0.0, 0.0], np.tile(one[1:], 2)]).astype("float32")
+    np.testing.assert_allclose(DiscretizedMixtureMean(3)(two[None, None, None]).numpy()[0, 0, 0], shown, atol=1e-6)
+    gray = np.array([0.0, 1.7, -3.0], "float32")
+    assert DiscretizedMixtureMean(1)(gray[None, None, None]).numpy()[0, 0, 0, 0] == 1.0

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 from matplotlib.image import imread
 
-from keras_vae import cli, run_data, runs
+from keras_vae import cli, loading, run_data, runs
 from keras_vae.synthetic import colored_mnist, write_folder
 from conftest import tensorboard_events, write_idx
 
@@ -56,6 +56,9 @@ def test_sample_reconstruct_export_and_evaluate_work_on_the_color_run(color_run,
     nll = -metrics["test_log_likelihood"]
     assert metrics["bits_per_dim"] == pytest.approx(nll / (32 * 32 * 3 * np.log(2)))
     assert 0 < metrics["bits_per_dim"] < 10 and f"{metrics['bits_per_dim']:.4f} bits/dim" in printed
+    # The bound lies above the NLL that tightens it, in bits/dim as in nats.
+    assert metrics["elbo_bits_per_dim"] == pytest.approx(-metrics["test_elbo"] / (32 * 32 * 3 * np.log(2)))
+    assert metrics["elbo_bits_per_dim"] >= metrics["bits_per_dim"] - 0.01
 
 
 def test_an_mnist_format_fashion_folder_trains_with_the_same_commands_as_mnist(tmp_path, mnist_small, capsys):
@@ -74,3 +77,23 @@ def test_an_mnist_format_fashion_folder_trains_with_the_same_commands_as_mnist(t
     x, labels = run_data.test_set(run)
     assert x.shape == (32, 28, 28, 1) and x.mean() > 0.5  # the inverted digits, as written
     np.testing.assert_array_equal(labels, y_test[:32])
+
+
+def test_a_mixture_run_on_color_pngs_scores_bits_per_dim_and_shows_color_means(tmp_path, mnist_small, capsys):
+    (x, y), _ = mnist_small
+    folder = write_folder(tmp_path / "colored", colored_mnist(x[:64]), y[:64])
+    run = tmp_path / "run"
+    cli.main(["train", "--data", str(folder), "--likelihood", "discretized_logistic_mixture", "--mixture-components",
+              "2", "--epochs", "1", "--batch-size", "16", "--latent-dim", "4", "--no-figures", "--out", str(run)])
+    assert runs.read_config(run)["mixture_components"] == 2
+    vae = loading.load_model(run)
+    assert vae.decoder_logits.output.shape[-1] == 2 * 10  # K (1 + 3 means + 3 log-scales + 3 couplings)
+    shown = vae.decoder.predict(np.zeros((2, 4), "float32"), verbose=0)
+    assert shown.shape == (2, 32, 32, 3) and 0.0 <= shown.min() and shown.max() <= 1.0
+    capsys.readouterr()
+    cli.main(["evaluate", "--model", str(run), "--k", "4", "--n", "4"])
+    evaluation = runs.read_json(run / runs.METRICS)["evaluation"]
+    # Four steps do not learn the images: the check is that a probability of 8-bit values is scored as one.
+    assert evaluation["bits_per_dim"] == pytest.approx(-evaluation["test_log_likelihood"] / (32 * 32 * 3 * np.log(2)))
+    assert 0 < evaluation["bits_per_dim"] <= evaluation["elbo_bits_per_dim"] + 0.01
+    assert "bits/dim" in capsys.readouterr().out
