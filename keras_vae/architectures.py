@@ -175,10 +175,45 @@ def _deepconv_decoder_body(z, image_shape):
     return layers.Conv2D(image_shape[-1], 3, padding="same", name="logits")(x)
 
 
+def _residual_block(x, width):
+    """Two 3x3 convolutions added to their input (a 1x1 convolution where the width changes): a ResNet block."""
+    shortcut = x if x.shape[-1] == width else layers.Conv2D(width, 1)(x)
+    y = layers.Conv2D(width, 3, padding="same", activation="relu")(x)
+    y = layers.Conv2D(width, 3, padding="same")(y)
+    return layers.Activation("relu")(layers.Add()([shortcut, y]))
+
+
+def _resnet_encoder_body(x):
+    """For images other than the tutorial's digits: a residual block per resolution, halving down to at most 8x8
+    (32 -> 8 in two, 64 -> 8 in three), widths 32, 64, 128; the feature map flattened straight into z's heads, with
+    no narrow dense layer before z."""
+    x = layers.Conv2D(_filters(0), 3, padding="same", activation="relu")(x)
+    for stage in range(halvings(x.shape[1:], "resnet")):
+        x = _residual_block(x, _filters(stage))
+        x = layers.Conv2D(_filters(stage + 1), 3, strides=2, padding="same", activation="relu")(x)
+    return layers.Flatten()(_residual_block(x, x.shape[-1]))
+
+
+def _resnet_decoder_body(z, image_shape):
+    """The residual encoder mirrored: z to the smallest feature map, then per resolution an upsampling and a
+    residual block, ending in a 3x3 convolution to the likelihood's parameters per pixel."""
+    stages = halvings(image_shape, "resnet")
+    height, width = (side // 2 ** stages for side in image_shape[:2])
+    x = layers.Reshape((height, width, _filters(stages)))(
+        layers.Dense(height * width * _filters(stages), activation="relu")(z))
+    x = _residual_block(x, _filters(stages))
+    for stage in reversed(range(stages)):
+        x = layers.Conv2DTranspose(_filters(stage), 3, strides=2, padding="same", activation="relu")(x)
+        x = _residual_block(x, _filters(stage))
+    return layers.Conv2D(image_shape[-1], 3, padding="same", name="logits")(x)
+
+
 register_architecture("conv", _conv_encoder_body, _conv_decoder_body, description="the Keras example's conv stack")
 register_architecture("mlp", _mlp_encoder_body, _mlp_decoder_body, description="the tutorials' one-hidden-layer MLP")
 register_architecture("deepconv", _deepconv_encoder_body, _deepconv_decoder_body,
                       description="two convolutions per resolution")
+register_architecture("resnet", _resnet_encoder_body, _resnet_decoder_body,
+                      description="residual blocks for your own images (color, 32x32, 64x64): no narrow bottleneck")
 
 
 def check_shapes(latent_dim, image_shape):

@@ -145,6 +145,10 @@ def discretized_logistic_reconstruction_loss(x, logits, output_log_scale):
 
 
 MIN_LOG_SCALE = -7.0  # PixelCNN++'s floor on a logistic's log-scale: a bin of 1/255 still gets a finite density
+# A fresh decoder's outputs lie near 0: these offsets start its logistics mid-range (mean 0.5) and about a dozen
+# 8-bit bins wide (scale e^-3), so that the first steps learn the images, not the scale (Adam moves a bias ~1e-3
+# a step: from scale 1 to a few bins would take thousands of steps).
+MEAN_OFFSET, LOG_SCALE_OFFSET = 0.5, -3.0
 MIXTURE_COMPONENTS = 5  # the mixture's K unless a decoder is built with another
 
 
@@ -155,15 +159,17 @@ def mixture_parameters(channels, components=None):
 
 
 def split_mixture(parameters, channels):
-    """The decoder's parameters (..., K * (1 + 2C + C(C-1)/2)) as (logits (..., K), means (..., K, C), log-scales
-    (..., K, C) floored at MIN_LOG_SCALE, coupling coefficients (..., K, C(C-1)/2) in (-1, 1))."""
+    """The decoder's parameters (..., K * (1 + 2C + C(C-1)/2)) as (logits (..., K), means (..., K, C) offset by
+    MEAN_OFFSET, log-scales (..., K, C) offset by LOG_SCALE_OFFSET and floored at MIN_LOG_SCALE, coupling
+    coefficients (..., K, C(C-1)/2) in (-1, 1))."""
     parameters = ops.cast(parameters, "float32")
     pairs = channels * (channels - 1) // 2
     components = parameters.shape[-1] // (1 + 2 * channels + pairs)
     batch = ops.shape(parameters)[:-1]
     logits = parameters[..., :components]
     rest = ops.reshape(parameters[..., components:], (*batch, components, 2 * channels + pairs))
-    means, log_scales = rest[..., :channels], ops.maximum(rest[..., channels:2 * channels], MIN_LOG_SCALE)
+    means = rest[..., :channels] + MEAN_OFFSET
+    log_scales = ops.maximum(rest[..., channels:2 * channels] + LOG_SCALE_OFFSET, MIN_LOG_SCALE)
     return logits, means, log_scales, ops.tanh(rest[..., 2 * channels:])
 
 

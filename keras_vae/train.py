@@ -26,6 +26,12 @@ from .optimizers import FusedAdam
 from .priors import MixturePrior
 
 
+# What the training command takes for images other than MNIST when neither option is given (docs/own_images.md):
+# MNIST keeps the tutorial's Bernoulli and conv.
+OWN_IMAGES = {"likelihood": "discretized_logistic_mixture", "architecture": "resnet", "latent_dim": 32}
+OWN_IMAGES_REASON = ("a probability of every 8-bit value with the color channels coupled, from residual blocks "
+                     "and a z wide enough for color; the tutorial's Bernoulli, conv and 2-D z draw gray images there")
+
 # What `model` in a TrainConfig names: the VAE, or the plain autoencoder it is contrasted with.
 MODELS = {"vae": VAE, "ae": Autoencoder}
 
@@ -47,8 +53,8 @@ class TrainConfig:
 
     kind: str = option("vae", "vae, or ae: the plain autoencoder (reconstruction loss alone) the tutorials contrast "
                               "it with", choices=lambda: MODELS)
-    architecture: str = option("conv", _architecture_help, choices=lambda: ARCHITECTURES)
-    latent_dim: int = option(2, "size of z", Integer(1, 1024))
+    architecture: str = option("conv", _architecture_help, choices=lambda: ARCHITECTURES, inherited=True)
+    latent_dim: int = option(2, "size of z", Integer(1, 1024), inherited=True)
     options: dict = dataclasses.field(default_factory=dict)  # the architecture's options (architectures.py)
     epochs: int = option(30, "passes over the training images", Integer(1))
     batch_size: int = option(128, "images per step", Integer(1, 60000))

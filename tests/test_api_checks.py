@@ -20,7 +20,7 @@ def small_pair(latent_dim=2, image_shape=(28, 28, 1)):
     (lambda: build_decoder(2, image_shape=(28, 28)), "`image_shape` must be (height, width, channels)"),
     (lambda: build_decoder(2, image_shape=(28, 0, 1)), "`image_shape` must be (height, width, channels)"),
     (lambda: build_encoder(2, seed=-1), "`seed` must be an integer 0 or more, got -1"),
-    (lambda: build_encoder(2, "resnet"), "Unknown architecture 'resnet'"),
+    (lambda: build_encoder(2, "vgg"), "Unknown architecture 'vgg'"),
     (lambda: build_decoder(2, likelihood="poisson"), "Unknown likelihood 'poisson'"),
     (lambda: build_decoder(2, "mlp", hidden_dim=0), "`hidden_dim` must be an integer 1 or more, got 0"),
     (lambda: build_encoder(2, "conv", hidden_dim=8), "`hidden_dim` does not apply to `architecture` conv"),

@@ -10,7 +10,7 @@ from keras_vae.decoders import DirectDecoder
 
 def test_each_architecture_declares_its_options_and_decoder_kind_in_one_registration():
     assert {name: a.options for name, a in ARCHITECTURES.items()} == {
-        "conv": {}, "mlp": {"hidden_dim": 500}, "deepconv": {}, "made": {"hidden_dim": 500, "masked_layers": 1, "local_channels": 0, "local_layers": 0}}
+        "conv": {}, "mlp": {"hidden_dim": 500}, "deepconv": {}, "resnet": {}, "made": {"hidden_dim": 500, "masked_layers": 1, "local_channels": 0, "local_layers": 0}}
     assert ARCHITECTURES["made"].decoder_kind is AutoregressiveDecoder
     assert ARCHITECTURES["conv"].decoder_kind is DirectDecoder
 
@@ -32,8 +32,8 @@ def test_an_option_the_architecture_lacks_is_refused_by_name():
 
 
 def test_an_unknown_architecture_names_the_registered_ones():
-    with pytest.raises(ValueError, match="Unknown architecture 'resnet'; choose one of .*'conv'.*'made'"):
-        build_encoder(2, "resnet")
+    with pytest.raises(ValueError, match="Unknown architecture 'vgg'; choose one of .*'conv'.*'made'"):
+        build_encoder(2, "vgg")
 
 
 def test_bodies_that_disagree_on_an_option_default_are_refused():
@@ -48,7 +48,7 @@ def test_bodies_that_disagree_on_an_option_default_are_refused():
     assert "disagreeing" not in ARCHITECTURES
 
 
-@pytest.mark.parametrize("architecture", ["conv", "deepconv", "mlp"])
+@pytest.mark.parametrize("architecture", ["conv", "deepconv", "mlp", "resnet"])
 @pytest.mark.parametrize("image_shape", [(28, 28, 1), (32, 32, 3), (64, 64, 3), (16, 24, 1)])
 def test_the_stacks_follow_the_image_size_and_channels(architecture, image_shape):
     encoder = build_encoder(4, architecture, image_shape)
@@ -58,6 +58,18 @@ def test_the_stacks_follow_the_image_size_and_channels(architecture, image_shape
     assert len(strided) == {"mlp": 0}.get(architecture, halvings(image_shape))
     if architecture != "mlp":  # the smallest feature map is at most 8 on a side
         assert max(strided[-1].output.shape[1:3]) <= 8
+
+
+def test_the_residual_stack_has_a_shortcut_per_block_and_no_narrow_layer_before_z():
+    encoder = build_encoder(16, "resnet", (32, 32, 3))
+    decoder = build_decoder(16, "resnet", (32, 32, 3), likelihood="discretized_logistic_mixture", mixture_components=4)
+    adds = [layer for layer in encoder.layers if isinstance(layer, layers.Add)]
+    assert len(adds) == halvings((32, 32)) + 1 and len([l for l in decoder.layers if isinstance(l, layers.Add)]) == 3
+    features = encoder.get_layer("z_mean").input
+    assert features.shape[-1] == 8 * 8 * 128  # the 8x8 feature map itself feeds z's heads
+    assert decoder.get_layer("logits").output.shape[1:] == (32, 32, 4 * 10) and decoder.output.shape[1:] == (32, 32, 3)
+    with pytest.raises(ValueError, match="`mixture_components` must be an integer from 1 to 100, got 0"):
+        build_decoder(16, "resnet", (32, 32, 3), likelihood="discretized_logistic_mixture", mixture_components=0)
 
 
 def test_halvings_go_down_to_at_most_8_and_the_28_pixel_stack_is_the_keras_examples():

@@ -93,13 +93,31 @@ def test_fine_tuning_sees_the_data_as_the_run_it_continues_did_unless_told_other
 
     # pretrained:made was trained on dynamically binarized digits; a run started from it is too.
     own_size = {"image_size": None, "channels": None}  # the images' own, as every shipped run was trained
-    assert data_options("train --init-from pretrained:made") == {"binarize": "dynamic", "likelihood": "bernoulli",
-                                                                 **own_size}
+    tutorial = {"architecture": "conv", "latent_dim": 2}
+    assert data_options("train --init-from pretrained:made") == {
+        "architecture": "made", "latent_dim": 32, "binarize": "dynamic", "likelihood": "bernoulli", **own_size}
     assert data_options("train --init-from pretrained:made --binarize none")["binarize"] == "none"
     assert data_options("train --binarize static --likelihood gaussian --channels 3 --image-size 32") == {
-        "binarize": "static", "likelihood": "gaussian", "channels": 3, "image_size": "32"}
+        **tutorial, "binarize": "static", "likelihood": "gaussian", "channels": 3, "image_size": "32"}
     assert data_options("train") == data_options(f"train --init-from {runs.DEFAULT_MODEL / 'vae.keras'}") == {
-        "binarize": "none", "likelihood": "bernoulli", **own_size}  # a bare model file records no data options
+        **tutorial, "binarize": "none", "likelihood": "bernoulli", **own_size}  # a bare model file records no data options
+
+
+def test_images_other_than_mnist_train_with_the_mixture_and_resnet_unless_told_and_the_first_line_says_why():
+    def chosen(line):
+        args = cli._parser().parse_args(line.split())
+        options = cli.data_options(args)
+        return {name: options[name] for name in ("likelihood", "architecture", "latent_dim")}, \
+            cli.chosen_for_own_images(args, options)
+
+    own = {"likelihood": "discretized_logistic_mixture", "architecture": "resnet", "latent_dim": 32}
+    assert chosen("train --data pictures/") == (own, chosen("train --data pictures/")[1])
+    assert chosen("train --data pictures/")[1].startswith("Not MNIST: training with --likelihood "
+                                                          "discretized_logistic_mixture and --architecture resnet")
+    options, said = chosen("train --data pictures/ --architecture conv")
+    assert options == {**own, "architecture": "conv"} and "--architecture" not in said
+    for mnist in ("train", "train --data ../shared/data/mnist.npz", "train --data mnist"):
+        assert chosen(mnist) == ({"likelihood": "bernoulli", "architecture": "conv", "latent_dim": 2}, None)
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +165,7 @@ BAD_COMMAND_LINES = [
     ("train --validation-images -5", "--validation-images: must be an integer 0 or more"),
     ("train --steps-per-execution 0", "--steps-per-execution: must be an integer 1 or more"),
     ("train --hidden-dim 0", "--hidden-dim: must be an integer 1 or more"),
-    ("train --architecture resnet", "--architecture: invalid choice: 'resnet'"),
+    ("train --architecture vgg", "--architecture: invalid choice: 'vgg'"),
     ("train --likelihood poisson", "--likelihood: invalid choice: 'poisson'"),
     ("train --binarize sometimes", "--binarize: invalid choice: 'sometimes'"),
     ("train --architecture conv --hidden-dim 64", "--hidden-dim does not apply to --architecture conv"),
@@ -234,8 +252,9 @@ BAD_COMMAND_LINES = [
     ("sample --model pretrained:made_latent32", "No pretrained model 'made_latent32': the shipped ones are"),
     ("train --data {bad}/sizes --out {tmp}/r13", "holds images of 2 sizes (20x20 ... 24x24): give --image-size (such as 24x24)"),
     ("train --data {bad}/notes --out {tmp}/r14", "{bad}/notes holds no image files (.png, .jpg, .jpeg, .bmp, .gif; 2 other file(s) skipped)"),
-    ("train --data {bad}/colors --architecture made --out {tmp}/r15", "--architecture made models grayscale images (one channel"),
-    ("train --data {bad}/colors --image-size 30 --out {tmp}/r16", "--architecture conv halves each side until it is at most 8: 30x30 takes 2 halvings"),
+    ("train --data {bad}/colors --architecture made --likelihood bernoulli --out {tmp}/r15",
+     "--architecture made models grayscale images (one channel"),
+    ("train --data {bad}/colors --image-size 30 --out {tmp}/r16", "--architecture resnet halves each side until it is at most 8: 30x30 takes 2 halvings"),
     ("train --data {bad}/colors --image-size 32x --out {tmp}/r17", "--image-size must be H or HxW in pixels (1 to 1024)"),
     ("train --channels 4", "--channels: must be an integer from 1 to 3, got 4"),
     ("train --channels 2", "--channels: invalid choice: 2"),

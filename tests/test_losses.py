@@ -148,10 +148,10 @@ def test_each_channel_of_each_mixture_component_gives_the_256_values_masses_that
 
 def reference_mixture_nll(x, parameters, components):
     """-log P(x) of one 3-channel pixel written out from the definition in float64: per component, channel c a
-    logistic of mean mu_c + sum_j<c tanh(a_cj) x_j and scale exp(max(log s_c, -7)) over x's bin of 1/255 (the end
-    bins take the tails); the components mixed by softmax(logits)."""
+    logistic of mean 0.5 + mu_c + sum_j<c tanh(a_cj) x_j and scale exp(max(log s_c - 3, -7)) over x's bin of 1/255
+    (the end bins take the tails); the components mixed by softmax(logits)."""
     logits, rest = parameters[:components], parameters[components:].reshape(components, 9)
-    means, log_scales, coefficients = rest[:, :3], np.maximum(rest[:, 3:6], -7.0), np.tanh(rest[:, 6:])
+    means, log_scales, coefficients = rest[:, :3] + 0.5, np.maximum(rest[:, 3:6] - 3.0, -7.0), np.tanh(rest[:, 6:])
     weights = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
     total = 0.0
     for k in range(components):
@@ -171,7 +171,6 @@ def test_the_coupled_mixture_loss_is_the_definition_written_out():
     rng = np.random.default_rng(1)
     for _ in range(20):
         parameters = mixture_parameters_of(rng, 4, 3) * np.float32(0.5)
-        parameters[0, 4:4 + 4 * 9] += 0.5  # means inside [0, 1], scales of about e^0.5 of a bin at most
         x = np.concatenate([[0.0, 1.0], rng.integers(0, 256, 1) / 255.0])[rng.permutation(3)].astype("float32")
         loss = discretized_logistic_mixture_reconstruction_loss(tf.constant(x[None, None, None]),
                                                                 tf.constant(parameters[None, None]))
@@ -199,10 +198,10 @@ def test_the_mixture_loss_and_its_gradients_stay_finite_at_the_extremes():
 
 
 def test_the_mixture_shows_its_mean_with_the_channels_coupled():
-    # One component: means (0.2, 0.1, 0.1) and coupling coefficients tanh(a) = 0.5, so green shows 0.1 + 0.5 * 0.2
-    # and blue 0.1 + 0.5 * 0.2 + 0.5 * 0.2; two equal components show the same; a mean past 1 is clipped.
+    # One component: means 0.5 + (-0.3, -0.4, -0.4) and coupling coefficients tanh(a) = 0.5, so green shows
+    # 0.1 + 0.5 * 0.2 and blue 0.1 + 0.5 * 0.2 + 0.5 * 0.2; two equal components show the same; past 1 is clipped.
     half = np.arctanh(0.5)
-    one = np.array([0.0, 0.2, 0.1, 0.1, -3.0, -3.0, -3.0, half, half, half], "float32")
+    one = np.array([0.0, -0.3, -0.4, -0.4, -3.0, -3.0, -3.0, half, half, half], "float32")
     shown = DiscretizedMixtureMean(3)(one[None, None, None]).numpy()[0, 0, 0]
     np.testing.assert_allclose(shown, [0.2, 0.2, 0.3], atol=1e-6)
     two = np.concatenate([[0.0, 0.0], np.tile(one[1:], 2)]).astype("float32")
