@@ -19,9 +19,7 @@ from .evaluate import evaluate_run
 from .export import export_onnx, export_saved_model, onnx_differences, onnx_refusal
 from .prior_fit import fit_prior_run
 from .options import Integer, as_flags, choices_of, flag
-from .images import is_mnist
-from .train import (OWN_IMAGES, OWN_IMAGES_REASON, SEED, TrainConfig, TrainingDivergedError, redraw_figures,
-                    train)
+from .train import SEED, TrainConfig, TrainingDivergedError, redraw_figures, train
 
 RUN_DATA_HELP = "the run's images, if not where it recorded them (an image folder, .npz, IDX folder or data set name)"
 
@@ -146,23 +144,11 @@ def _train_arguments():
 
 
 def data_options(args):
-    """The inherited options (architecture, binarize, likelihood, image size, channels) as given, else the
-    --init-from run's (fine-tuning sees the data as the run it continues did), else, for images other than MNIST,
-    train.OWN_IMAGES, else TrainConfig's defaults."""
+    """The inherited options (architecture, latent size, binarize, likelihood, image size, channels) as given, else
+    the --init-from run's (fine-tuning sees the data as the run it continues did), else TrainConfig's defaults."""
     source = runs.read_config(runs.model_path(args.init_from)) if args.init_from else {}
-    chosen = {} if source or is_mnist(args.data) else OWN_IMAGES
     inherited = [f for f in dataclasses.fields(TrainConfig) if f.metadata.get("inherited")]
-    return {f.name: getattr(args, f.name) or source.get(f.name, chosen.get(f.name, f.default)) for f in inherited}
-
-
-def chosen_for_own_images(args, options):
-    """The sentence that says which options the command chose for images other than MNIST, and why (None where
-    the user gave them, or the images are MNIST's)."""
-    chosen = {name: value for name, value in OWN_IMAGES.items() if getattr(args, name) is None and options[name] == value}
-    if not chosen:
-        return None
-    return (f"Not MNIST: training with {' and '.join(f'{flag(name)} {value}' for name, value in chosen.items())}, "
-            f"{OWN_IMAGES_REASON} (give a flag to choose otherwise).")
+    return {f.name: getattr(args, f.name) or source.get(f.name, f.default) for f in inherited}
 
 
 @register_command(
@@ -176,12 +162,8 @@ def _train(args):
     fields = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if f.name != "options"}
     options = {option: getattr(args, option) for other in ARCHITECTURES.values()
                for option in other.options if getattr(args, option) is not None}
-    inherited = data_options(args)
-    config = TrainConfig(**{**fields, **inherited}, options=options)
-    said = chosen_for_own_images(args, inherited)
-    if said:
-        print(said)
-    run_dir, metrics = train(config, resume=args.resume, force=args.force)
+    run_dir, metrics = train(TrainConfig(**{**fields, **data_options(args)}, options=options), resume=args.resume,
+                             force=args.force)
     final, test = metrics["final"], metrics["test"]
     print(
         f"Wrote {run_dir}: loss {final['loss']:.2f}, test loss {test['loss']:.2f} nats/image, "

@@ -10,7 +10,7 @@ from keras import ops
 
 from .decoders import decoder_kind, image_shape, latent_dim, tile_draws
 from .layers import PreActivation
-from .losses import get_likelihood, log_prior_ratio
+from .losses import get_likelihood, kl_divergence, log_prior_ratio
 from .options import Integer, Number, require
 from .priors import StandardNormalPrior
 
@@ -70,6 +70,10 @@ def check_images(x, image_shape, name="x", likelihood=None):
     if likelihood is not None and likelihood.unit_range and (low < 0.0 or high > 1.0):
         fix = "divide by 255" if high > 1.0 and low >= 0.0 else "rescale to [0, 1]"
         raise ValueError(f"{name} has pixels in [{low:g}, {high:g}]; the {likelihood.name} likelihood needs [0, 1]: {fix}.")
+    if likelihood is not None and likelihood.discrete and np.abs(x * 255 - np.round(x * 255)).max() > 1e-3:
+        raise ValueError(f"{name} has pixels between the 256 levels k / 255; the {likelihood.name} likelihood models "
+                         "8-bit values: give np.round(x * 255) / 255, or a likelihood of continuous pixels (gaussian, "
+                         "continuous_bernoulli).")
 
 
 class AutoencoderBase(keras.Model):
@@ -200,20 +204,28 @@ class VAE(AutoencoderBase):
     warm-up) can change it during training. With `importance_samples` k > 1 the loss is instead the
     importance-weighted bound of Burda et al. (2015), -log (1/k) sum_j w_j with
     w_j = p(x|z_j) p(z_j)^beta / q(z_j|x)^beta over k draws z_j ~ q(z|x), which is tighter than the ELBO for
-    beta = 1; `reconstruction_loss` and `kl_loss` still report the ELBO's terms (means over the k draws).
+    beta = 1; `reconstruction_loss` and `kl_loss` still report the ELBO's terms (means over the k draws). With
+    `free_bits` lambda > 0 (under N(0, I)), each latent dim's KL, averaged over the batch, counts for at least lambda
+    nats in the loss (Kingma et al. 2016), so that z is not left unused; `kl_loss` still reports the true KL.
     """
 
     loss_terms = ("loss", "reconstruction_loss", "kl_loss")
 
-    def __init__(self, encoder, decoder, beta=1.0, likelihood="bernoulli", importance_samples=1, prior=None, **kwargs):
+    def __init__(self, encoder, decoder, beta=1.0, likelihood="bernoulli", importance_samples=1, prior=None,
+                 free_bits=0.0, **kwargs):
         require("beta", beta, Number())
         require("importance_samples", importance_samples, Integer(1, 100000))
+        require("free_bits", free_bits, Number())
         super().__init__(encoder, decoder, likelihood, **kwargs)
         self.beta = keras.Variable(beta, trainable=False, dtype="float32", name="beta")
         self.importance_samples = int(importance_samples)
+        self.free_bits = float(free_bits)
         self.prior = StandardNormalPrior(latent_dim(decoder)) if prior is None else prior
         if self.prior.latent_dim != latent_dim(decoder):
             raise ValueError(f"The prior is over {self.prior.latent_dim}-D z, the decoder takes {latent_dim(decoder)}-D z.")
+        if self.free_bits and (self.importance_samples > 1 or not isinstance(self.prior, StandardNormalPrior)):
+            raise ValueError("`free_bits` floors each latent dim's KL to N(0, I): give it without `importance_samples` "
+                             "and without a mixture prior.")
 
     def call(self, x, training=False):
         """The reconstruction of x through a sampled z (autoregressive: each pixel given the true ones before it)."""
@@ -237,12 +249,19 @@ class VAE(AutoencoderBase):
             kl_loss = self.prior.kl_divergence(z, z_mean, z_log_var)
             # the negative ELBO, averaged over the batch: nats per image
             total_loss = ops.mean(reconstruction_loss) + self.beta * ops.mean(kl_loss)
+            if self.free_bits:  # variant: each latent dim's KL counts for at least free_bits nats
+                total_loss = ops.mean(reconstruction_loss) + self.beta * self.free_bits_kl(z_mean, z_log_var)
             if k > 1:  # variant: the IWAE bound over the k draws
                 total_loss = self.importance_weighted_loss(reconstruction_loss, z, z_mean, z_log_var)
         if training:
             self.minimize(tape, total_loss)
         return self.track(x, loss=total_loss, reconstruction_loss=ops.mean(reconstruction_loss),
                           kl_loss=ops.mean(kl_loss))
+
+    def free_bits_kl(self, z_mean, z_log_var):
+        """sum_j max(free_bits, the batch's mean KL(q(z_j|x) || N(0, 1))): the KL term with a floor on each dim."""
+        kl_per_dim = ops.mean(kl_divergence(z_mean[..., None], z_log_var[..., None]), axis=0)
+        return ops.sum(ops.maximum(kl_per_dim, self.free_bits))
 
     def importance_weighted_loss(self, reconstruction_loss, z, z_mean, z_log_var):
         """-log (1/k) sum_j p(x|z_j) p(z_j)^beta / q(z_j|x)^beta, meaned over the images, for k draws z_j per image
@@ -253,7 +272,8 @@ class VAE(AutoencoderBase):
 
     def get_config(self):
         return {**super().get_config(), "beta": float(ops.convert_to_numpy(self.beta)),
-                "importance_samples": self.importance_samples, "prior": keras.saving.serialize_keras_object(self.prior)}
+                "importance_samples": self.importance_samples, "free_bits": self.free_bits,
+                "prior": keras.saving.serialize_keras_object(self.prior)}
 
     @classmethod
     def from_config(cls, config):

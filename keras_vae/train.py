@@ -26,12 +26,6 @@ from .optimizers import FusedAdam
 from .priors import MixturePrior
 
 
-# What the training command takes for images other than MNIST when neither option is given (docs/own_images.md):
-# MNIST keeps the tutorial's Bernoulli and conv.
-OWN_IMAGES = {"likelihood": "discretized_logistic_mixture", "architecture": "resnet", "latent_dim": 32}
-OWN_IMAGES_REASON = ("a probability of every 8-bit value with the color channels coupled, from residual blocks "
-                     "and a z wide enough for color; the tutorial's Bernoulli, conv and 2-D z draw gray images there")
-
 # What `model` in a TrainConfig names: the VAE, or the plain autoencoder it is contrasted with.
 MODELS = {"vae": VAE, "ae": Autoencoder}
 
@@ -65,6 +59,9 @@ class TrainConfig:
                                       "steps (0: off)", Number(below=1.0))
     importance_samples: int = option(1, "k > 1: train on the importance-weighted bound (IWAE, Burda et al. 2015) "
                                         "with k draws per image", Integer(1, 1000))
+    free_bits: float = option(0.0, "lambda > 0: each latent dim's KL counts for at least lambda nats in the loss "
+                                    "(free bits, Kingma et al. 2016), so that a strong decoder does not leave z unused "
+                                    "(0: off)", Number())
     prior_components: int = option(0, "C > 0: p(z) is a C-component Gaussian mixture trained with the model, not "
                                       "N(0, I) (start it fitted: fit-prior, then `init_from` its run)", Integer(0, 10000))
     init_from: str | None = option(None, "start from the weights of a trained run (the same `architecture`, "
@@ -120,13 +117,16 @@ class TrainConfig:
         if self.ema_momentum and self.early_stopping_patience:
             raise ValueError("`ema_momentum` and `early_stopping_patience`: early stopping would put back its best "
                              "epoch's weights over the averaged ones; give one of them.")
+        if self.binarize != "none" and get_likelihood(self.likelihood).discrete:
+            raise ValueError(f"`binarize` {self.binarize} makes 0/1 pixels, and `likelihood` {self.likelihood} models "
+                             "8-bit values: give `binarize` none, or `likelihood` bernoulli for binary pixels.")
         if self.mixture_components is not None and get_likelihood(self.likelihood).parameters is None:
             raise ValueError(f"`mixture_components` applies to a mixture likelihood (discretized_logistic_mixture), not "
                              f"`likelihood` {self.likelihood}.")
         if self.kind == "ae" and (self.beta != 1.0 or self.kl_warmup_epochs or self.importance_samples > 1
-                                  or self.prior_components):
-            raise ValueError("`kind` ae has no KL term: `beta`, `kl_warmup_epochs`, `importance_samples` and "
-                             "`prior_components` apply to `kind` vae only.")
+                                  or self.prior_components or self.free_bits):
+            raise ValueError("`kind` ae has no KL term: `beta`, `kl_warmup_epochs`, `importance_samples`, `free_bits` "
+                             "and `prior_components` apply to `kind` vae only.")
 
     def architecture_options(self):
         """The architecture's options: its registered defaults, updated by `options`."""
@@ -166,7 +166,8 @@ def build_model(config, optimizer=None, image_shape=IMAGE_SHAPE):
         decoder = build_decoder(config.latent_dim, config.architecture, image_shape, likelihood=config.likelihood,
                                 mixture_components=config.mixture_components, **options)
         prior = MixturePrior(config.latent_dim, config.prior_components) if config.prior_components else None
-        prior_terms = ({"beta": config.beta, "importance_samples": config.importance_samples, "prior": prior}
+        prior_terms = ({"beta": config.beta, "importance_samples": config.importance_samples, "prior": prior,
+                        "free_bits": config.free_bits}
                        if config.kind == "vae" else {})
         model = MODELS[config.kind](encoder, decoder, likelihood=config.likelihood, **prior_terms)
     finally:

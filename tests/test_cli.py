@@ -103,23 +103,6 @@ def test_fine_tuning_sees_the_data_as_the_run_it_continues_did_unless_told_other
         **tutorial, "binarize": "none", "likelihood": "bernoulli", **own_size}  # a bare model file records no data options
 
 
-def test_images_other_than_mnist_train_with_the_mixture_and_resnet_unless_told_and_the_first_line_says_why():
-    def chosen(line):
-        args = cli._parser().parse_args(line.split())
-        options = cli.data_options(args)
-        return {name: options[name] for name in ("likelihood", "architecture", "latent_dim")}, \
-            cli.chosen_for_own_images(args, options)
-
-    own = {"likelihood": "discretized_logistic_mixture", "architecture": "resnet", "latent_dim": 32}
-    assert chosen("train --data pictures/") == (own, chosen("train --data pictures/")[1])
-    assert chosen("train --data pictures/")[1].startswith("Not MNIST: training with --likelihood "
-                                                          "discretized_logistic_mixture and --architecture resnet")
-    options, said = chosen("train --data pictures/ --architecture conv")
-    assert options == {**own, "architecture": "conv"} and "--architecture" not in said
-    for mnist in ("train", "train --data ../shared/data/mnist.npz", "train --data mnist"):
-        assert chosen(mnist) == ({"likelihood": "bernoulli", "architecture": "conv", "latent_dim": 2}, None)
-
-
 @pytest.fixture(scope="module")
 def bad_files(tmp_path_factory):
     """Files and folders a user can point a command at by mistake."""
@@ -217,7 +200,7 @@ BAD_COMMAND_LINES = [
     ("train --kind vea", "--kind: invalid choice: 'vea'"),
     ("train --model ae", "train takes --kind ae for the kind of model: --model names a trained run"),
     ("train --kind ae --beta 2",
-     "--kind ae has no KL term: --beta, --kl-warmup-epochs, --importance-samples and --prior-components apply"),
+     "--kind ae has no KL term: --beta, --kl-warmup-epochs, --importance-samples, --free-bits and --prior-components apply"),
     ("train --kind ae --prior-components 10", "--kind ae has no KL term"),
     ("train --prior-components -1", "--prior-components: must be an integer from 0 to 10000, got -1"),
     ("train --kind ae --kl-warmup-epochs 2", "--kind ae has no KL term"),
@@ -229,7 +212,10 @@ BAD_COMMAND_LINES = [
      "--init-from: it holds a VAE, not the Autoencoder this run trains"),
     ("train --importance-samples 0", "--importance-samples: must be an integer from 1 to 1000, got 0"),
     ("train --mixture-components 0", "--mixture-components: must be an integer from 1 to 100, got 0"),
+    ("train --free-bits -1", "--free-bits: must be a finite number ≥ 0, got -1"),
     ("train --mixture-components 3", "--mixture-components applies to a mixture likelihood"),
+    ("train --binarize dynamic --likelihood discretized_logistic_mixture",
+     "--binarize dynamic makes 0/1 pixels, and --likelihood discretized_logistic_mixture models 8-bit values"),
     ("compare", "the following arguments are required: --ae, --vae"),
     ("compare --ae pretrained:conv_latent2 --vae pretrained:conv_latent2 --out {tmp}/c1",
      "holds a VAE, not an autoencoder: train one with `train --kind ae`"),
@@ -254,7 +240,7 @@ BAD_COMMAND_LINES = [
     ("train --data {bad}/notes --out {tmp}/r14", "{bad}/notes holds no image files (.png, .jpg, .jpeg, .bmp, .gif; 2 other file(s) skipped)"),
     ("train --data {bad}/colors --architecture made --likelihood bernoulli --out {tmp}/r15",
      "--architecture made models grayscale images (one channel"),
-    ("train --data {bad}/colors --image-size 30 --out {tmp}/r16", "--architecture resnet halves each side until it is at most 8: 30x30 takes 2 halvings"),
+    ("train --data {bad}/colors --image-size 30 --out {tmp}/r16", "--architecture conv halves each side until it is at most 8: 30x30 takes 2 halvings"),
     ("train --data {bad}/colors --image-size 32x --out {tmp}/r17", "--image-size must be H or HxW in pixels (1 to 1024)"),
     ("train --channels 4", "--channels: must be an integer from 1 to 3, got 4"),
     ("train --channels 2", "--channels: invalid choice: 2"),

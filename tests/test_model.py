@@ -310,3 +310,25 @@ def test_the_training_step_reads_like_the_tutorial_in_one_function():
              "kl_loss = ", "total_loss = ", "self.minimize(tape, total_loss)"]
     assert [source.index(step) for step in steps] == sorted(source.index(step) for step in steps)
     assert len(source.splitlines()) <= 45
+
+
+def test_free_bits_floor_each_latent_dims_batch_kl_in_the_loss_and_kl_loss_stays_the_true_kl(mnist_small, tmp_path):
+    from keras_vae.priors import MixturePrior
+
+    x = mnist_small[0][0][:16]
+    vae = VAE(build_encoder(4, "mlp", hidden_dim=16, seed=0), build_decoder(4, "mlp", hidden_dim=16), free_bits=0.5)
+    state = vae.encoder.get_layer("z").seed_generator.state
+    start = state.numpy()
+    z_mean, z_log_var, z = (t.numpy().astype("float64") for t in vae.encoder(x))
+    state.assign(start)  # the loss below draws the same eps
+    terms = batch_losses(vae, x)
+    kl_per_dim = (-0.5 * (1 + z_log_var - z_mean**2 - np.exp(z_log_var))).mean(axis=0)
+    assert kl_per_dim.min() < 0.5  # a fresh encoder: some dims below the floor, so the floor matters
+    recon = terms["reconstruction_loss"]
+    assert terms["loss"] == pytest.approx(recon + np.maximum(kl_per_dim, 0.5).sum(), rel=1e-5)
+    assert terms["kl_loss"] == pytest.approx(kl_per_dim.sum(), rel=1e-4, abs=1e-5)
+    vae.save(tmp_path / "vae.keras")
+    assert keras.models.load_model(tmp_path / "vae.keras").free_bits == 0.5
+    for others in ({"importance_samples": 5}, {"prior": MixturePrior(4, 3)}):
+        with pytest.raises(ValueError, match="`free_bits` floors each latent dim's KL to N\\(0, I\\)"):
+            VAE(build_encoder(4, "mlp", hidden_dim=16), build_decoder(4, "mlp", hidden_dim=16), free_bits=0.5, **others)

@@ -69,3 +69,13 @@ def test_z_log_var_is_clipped_into_a_range_where_exp_is_finite(vae):
     z_mean, z_log_var, z = vae.encoder.predict(np.zeros((2, 28, 28, 1), "float32"), verbose=0)
     np.testing.assert_allclose(z_log_var, 20.0)
     assert np.isfinite(z).all()
+
+
+def test_an_eight_bit_likelihood_refuses_pixels_between_the_256_levels(mnist_small):
+    vae = VAE(build_encoder(2, "mlp", hidden_dim=8), build_decoder(2, "mlp", hidden_dim=8, likelihood="discretized_logistic"),
+              likelihood="discretized_logistic")
+    vae.compile(optimizer=keras.optimizers.Adam())
+    x = mnist_small[0][0][:8]  # k / 255 from 8-bit files: taken
+    vae.fit(x, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="between the 256 levels k / 255; the discretized_logistic likelihood models 8-bit"):
+        vae.fit(np.clip(x + 0.5 / 1000, 0.0, 1.0), epochs=1, verbose=0)
