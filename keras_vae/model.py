@@ -84,7 +84,7 @@ class AutoencoderBase(keras.Model):
     `decoder` maps z (or [z, x], see decoders.py) to the image the likelihood shows: pixel probabilities
     (Bernoulli) or means (Gaussian). `likelihood` names a registered likelihood; `likelihood_kind` is its record
     (losses.py), as `decoder_kind` is the decoder's (decoders.py). A likelihood's learned variables are attributes
-    of the model named as it declares them: the Gaussian's `output_log_var`, one log-variance for every pixel.
+    of the model named as it declares them: the Gaussian's `output_log_var`, one log-variance shared by every pixel.
     Keras' contracts hold: `compile` trains the optimizer it is given, with Keras' defaults (the training command
     passes FusedAdam and steps_per_execution=32, its measured fast path: docs/speed.md).
     """
