@@ -125,11 +125,11 @@ def _conv_encoder_body(x):
     return layers.Dense(16, activation="relu")(x)
 
 
-def _upsampling_start(z, image_shape, stages):
-    """Dense to the smallest feature map the stacks reach, reshaped to it."""
+def _upsampling_start(z, image_shape, stages, channels=64):
+    """Dense to the smallest feature map the stacks reach, of `channels` channels, reshaped to it."""
     height, width = (side // 2 ** stages for side in image_shape[:2])
-    x = layers.Dense(height * width * 64, activation="relu")(z)
-    return layers.Reshape((height, width, 64))(x)
+    x = layers.Dense(height * width * channels, activation="relu")(z)
+    return layers.Reshape((height, width, channels))(x)
 
 
 def _conv_decoder_body(z, image_shape):
@@ -176,35 +176,36 @@ def _deepconv_decoder_body(z, image_shape):
 
 
 def _residual_block(x, width):
-    """Two 3x3 convolutions added to their input (a 1x1 convolution where the width changes): a ResNet block."""
+    """Two 3x3 convolutions added to their input (a 1x1 convolution where the width changes): a ResNet block. The
+    second convolution starts at zero, so that each block starts as its shortcut and a stack without normalization
+    trains from the first step (as in Fixup and SkipInit)."""
     shortcut = x if x.shape[-1] == width else layers.Conv2D(width, 1)(x)
     y = layers.Conv2D(width, 3, padding="same", activation="relu")(x)
-    y = layers.Conv2D(width, 3, padding="same")(y)
+    y = layers.Conv2D(width, 3, padding="same", kernel_initializer="zeros")(y)
     return layers.Activation("relu")(layers.Add()([shortcut, y]))
 
 
 def _resnet_encoder_body(x):
-    """For images other than the tutorial's digits: a residual block per resolution, halving down to at most 8x8
-    (32 -> 8 in two, 64 -> 8 in three), widths 32, 64, 128; the feature map flattened straight into z's heads, with
-    no narrow dense layer before z."""
-    x = layers.Conv2D(_filters(0), 3, padding="same", activation="relu")(x)
+    """For images other than the tutorial's digits: per halving (down to at most 8x8: 32 -> 8 in two, 64 -> 8 in
+    three) a stride-2 convolution and a residual block, widths 32, 64, 128; the feature map flattened straight into
+    z's heads, with no narrow dense layer before z."""
     for stage in range(halvings(x.shape[1:], "resnet")):
+        x = layers.Conv2D(_filters(stage), 3, strides=2, padding="same", activation="relu")(x)
         x = _residual_block(x, _filters(stage))
-        x = layers.Conv2D(_filters(stage + 1), 3, strides=2, padding="same", activation="relu")(x)
-    return layers.Flatten()(_residual_block(x, x.shape[-1]))
+    return layers.Flatten()(x)
 
 
 def _resnet_decoder_body(z, image_shape):
-    """The residual encoder mirrored: z to the smallest feature map, then per resolution an upsampling and a
-    residual block, ending in a 3x3 convolution to the likelihood's parameters per pixel."""
+    """The residual encoder mirrored: z to the smallest feature map and a residual block, then per halving an
+    upsampling (stride-2 transposed convolution) and, below full size, a residual block; last, a 3x3 convolution to
+    the likelihood's parameters per pixel."""
     stages = halvings(image_shape, "resnet")
-    height, width = (side // 2 ** stages for side in image_shape[:2])
-    x = layers.Reshape((height, width, _filters(stages)))(
-        layers.Dense(height * width * _filters(stages), activation="relu")(z))
-    x = _residual_block(x, _filters(stages))
+    top = _filters(max(stages - 1, 0))
+    x = _residual_block(_upsampling_start(z, image_shape, stages, top), top)
     for stage in reversed(range(stages)):
-        x = layers.Conv2DTranspose(_filters(stage), 3, strides=2, padding="same", activation="relu")(x)
-        x = _residual_block(x, _filters(stage))
+        x = layers.Conv2DTranspose(_filters(max(stage - 1, 0)), 3, strides=2, padding="same", activation="relu")(x)
+        if stage:
+            x = _residual_block(x, _filters(stage - 1))
     return layers.Conv2D(image_shape[-1], 3, padding="same", name="logits")(x)
 
 

@@ -14,12 +14,14 @@ from . import loading, plots, run_data, runs
 from .architectures import ARCHITECTURES, option_rule
 from .classifier import save_classifier, train_classifier
 from .compare import COMPARISON, FIGURES, compare_runs, format_table
-from .decoders import decoder_kind, reconstruct, sample_prior
+from .decoders import reconstruct, sample_prior, shows
 from .evaluate import evaluate_run
 from .export import export_onnx, export_saved_model, onnx_differences, onnx_refusal
 from .prior_fit import fit_prior_run
 from .options import Integer, as_flags, choices_of, flag
-from .train import SEED, TrainConfig, TrainingDivergedError, redraw_figures, train
+from .images import is_mnist
+from .train import (OWN_IMAGES, OWN_IMAGES_REASON, SEED, TrainConfig, TrainingDivergedError, redraw_figures,
+                    train)
 
 RUN_DATA_HELP = "the run's images, if not where it recorded them (an image folder, .npz, IDX folder or data set name)"
 
@@ -117,9 +119,11 @@ def _config_argument(field):
     if isinstance(default, bool):  # a switch: --name turns it on, or --no-name off where it is on by default
         return argument(flag(f"no_{field.name}" if default else field.name), dest=field.name,
                         action="store_false" if default else "store_true", help=help_text)
-    shown = f"; default {default}, or with --init-from that run's" if meta["inherited"] else (
-        f" (default {default})" if default is not None else "")
-    return argument(flag(field.name), dest=field.name, default=None if meta["inherited"] else default,
+    own = f"; for images other than MNIST, {OWN_IMAGES[field.name]}" if field.name in OWN_IMAGES else ""
+    shown = f"; default {default}{own}, or with --init-from that run's" if meta["inherited"] else (
+        f" (default {default}{own})" if default is not None else "")
+    unset = meta["inherited"] or field.name in OWN_IMAGES  # None: not given, so data_options chooses
+    return argument(flag(field.name), dest=field.name, default=None if unset else default,
                     type=meta["check"] or PATH_TYPES.get(meta["path"], str), choices=choices_of(field),
                     metavar="RUN" if meta["path"] == "run" else None, help=help_text + shown)
 
@@ -144,11 +148,30 @@ def _train_arguments():
 
 
 def data_options(args):
-    """The inherited options (architecture, latent size, binarize, likelihood, image size, channels) as given, else
-    the --init-from run's (fine-tuning sees the data as the run it continues did), else TrainConfig's defaults."""
+    """The inherited options (architecture, latent size, binarize, likelihood, K, image size, channels) and those
+    chosen for images other than MNIST (train.OWN_IMAGES) as given, else the --init-from run's (fine-tuning sees the
+    data as the run it continues did), else, for images other than MNIST, train.OWN_IMAGES, else TrainConfig's
+    defaults."""
     source = runs.read_config(runs.model_path(args.init_from)) if args.init_from else {}
-    inherited = [f for f in dataclasses.fields(TrainConfig) if f.metadata.get("inherited")]
-    return {f.name: getattr(args, f.name) or source.get(f.name, f.default) for f in inherited}
+    chosen = {} if source or is_mnist(args.data) or args.binarize not in (None, "none") else OWN_IMAGES
+    fields = [f for f in dataclasses.fields(TrainConfig) if f.metadata.get("inherited") or f.name in OWN_IMAGES]
+    return {f.name: _given(getattr(args, f.name), source.get(f.name) if f.metadata["inherited"] else None,
+                           chosen.get(f.name, f.default)) for f in fields}
+
+
+def _given(*values):
+    """The first of `values` that is not None (None if all are)."""
+    return next((value for value in values if value is not None), None)
+
+
+def chosen_for_own_images(args, options):
+    """The line that says which options the command chose for images other than MNIST, and why; None where the user
+    gave them all, or the images are MNIST's."""
+    chosen = {name: value for name, value in OWN_IMAGES.items() if getattr(args, name) is None and options[name] == value}
+    if not chosen or is_mnist(args.data):
+        return None
+    return (f"Not MNIST: training with {' '.join(f'{flag(name)} {value}' for name, value in chosen.items())}: "
+            f"{OWN_IMAGES_REASON} (a flag chooses otherwise).")
 
 
 @register_command(
@@ -162,8 +185,12 @@ def _train(args):
     fields = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if f.name != "options"}
     options = {option: getattr(args, option) for other in ARCHITECTURES.values()
                for option in other.options if getattr(args, option) is not None}
-    run_dir, metrics = train(TrainConfig(**{**fields, **data_options(args)}, options=options), resume=args.resume,
-                             force=args.force)
+    inherited = data_options(args)
+    config = TrainConfig(**{**fields, **inherited}, options=options)
+    said = chosen_for_own_images(args, inherited)
+    if said:
+        print(said, flush=True)
+    run_dir, metrics = train(config, resume=args.resume, force=args.force)
     final, test = metrics["final"], metrics["test"]
     print(
         f"Wrote {run_dir}: loss {final['loss']:.2f}, test loss {test['loss']:.2f} nats/image, "
@@ -188,12 +215,14 @@ def _model_arguments(name, *more):
     arguments=_model_arguments(
     "sample",
     argument("--n", type=Integer(1, 10000), default=64, help="number of samples (rounded down to a square)"),
-    argument("--seed", type=SEED, default=0, help="random seed (default 0)")))
+    argument("--seed", type=SEED, default=0, help="random seed (default 0)"),
+    argument("--pixels", action="store_true",
+             help="draw each image's 8-bit pixels, x ~ p(x|z), not its mean (discretized_logistic_mixture runs)")))
 def _sample(args):
     decoder, prior = loading.load_sampler(args.model)
     side = math.isqrt(args.n)
-    title = f"{plots.samples_title(decoder, prior, f'{side * side} samples')} (seed {args.seed})"
-    images = sample_prior(decoder, side * side, args.seed, prior)
+    title = f"{plots.samples_title(decoder, prior, f'{side * side} samples', args.pixels)} (seed {args.seed})"
+    images = sample_prior(decoder, side * side, args.seed, prior, args.pixels)
     plots.save_grid(args.out, plots.tile_images(images, side, side), title, args.zoom)
     print(f"Wrote {args.out}: {title}")
 
@@ -222,9 +251,9 @@ def _manifold(args):
 def _reconstruct(args):
     encoder, decoder = loading.load_part(args.model, "encoder"), loading.load_part(args.model, "decoder")
     x = run_data.test_set(args.model, args.data, args.n)[0]
-    title = f"{len(x)} test images (top) and {decoder_kind(decoder).shows.format(z='z_mean')} (bottom)"
+    title = f"{len(x)} test images (top) and {shows(decoder, 'z_mean')} (bottom)"
     plots.save_grid(args.out, plots.reconstruction_grid(x, reconstruct(encoder, decoder, x)), title, args.zoom)
-    print(f"Wrote {args.out}: {len(x)} test images (top) and their reconstructions (bottom)")
+    print(f"Wrote {args.out}: {title}")
 
 
 EXPORT_FORMATS = {"saved_model": "TensorFlow SavedModels", "onnx": "SavedModels, and encoder.onnx and decoder.onnx beside them"}

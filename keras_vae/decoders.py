@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .losses import DiscretizedMixtureMean, draw_mixture
 from .options import Integer, require
 from .priors import StandardNormalPrior
 
@@ -65,6 +66,29 @@ def decoder_kind(decoder):
     raise ValueError(f"A decoder takes z or [z, x]; this one takes {len(decoder.inputs)} inputs.")
 
 
+def shows(decoder, z="z"):
+    """What the image `decoder` shows for a code `z` is, in words: its kind's, and for a mixture of logistics,
+    named as the mixture's mean (its pixels can also be drawn: draw_pixels)."""
+    text = decoder_kind(decoder).shows.format(z=z)
+    return f"E[x|{z}] = {text}" if draws_pixels(decoder) else text
+
+
+def draws_pixels(decoder):
+    """Whether `decoder` ends in a discretized logistic mixture, whose 8-bit pixels draw_pixels can draw."""
+    return isinstance(decoder.layers[-1], DiscretizedMixtureMean)
+
+
+def draw_pixels(decoder, z, seed=0):
+    """x ~ p(x|z) for each row of z, 8-bit values in [0, 1], from a decoder that ends in a discretized logistic
+    mixture (its mean is what decoder(z) shows): per pixel a component, then each channel given the earlier ones."""
+    if not draws_pixels(decoder):
+        raise ValueError("Only a decoder of the discretized_logistic_mixture likelihood draws pixels; this one shows "
+                         f"{shows(decoder)}.")
+    last = decoder.layers[-1]
+    parameters = keras.Model(decoder.inputs, last.input).predict(np.asarray(z, "float32"), verbose=0)
+    return keras.ops.convert_to_numpy(draw_mixture(parameters, last.channels, seed))
+
+
 def latent_dim(decoder):
     """The size of z that `decoder` takes."""
     return decoder.inputs[0].shape[-1]
@@ -101,10 +125,11 @@ def decode(decoder, z, seed=0, batch_size=256):
     return np.concatenate([image(z[i:i + batch_size], uniform[i:i + batch_size]).numpy() for i in batches])
 
 
-def sample_prior(decoder, n=64, seed=0, prior=None):
-    """Decode n seeded draws of z ~ p(z) into images: N(0, I) unless `prior` (a VAE's, priors.py) is given."""
+def sample_prior(decoder, n=64, seed=0, prior=None, pixels=False):
+    """Decode n seeded draws of z ~ p(z) into images: N(0, I) unless `prior` (a VAE's, priors.py) is given. With
+    `pixels`, each image is a draw x ~ p(x|z) (draw_pixels), not the image the decoder shows."""
     z = (prior or StandardNormalPrior(latent_dim(decoder))).sample(n, seed)
-    return decode(decoder, z, seed)
+    return draw_pixels(decoder, z, seed) if pixels else decode(decoder, z, seed)
 
 
 def encode(encoder, x):

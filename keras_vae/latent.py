@@ -4,7 +4,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .decoders import decode, decoder_kind, encode, image_shape, latent_dim
+from .decoders import decode, encode, image_shape, latent_dim, shows
 from .plots import informative_dims, scatter_codes
 
 MARGIN = 0.25  # the map reaches this far (in units of z) beyond the codes it shows, and at least to +-3
@@ -63,7 +63,7 @@ class LatentSpace:
     @property
     def shows(self):
         """What the image for a z is, in words."""
-        return decoder_kind(self.decoder).shows.format(z="z")
+        return shows(self.decoder)
 
     def scatter(self, ax, marker_size=2):
         """The codes on `ax` over the map's two dims and limits, one colour per label (tab10's C0..C9)."""

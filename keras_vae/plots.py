@@ -5,7 +5,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy.stats import norm
 
-from .decoders import decode, decoder_kind, encode, latent_dim, reconstruct, sample_prior
+from .decoders import decode, encode, latent_dim, reconstruct, sample_prior, shows
 from .losses import kl_divergence
 
 # The manifold's rows run down the figure as the tutorial's loop fills them: z[dims[1]] grows downward.
@@ -128,10 +128,11 @@ def reconstruction_figure(originals, reconstructions):
     return fig
 
 
-def samples_title(decoder, prior=None, what="Samples"):
-    """What a grid of prior samples through `decoder` shows, in the words of its decoder kind and of the prior
-    (N(0, I) unless given)."""
-    return f"{what}: {decoder_kind(decoder).shows.format(z='z')}, z ~ {getattr(prior, 'description', 'N(0, I)')}"
+def samples_title(decoder, prior=None, what="Samples", pixels=False):
+    """What a grid of prior samples through `decoder` shows (with `pixels`, draws x ~ p(x|z)), in the words of its
+    decoder kind and of the prior (N(0, I) unless given)."""
+    image = "x ~ p(x|z), 8-bit draws" if pixels else shows(decoder)
+    return f"{what}: {image}, z ~ {getattr(prior, 'description', 'N(0, I)')}"
 
 
 def samples_figure(x_sampled, title="Samples: decoder(z), z ~ N(0, I)"):

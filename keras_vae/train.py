@@ -26,6 +26,14 @@ from .optimizers import FusedAdam
 from .priors import MixturePrior
 
 
+# What the training command takes for images other than MNIST when these options are not given (the record:
+# docs/own_images.md). MNIST keeps the tutorial's Bernoulli, conv and 2-D z.
+OWN_IMAGES = {"likelihood": "discretized_logistic_mixture", "architecture": "resnet", "latent_dim": 32,
+              "batch_size": 32}
+OWN_IMAGES_REASON = ("a probability of every 8-bit value, color channels coupled, from residual blocks with no narrow "
+                     "layer before z, and four times the steps; the tutorial's choices draw gray, blurred images "
+                     "there: docs/own_images.md")
+
 # What `model` in a TrainConfig names: the VAE, or the plain autoencoder it is contrasted with.
 MODELS = {"vae": VAE, "ae": Autoencoder}
 
@@ -71,7 +79,8 @@ class TrainConfig:
                                    "draw)", choices=BINARIZE, inherited=True)
     likelihood: str = option("bernoulli", "p(x|z) of a pixel", choices=lambda: LIKELIHOODS, inherited=True)
     mixture_components: int | None = option(None, "K, the logistics per pixel of the discretized_logistic_mixture "
-                                                  f"likelihood (default {MIXTURE_COMPONENTS})", Integer(1, 100))
+                                                  f"likelihood (default {MIXTURE_COMPONENTS})", Integer(1, 100),
+                                            inherited=True)
     kl_warmup_epochs: int = option(0, "raise beta from 0 over this many epochs (fewer than `epochs`)", Integer(0))
     lr_patience: int = option(0, "halve the learning rate after this many epochs without a better val_loss (0: off)",
                               Integer(0))

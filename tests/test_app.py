@@ -22,6 +22,20 @@ def app_32d(mnist_small):
     return ExplorerApp(LatentSpace(vae.encoder, vae.decoder, *mnist_small[1]))
 
 
+def test_a_color_mixture_model_shows_its_mean_in_color():
+    rng = np.random.default_rng(0)
+    x, labels = rng.integers(0, 256, (40, 8, 8, 3)).astype("float32") / 255, rng.integers(0, 10, 40)
+    vae = VAE(build_encoder(4, "mlp", (8, 8, 3), hidden_dim=8, seed=0),
+              build_decoder(4, "mlp", (8, 8, 3), likelihood="discretized_logistic_mixture", hidden_dim=8),
+              likelihood="discretized_logistic_mixture")
+    app = ExplorerApp(LatentSpace(vae.encoder, vae.decoder, x, labels))
+    assert app.space.shows == "E[x|z] = decoder(z)"
+    z = app.start()[3]
+    image = app.space.image(z)
+    assert image.shape == (8, 8, 3)
+    np.testing.assert_allclose(image, vae.decoder.predict(np.asarray(z, "float32")[None], verbose=0)[0], atol=1e-6)
+
+
 def status_of(outputs):
     return outputs[-1]
 

@@ -1,4 +1,6 @@
 """The architecture registry: options come from the bodies' signatures, and are checked where they are used."""
+import keras
+import numpy as np
 import pytest
 from keras import layers
 
@@ -64,9 +66,13 @@ def test_the_residual_stack_has_a_shortcut_per_block_and_no_narrow_layer_before_
     encoder = build_encoder(16, "resnet", (32, 32, 3))
     decoder = build_decoder(16, "resnet", (32, 32, 3), likelihood="discretized_logistic_mixture", mixture_components=4)
     adds = [layer for layer in encoder.layers if isinstance(layer, layers.Add)]
-    assert len(adds) == halvings((32, 32)) + 1 and len([l for l in decoder.layers if isinstance(l, layers.Add)]) == 3
+    assert len(adds) == halvings((32, 32)) and len([l for l in decoder.layers if isinstance(l, layers.Add)]) == 2
     features = encoder.get_layer("z_mean").input
-    assert features.shape[-1] == 8 * 8 * 128  # the 8x8 feature map itself feeds z's heads
+    assert features.shape[-1] == 8 * 8 * 64  # the 8x8 feature map itself feeds z's heads
+    # each block starts as its shortcut (its branch's last convolution is zero): a deep stack trains from the start
+    branches = keras.Model(encoder.input, [add.input[1] for add in adds])
+    for branch in branches(np.random.default_rng(0).uniform(0, 1, (2, 32, 32, 3))):
+        assert np.abs(keras.ops.convert_to_numpy(branch)).max() == 0.0
     assert decoder.get_layer("logits").output.shape[1:] == (32, 32, 4 * 10) and decoder.output.shape[1:] == (32, 32, 3)
     with pytest.raises(ValueError, match="`mixture_components` must be an integer from 1 to 100, got 0"):
         build_decoder(16, "resnet", (32, 32, 3), likelihood="discretized_logistic_mixture", mixture_components=0)

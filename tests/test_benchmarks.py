@@ -3,12 +3,14 @@ import keras
 import numpy as np
 import pytest
 
+from benchmarks import color_fidelity
 from benchmarks.compute_cap import forward_flops
 from benchmarks.likelihood import reading_z
 from benchmarks.likelihood_levers import pixelcnn_decoder, reverse_pixel_order, set_output_bias
 from benchmarks.throughput import interleaved_rounds, summarize
 from keras_vae import build_decoder
 from keras_vae.autoregressive.layers import LOCAL_PREFIX
+from keras_vae.synthetic import colored_mnist
 
 
 def test_rounds_skip_the_warm_up_and_rotate_the_order():
@@ -98,3 +100,15 @@ def test_codec_bits_per_dim_are_small_for_flat_images_and_near_eight_for_noise()
     assert all(7.5 < value < 9.0 for value in codec_bits_per_dim(noise).values())  # noise does not compress
     # Random 1-bit pixels: 1 bit each, plus the file's own bytes (about 1 bit more per pixel on a 28x28 image).
     assert 1.0 < codec_bits_per_dim(binary, binary=True)["PNG"] < 2.5 < codec_bits_per_dim(binary)["PNG"]
+
+
+def test_color_fidelity_finds_each_digits_stroke_and_scores_a_reconstructions_colors(mnist_small):
+    (x, _), _ = mnist_small
+    colored = colored_mnist(x[:50]).astype("float32") / 255
+    digit = np.pad(x[:50, ..., 0], ((0, 0), (2, 2), (2, 2))) > 0.5
+    stroke = color_fidelity.regions(colored)
+    assert (stroke & digit).sum() / (stroke | digit).sum() > 0.8
+    assert color_fidelity.color_errors(colored, colored) == {"stroke": 0.0, "background": 0.0}
+    gray = np.repeat(colored.mean(-1, keepdims=True), 3, axis=-1)  # the same strokes, their hue lost
+    errors = color_fidelity.color_errors(colored, gray)
+    assert errors["stroke"] > 10 and errors["background"] > 5

@@ -10,6 +10,7 @@ from matplotlib.image import imread
 
 from keras_vae import cli, runs
 from keras_vae.data import IDX_FILES
+from keras_vae.train import OWN_IMAGES
 from keras_vae.synthetic import write_folder
 from conftest import SMALL_MNIST, run_command, tensorboard_events
 
@@ -92,15 +93,34 @@ def test_fine_tuning_sees_the_data_as_the_run_it_continues_did_unless_told_other
         return cli.data_options(cli._parser().parse_args(line.split()))
 
     # pretrained:made was trained on dynamically binarized digits; a run started from it is too.
-    own_size = {"image_size": None, "channels": None}  # the images' own, as every shipped run was trained
+    own_size = {"image_size": None, "channels": None,  # the images' own, as every shipped run was trained
+                "mixture_components": None, "batch_size": 128}
     tutorial = {"architecture": "conv", "latent_dim": 2}
     assert data_options("train --init-from pretrained:made") == {
         "architecture": "made", "latent_dim": 32, "binarize": "dynamic", "likelihood": "bernoulli", **own_size}
     assert data_options("train --init-from pretrained:made --binarize none")["binarize"] == "none"
     assert data_options("train --binarize static --likelihood gaussian --channels 3 --image-size 32") == {
-        **tutorial, "binarize": "static", "likelihood": "gaussian", "channels": 3, "image_size": "32"}
+        **tutorial, **own_size, "binarize": "static", "likelihood": "gaussian", "channels": 3, "image_size": "32"}
     assert data_options("train") == data_options(f"train --init-from {runs.DEFAULT_MODEL / 'vae.keras'}") == {
         **tutorial, "binarize": "none", "likelihood": "bernoulli", **own_size}  # a bare model file records no data options
+
+
+def test_images_other_than_mnist_train_with_the_own_images_defaults_unless_told_and_the_first_line_says_why():
+    def chosen(line):
+        args = cli._parser().parse_args(line.split())
+        options = cli.data_options(args)
+        return {name: options[name] for name in OWN_IMAGES}, cli.chosen_for_own_images(args, options)
+
+    options, said = chosen("train --data pictures/")
+    assert options == OWN_IMAGES
+    assert said.startswith("Not MNIST: training with " + " ".join(f"--{k.replace('_', '-')} {v}"
+                                                                  for k, v in OWN_IMAGES.items()))
+    options, said = chosen("train --data pictures/ --architecture conv")
+    assert options == {**OWN_IMAGES, "architecture": "conv"} and "--architecture" not in said
+    tutorial = {"likelihood": "bernoulli", "architecture": "conv", "latent_dim": 2, "batch_size": 128}
+    for line in ("train", "train --data ../shared/data/mnist.npz", "train --data mnist",
+                 "train --data pictures/ --binarize dynamic"):
+        assert chosen(line) == (tutorial, None)
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +260,7 @@ BAD_COMMAND_LINES = [
     ("train --data {bad}/notes --out {tmp}/r14", "{bad}/notes holds no image files (.png, .jpg, .jpeg, .bmp, .gif; 2 other file(s) skipped)"),
     ("train --data {bad}/colors --architecture made --likelihood bernoulli --out {tmp}/r15",
      "--architecture made models grayscale images (one channel"),
-    ("train --data {bad}/colors --image-size 30 --out {tmp}/r16", "--architecture conv halves each side until it is at most 8: 30x30 takes 2 halvings"),
+    ("train --data {bad}/colors --image-size 30 --out {tmp}/r16", "--architecture resnet halves each side until it is at most 8: 30x30 takes 2 halvings"),
     ("train --data {bad}/colors --image-size 32x --out {tmp}/r17", "--image-size must be H or HxW in pixels (1 to 1024)"),
     ("train --channels 4", "--channels: must be an integer from 1 to 3, got 4"),
     ("train --channels 2", "--channels: invalid choice: 2"),

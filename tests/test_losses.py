@@ -4,10 +4,10 @@ import tensorflow as tf
 from scipy import integrate, stats
 
 from keras_vae import LIKELIHOODS, bernoulli_reconstruction_loss, kl_divergence
-from keras_vae.losses import (DiscretizedMixtureMean, bits_per_dim, continuous_bernoulli_mean,
+from keras_vae.losses import (DiscretizedMixtureMean, bits_per_dim, draw_mixture, continuous_bernoulli_mean,
                               continuous_bernoulli_reconstruction_loss, discretized_logistic_mixture_reconstruction_loss,
-                              discretized_logistic_reconstruction_loss, get_likelihood, mixture_log_probs,
-                              mixture_parameters)
+                              discretized_logistic_reconstruction_loss, gaussian_calibrated_reconstruction_loss,
+                              gaussian_reconstruction_loss, get_likelihood, mixture_log_probs, mixture_parameters)
 
 
 def test_closed_form_kl_equals_the_textbook_formula_and_a_monte_carlo_estimate():
@@ -57,6 +57,7 @@ def test_each_likelihood_declares_its_activation_range_learned_variables_and_dat
     assert {name: (p.activation, p.unit_range, p.variables, p.binary, p.discrete) for name, p in LIKELIHOODS.items()} == {
         "bernoulli": ("sigmoid", True, {}, True, False),
         "gaussian": ("sigmoid", False, {"output_log_var": 0.0}, False, False),
+        "gaussian_calibrated": ("sigmoid", False, {}, False, False),
         "continuous_bernoulli": (continuous_bernoulli_mean, True, {}, False, False),
         "discretized_logistic": ("sigmoid", True, {"output_log_scale": -2.0}, False, True),
         "discretized_logistic_mixture": (DiscretizedMixtureMean, True, {}, False, True)}
@@ -118,6 +119,30 @@ def test_new_likelihoods_stay_finite_with_finite_gradients_at_extremes():
         total = tf.add_n(losses)
     for value in [*losses, *tape.gradient(total, [logits, log_scale])]:
         assert np.isfinite(value.numpy()).all()
+
+
+def test_the_calibrated_gaussian_is_the_gaussian_at_the_batchs_best_variance_the_mean_squared_error():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (4, 6, 6, 3)).astype("float32")
+    logits = rng.normal(0, 1, x.shape).astype("float32")
+    squared_error = np.mean((x - 1 / (1 + np.exp(-logits))) ** 2)
+    calibrated = gaussian_calibrated_reconstruction_loss(x, logits).numpy()
+    np.testing.assert_allclose(calibrated, gaussian_reconstruction_loss(x, logits, np.log(squared_error)).numpy(),
+                               rtol=1e-5)
+    # no other shared variance gives the batch a higher likelihood
+    for log_var in np.log(squared_error) + np.array([-0.5, -0.05, 0.05, 0.5]):
+        assert gaussian_reconstruction_loss(x, logits, np.float32(log_var)).numpy().sum() > calibrated.sum()
+    # closed form: sum over the batch = N D / 2 (log(2 pi sigma^2) + 1)
+    np.testing.assert_allclose(calibrated.sum(), x.size / 2 * (np.log(2 * np.pi * squared_error) + 1), rtol=1e-5)
+
+
+def test_the_calibrated_gaussian_floors_log_sigma_so_an_exact_batch_stays_finite():
+    x = tf.constant(np.full((2, 4), 0.5, "float32"))
+    logits = tf.Variable(np.zeros((2, 4), "float32"))  # sigmoid(0) = 0.5: decoded exactly
+    with tf.GradientTape() as tape:
+        loss = gaussian_calibrated_reconstruction_loss(x, logits)
+    np.testing.assert_allclose(loss.numpy(), 4 * (-6.0 + 0.5 * np.log(2 * np.pi)), rtol=1e-6)
+    assert np.isfinite(tape.gradient(loss, logits).numpy()).all()
 
 
 def test_bits_per_dim_divides_the_nll_by_the_dimensions_and_ln_2():
@@ -195,6 +220,25 @@ def test_the_mixture_loss_and_its_gradients_stay_finite_at_the_extremes():
             loss = discretized_logistic_mixture_reconstruction_loss(tf.constant(x, "float32"), parameters)
         gradient = tape.gradient(loss, parameters)
         assert np.isfinite(loss.numpy()).all() and np.isfinite(gradient.numpy()).all()
+
+
+def test_draws_from_the_mixture_follow_its_probabilities_over_the_256_by_256_values():
+    rng = np.random.default_rng(4)
+    parameters = mixture_parameters_of(rng, 3, 2)  # two coupled channels, three components
+    grid = np.stack(np.meshgrid(np.arange(256), np.arange(256), indexing="ij"), axis=-1).reshape(-1, 1, 1, 2) / 255
+    probabilities = np.exp(-discretized_logistic_mixture_reconstruction_loss(
+        tf.constant(grid.astype("float32")), tf.constant(np.repeat(parameters, len(grid), axis=0)[:, None, None]))
+                           .numpy().astype("float64")).reshape(256, 256)
+    draws = draw_mixture(np.repeat(parameters, 40000, axis=0), 2, seed=0).numpy()
+    assert np.allclose(draws * 255, np.round(draws * 255), atol=1e-3)  # 8-bit values
+    counts = np.zeros((256, 256))
+    np.add.at(counts, tuple(np.round(draws * 255).astype(int).T), 1)
+    # each channel's marginal, and the joint in 16x16 blocks, within sampling error of the probabilities
+    for axis in (0, 1):
+        assert 0.5 * np.abs(counts.sum(axis) / 40000 - probabilities.sum(axis)).sum() < 0.03
+    blocks = lambda p: p.reshape(16, 16, 16, 16).sum(axis=(1, 3))
+    assert 0.5 * np.abs(blocks(counts) / 40000 - blocks(probabilities)).sum() < 0.04
+    assert 0.5 * np.abs(blocks(counts) / 40000 - np.roll(blocks(probabilities), 3)).sum() > 0.1  # it can fail
 
 
 def test_the_mixture_shows_its_mean_with_the_channels_coupled():

@@ -7,6 +7,9 @@ import tensorflow as tf
 from matplotlib.image import imread
 
 from keras_vae import cli, loading, run_data, runs
+from keras_vae.decoders import sample_prior
+from keras_vae.losses import MIXTURE_COMPONENTS
+from keras_vae.train import OWN_IMAGES
 from keras_vae.synthetic import colored_mnist, write_folder
 from conftest import tensorboard_events, write_idx
 
@@ -79,21 +82,52 @@ def test_an_mnist_format_fashion_folder_trains_with_the_same_commands_as_mnist(t
     np.testing.assert_array_equal(labels, y_test[:32])
 
 
-def test_a_mixture_run_on_color_pngs_scores_bits_per_dim_and_shows_color_means(tmp_path, mnist_small, capsys):
+def test_color_pngs_with_no_other_flag_train_the_own_images_defaults_and_every_command_takes_the_run(
+        tmp_path, mnist_small, capsys):
     (x, y), _ = mnist_small
     folder = write_folder(tmp_path / "colored", colored_mnist(x[:64]), y[:64])
     run = tmp_path / "run"
-    cli.main(["train", "--data", str(folder), "--likelihood", "discretized_logistic_mixture", "--mixture-components",
-              "2", "--epochs", "1", "--batch-size", "16", "--latent-dim", "4", "--no-figures", "--out", str(run)])
-    assert runs.read_config(run)["mixture_components"] == 2
+    cli.main(["train", "--data", str(folder), "--epochs", "1", "--out", str(run)])
+    assert capsys.readouterr().out.startswith("Not MNIST: training with --likelihood discretized_logistic_mixture "
+                                              "--architecture resnet --latent-dim 32 --batch-size 32: ")
+    config = runs.read_config(run)
+    assert {name: config[name] for name in OWN_IMAGES} == OWN_IMAGES
     vae = loading.load_model(run)
-    assert vae.decoder_logits.output.shape[-1] == 2 * 10  # K (1 + 3 means + 3 log-scales + 3 couplings)
-    shown = vae.decoder.predict(np.zeros((2, 4), "float32"), verbose=0)
-    assert shown.shape == (2, 32, 32, 3) and 0.0 <= shown.min() and shown.max() <= 1.0
+    assert vae.decoder_logits.output.shape[-1] == MIXTURE_COMPONENTS * 10  # K (1 + 3 means, log-scales, couplings)
+    z = np.random.default_rng(0).normal(size=(3, 32)).astype("float32")
+    shown = vae.decoder.predict(z, verbose=0)
+    assert shown.shape == (3, 32, 32, 3) and 0.0 <= shown.min() and shown.max() <= 1.0
+    images = [shape for tag, logged in tensorboard_events(run / "tensorboard" / "images").items()
+              for _, shape in logged if "prior samples" in tag]
+    assert images and all(shape[-1] == 3 or shape == (3,) for shape in images)
+
+    # sample: the mean, titled so; or 8-bit draws of the pixels
+    cli.main(["sample", "--model", str(run), "--n", "4", "--out", str(tmp_path / "mean.png")])
+    assert "4 samples: E[x|z] = decoder(z), z ~ N(0, I) (seed 0)" in capsys.readouterr().out
+    cli.main(["sample", "--model", str(run), "--n", "4", "--pixels", "--out", str(tmp_path / "drawn.png")])
+    assert "x ~ p(x|z), 8-bit draws" in capsys.readouterr().out
+    decoder, _ = loading.load_sampler(run)
+    drawn = sample_prior(decoder, 4, seed=0, pixels=True)
+    assert drawn.shape == (4, 32, 32, 3) and np.allclose(drawn * 255, np.round(drawn * 255), atol=1e-4)
+    assert not np.allclose(drawn, sample_prior(decoder, 4, seed=0))  # draws, not the mean
+    cli.main(["reconstruct", "--model", str(run), "--n", "4", "--out", str(tmp_path / "r.png")])
+    assert "4 test images (top) and E[x|z_mean] = decoder(z_mean) (bottom)" in capsys.readouterr().out
+    # export: the SavedModel (and ONNX) decoder returns the image the likelihood shows, its mean
+    cli.main(["export", "--model", str(run), "--format", "onnx", "--out", str(tmp_path / "exported")])
+    assert (tmp_path / "exported" / "decoder.onnx").is_file() and "onnxruntime against Keras" in capsys.readouterr().out
+    served = tf.saved_model.load(str(tmp_path / "exported" / "decoder")).signatures["serve"]
+    np.testing.assert_allclose(served(z=tf.constant(z))["x"].numpy(), shown, atol=1e-5)
     capsys.readouterr()
     cli.main(["evaluate", "--model", str(run), "--k", "4", "--n", "4"])
     evaluation = runs.read_json(run / runs.METRICS)["evaluation"]
-    # Four steps do not learn the images: the check is that a probability of 8-bit values is scored as one.
+    # One epoch does not learn the images: the check is that a probability of 8-bit values is scored as one.
     assert evaluation["bits_per_dim"] == pytest.approx(-evaluation["test_log_likelihood"] / (32 * 32 * 3 * np.log(2)))
     assert 0 < evaluation["bits_per_dim"] <= evaluation["elbo_bits_per_dim"] + 0.01
     assert "bits/dim" in capsys.readouterr().out
+
+
+def test_only_a_mixture_decoder_draws_pixels(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["sample", "--model", "pretrained:conv_latent2", "--pixels", "--out", "never.png"])
+    assert "error: Only a decoder of the discretized_logistic_mixture likelihood draws pixels; this one shows " \
+           "decoder(z)." in capsys.readouterr().err

@@ -1,0 +1,65 @@
+"""Whether a run's reconstructions keep each image's colors, as two numbers in 8-bit levels (0..255): the error of
+the mean stroke color and of the mean background color, for images of one-colored strokes on a one-colored
+background (colored MNIST). Per image, the background color is the median of its border pixels; the stroke is
+where a pixel lies farther from it than half the farthest pixel; each region's mean color in the reconstruction
+(decoder(z_mean)) is compared with the original's over the same pixels, the three channels' absolute errors
+averaged. Beside them, the same errors of a model that knew no image: every image shown as the test set's mean
+stroke and background colors.
+
+    python -m benchmarks.color_fidelity --model saved_models/colored --n 1000
+"""
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from keras_vae import loading, run_data
+from keras_vae.decoders import reconstruct
+
+
+def regions(x):
+    """Boolean stroke masks (n, h, w) of images (n, h, w, c) in [0, 1]: farther from the border's median color than
+    half the farthest pixel."""
+    border = np.concatenate([x[:, 0], x[:, -1], x[:, :, 0], x[:, :, -1]], axis=1)
+    distance = np.abs(x - np.median(border, axis=1)[:, None, None]).sum(-1)
+    return distance > 0.5 * distance.max(axis=(1, 2), keepdims=True)
+
+
+def mean_colors(x, stroke):
+    """Each image's mean (stroke color, background color), each (n, c)."""
+    def mean_over(mask):
+        return (x * mask[..., None]).sum((1, 2)) / np.maximum(mask.sum((1, 2)), 1)[:, None]
+    return mean_over(stroke), mean_over(~stroke)
+
+
+def color_errors(x, shown):
+    """{stroke, background}: the mean absolute error of each region's mean color, in 8-bit levels, of `shown`
+    against the originals x (both (n, h, w, c) in [0, 1]), over the originals' regions."""
+    stroke = regions(x)
+    return {name: float(255 * np.abs(a - b).mean())
+            for name, a, b in zip(("stroke", "background"), mean_colors(x, stroke), mean_colors(shown, stroke))}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="a run folder of color images")
+    parser.add_argument("--data", default=None, help="the run's images, if not where it recorded them")
+    parser.add_argument("--n", type=int, default=1000, help="the first n test images")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    x, _ = run_data.test_set(args.model, args.data, args.n)
+    encoder, decoder = loading.load_part(args.model, "encoder"), loading.load_part(args.model, "decoder")
+    stroke_colors, background_colors = mean_colors(x, regions(x))
+    knew_nothing = np.where(regions(x)[..., None], stroke_colors.mean(0), background_colors.mean(0))
+    result = {"model": args.model, "test_images": len(x),
+              "color error (8-bit levels)": {"reconstructions": color_errors(x, reconstruct(encoder, decoder, x)),
+                                             "the set's mean colors": color_errors(x, knew_nothing)}}
+    for name, errors in result["color error (8-bit levels)"].items():
+        print(f"{name:<22} stroke {errors['stroke']:6.1f}   background {errors['background']:6.1f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
