@@ -153,7 +153,7 @@ def data_options(args):
     data as the run it continues did), else, for images other than MNIST, train.OWN_IMAGES, else TrainConfig's
     defaults."""
     source = runs.read_config(runs.model_path(args.init_from)) if args.init_from else {}
-    chosen = {} if source or is_mnist(args.data) or args.binarize not in (None, "none") else OWN_IMAGES
+    chosen = own_images_defaults(args)
     fields = [f for f in dataclasses.fields(TrainConfig) if f.metadata.get("inherited") or f.name in OWN_IMAGES]
     return {f.name: _given(getattr(args, f.name), source.get(f.name) if f.metadata["inherited"] else None,
                            chosen.get(f.name, f.default)) for f in fields}
@@ -164,11 +164,16 @@ def _given(*values):
     return next((value for value in values if value is not None), None)
 
 
-def chosen_for_own_images(args, options):
-    """The line that says which options the command chose for images other than MNIST, and why; None where the user
-    gave them all, or the images are MNIST's."""
-    chosen = {name: value for name, value in OWN_IMAGES.items() if getattr(args, name) is None and options[name] == value}
-    if not chosen or is_mnist(args.data):
+def own_images_defaults(args):
+    """train.OWN_IMAGES where the images are not MNIST, not binarized, and no run is continued; else nothing."""
+    return {} if args.init_from or is_mnist(args.data) or args.binarize not in (None, "none") else OWN_IMAGES
+
+
+def chosen_for_own_images(args):
+    """The line that says which options the command chose for images other than MNIST, and why; None where it chose
+    none (the user gave them all, or own_images_defaults does not apply)."""
+    chosen = {name: value for name, value in own_images_defaults(args).items() if getattr(args, name) is None}
+    if not chosen:
         return None
     return (f"Not MNIST: training with {' '.join(f'{flag(name)} {value}' for name, value in chosen.items())}: "
             f"{OWN_IMAGES_REASON} (a flag chooses otherwise).")
@@ -187,7 +192,7 @@ def _train(args):
                for option in other.options if getattr(args, option) is not None}
     inherited = data_options(args)
     config = TrainConfig(**{**fields, **inherited}, options=options)
-    said = chosen_for_own_images(args, inherited)
+    said = chosen_for_own_images(args)
     if said:
         print(said, flush=True)
     run_dir, metrics = train(config, resume=args.resume, force=args.force)

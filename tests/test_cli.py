@@ -109,7 +109,7 @@ def test_images_other_than_mnist_train_with_the_own_images_defaults_unless_told_
     def chosen(line):
         args = cli._parser().parse_args(line.split())
         options = cli.data_options(args)
-        return {name: options[name] for name in OWN_IMAGES}, cli.chosen_for_own_images(args, options)
+        return {name: options[name] for name in OWN_IMAGES}, cli.chosen_for_own_images(args)
 
     options, said = chosen("train --data pictures/")
     assert options == OWN_IMAGES
@@ -119,7 +119,8 @@ def test_images_other_than_mnist_train_with_the_own_images_defaults_unless_told_
     assert options == {**OWN_IMAGES, "architecture": "conv"} and "--architecture" not in said
     tutorial = {"likelihood": "bernoulli", "architecture": "conv", "latent_dim": 2, "batch_size": 128}
     for line in ("train", "train --data ../shared/data/mnist.npz", "train --data mnist",
-                 "train --data pictures/ --binarize dynamic"):
+                 "train --data pictures/ --binarize dynamic", "train --data pictures/ --init-from pretrained:conv_latent2",
+                 f"train --data pictures/ --init-from {runs.DEFAULT_MODEL / 'vae.keras'}"):  # a bare file: the run's
         assert chosen(line) == (tutorial, None)
 
 
