@@ -17,7 +17,7 @@ from .model import VAE
 from .optimizers import FusedAdam
 from .priors import MixturePrior, StandardNormalPrior
 from .loading import load_part, pretrained
-from . import autoregressive  # the made architecture and its decoder kind, registered as a user's would be
+from . import autoregressive  # the made and pixelvae architectures and their decoder kind, registered as a user's would be
 
 __all__ = [
     "ARCHITECTURES",

@@ -32,6 +32,7 @@ class Architecture:
     decoder_kind: type
     description: str
     added_layers: str  # the name prefix of layers an option adds (copied by name when a run starts from another)
+    likelihoods: tuple  # the likelihoods its decoder takes; () for any its kind takes
 
     def check_options(self, options):
         """Refuse an option this architecture does not take, or a value that option_rule refuses, in one ValueError
@@ -63,11 +64,13 @@ def _keyword_defaults(body):
             if p.default is not inspect.Parameter.empty and name != "image_shape"}
 
 
-def register_architecture(name, encoder_body, decoder_body, decoder_kind="direct", description="", added_layers=""):
+def register_architecture(name, encoder_body, decoder_body, decoder_kind="direct", description="", added_layers="",
+                          likelihoods=()):
     """Register `name`: encoder_body(x, **options) -> features; decoder_body(*decoder inputs, image_shape,
     **options) -> logits of image_shape. The options are the keyword arguments with defaults of both bodies;
     `decoder_kind` names a registered decoder kind (decoders.py); layers named `added_layers`... are ones an option
-    adds, which a run started from one without them (train's init_from) keeps as built."""
+    adds, which a run started from one without them (train's init_from) keeps as built; `likelihoods` names the
+    only ones its decoder takes, if not all that its kind takes."""
     encoder_options, decoder_options = _keyword_defaults(encoder_body), _keyword_defaults(decoder_body)
     shared = {k for k in encoder_options.keys() & decoder_options.keys() if encoder_options[k] != decoder_options[k]}
     if shared:
@@ -76,7 +79,8 @@ def register_architecture(name, encoder_body, decoder_body, decoder_kind="direct
         raise ValueError(f"Architecture {name!r}: unknown decoder kind {decoder_kind!r}; the registered ones are "
                          f"{sorted(DECODER_KINDS)} (decoders.register_decoder_kind adds one).")
     ARCHITECTURES[name] = Architecture(name, encoder_body, decoder_body, {**encoder_options, **decoder_options},
-                                       DECODER_KINDS[decoder_kind], description, added_layers)
+                                       DECODER_KINDS[decoder_kind], description, added_layers,
+                                       tuple(likelihoods))
 
 
 def get_architecture(name):
@@ -185,7 +189,7 @@ def _residual_block(x, width):
     return layers.Activation("relu")(layers.Add()([shortcut, y]))
 
 
-def _resnet_encoder_body(x):
+def resnet_encoder_body(x):
     """For images other than the tutorial's digits: per halving (down to at most 8x8: 32 -> 8 in two, 64 -> 8 in
     three) a stride-2 convolution and a residual block, widths 32, 64, 128; the feature map flattened straight into
     z's heads, with no narrow dense layer before z."""
@@ -195,10 +199,9 @@ def _resnet_encoder_body(x):
     return layers.Flatten()(x)
 
 
-def _resnet_decoder_body(z, image_shape):
-    """The residual encoder mirrored: z to the smallest feature map and a residual block, then per halving an
-    upsampling (stride-2 transposed convolution) and, below full size, a residual block; last, a 3x3 convolution to
-    the likelihood's parameters per pixel."""
+def resnet_decoder_features(z, image_shape):
+    """The residual encoder mirrored, up to full size: z to the smallest feature map and a residual block, then per
+    halving an upsampling (stride-2 transposed convolution) and, below full size, a residual block."""
     stages = halvings(image_shape, "resnet")
     top = _filters(max(stages - 1, 0))
     x = _residual_block(_upsampling_start(z, image_shape, stages, top), top)
@@ -206,14 +209,23 @@ def _resnet_decoder_body(z, image_shape):
         x = layers.Conv2DTranspose(_filters(max(stage - 1, 0)), 3, strides=2, padding="same", activation="relu")(x)
         if stage:
             x = _residual_block(x, _filters(stage - 1))
-    return layers.Conv2D(image_shape[-1], 3, padding="same", name="logits")(x)
+    return x
+
+
+def _resnet_decoder_body(z, image_shape):
+    """resnet_decoder_features, then a 3x3 convolution to the likelihood's parameters per pixel, plus parameters
+    of z alone that every pixel shares (a Dense layer, starting at zero): a flat background's color in one linear
+    step from z, not rebuilt at each pixel through the upsampling stack."""
+    local = layers.Conv2D(image_shape[-1], 3, padding="same")(resnet_decoder_features(z, image_shape))
+    shared = layers.Reshape((1, 1, image_shape[-1]))(layers.Dense(image_shape[-1], kernel_initializer="zeros")(z))
+    return layers.Add(name="logits")([local, shared])
 
 
 register_architecture("conv", _conv_encoder_body, _conv_decoder_body, description="the Keras example's conv stack")
 register_architecture("mlp", _mlp_encoder_body, _mlp_decoder_body, description="the tutorials' one-hidden-layer MLP")
 register_architecture("deepconv", _deepconv_encoder_body, _deepconv_decoder_body,
                       description="two convolutions per resolution")
-register_architecture("resnet", _resnet_encoder_body, _resnet_decoder_body,
+register_architecture("resnet", resnet_encoder_body, _resnet_decoder_body,
                       description="residual blocks for your own images (color, 32x32, 64x64): no narrow bottleneck")
 
 
@@ -247,6 +259,9 @@ def build_decoder(latent_dim=2, architecture="conv", image_shape=IMAGE_SHAPE, li
     pixel: one per channel, or for a mixture likelihood `mixture_components` K components' worth."""
     check_shapes(latent_dim, image_shape)
     architecture = get_architecture(architecture)
+    if architecture.likelihoods and likelihood not in architecture.likelihoods:
+        raise ValueError(f"`architecture` {architecture.name} takes the {' or '.join(architecture.likelihoods)} "
+                         f"likelihood, not {likelihood}.")
     likelihood = get_likelihood(likelihood)
     if mixture_components is not None:
         require("mixture_components", mixture_components, Integer(1, 100))

@@ -67,26 +67,40 @@ def decoder_kind(decoder):
 
 
 def shows(decoder, z="z"):
-    """What the image `decoder` shows for a code `z` is, in words: its kind's, and for a mixture of logistics,
-    named as the mixture's mean (its pixels can also be drawn: draw_pixels)."""
+    """What the image `decoder` shows for a code `z` is, in words: its kind's, and for a direct decoder of a mixture
+    of logistics, named as the mixture's mean (its pixels can also be drawn: draw_pixels)."""
     text = decoder_kind(decoder).shows.format(z=z)
     return f"E[x|{z}] = {text}" if draws_pixels(decoder) else text
 
 
-def draws_pixels(decoder):
-    """Whether `decoder` ends in a discretized logistic mixture, whose 8-bit pixels draw_pixels can draw."""
+def ends_in_mixture(decoder):
+    """Whether `decoder`'s pixels follow a discretized logistic mixture (its last layer shows the mixture's mean)."""
     return isinstance(decoder.layers[-1], DiscretizedMixtureMean)
+
+
+def draws_pixels(decoder):
+    """Whether draw_pixels can draw `decoder`'s 8-bit pixels beside the mean it shows: a direct decoder of a
+    discretized logistic mixture (an autoregressive one shows draws already)."""
+    return ends_in_mixture(decoder) and not decoder_kind(decoder).draws
+
+
+def uniform_shape(decoder):
+    """The shape of the uniforms that fix one draw of an image: one per pixel and channel, and for a mixture one
+    more per pixel, which picks its component."""
+    height, width, channels = image_shape(decoder)
+    return (height, width, channels + ends_in_mixture(decoder))
 
 
 def draw_pixels(decoder, z, seed=0):
     """x ~ p(x|z) for each row of z, 8-bit values in [0, 1], from a decoder that ends in a discretized logistic
     mixture (its mean is what decoder(z) shows): per pixel a component, then each channel given the earlier ones."""
     if not draws_pixels(decoder):
-        raise ValueError("Only a decoder of the discretized_logistic_mixture likelihood draws pixels; this one shows "
-                         f"{shows(decoder)}.")
+        raise ValueError("Only a direct decoder of the discretized_logistic_mixture likelihood draws pixels beside "
+                         f"its mean; this one shows {shows(decoder)}.")
     last = decoder.layers[-1]
     parameters = keras.Model(decoder.inputs, last.input).predict(np.asarray(z, "float32"), verbose=0)
-    return keras.ops.convert_to_numpy(draw_mixture(parameters, last.channels, seed))
+    uniform = np.random.default_rng(seed).random((len(z), *uniform_shape(decoder)), dtype="float32")
+    return keras.ops.convert_to_numpy(draw_mixture(parameters, last.channels, uniform))
 
 
 def latent_dim(decoder):
@@ -121,7 +135,7 @@ def decode(decoder, z, seed=0, batch_size=256):
     batches = range(0, len(z), batch_size)
     if not decoder_kind(decoder).draws:
         return np.concatenate([image(z[i:i + batch_size]).numpy() for i in batches])
-    uniform = np.random.default_rng(seed).random((len(z), *image_shape(decoder)), dtype="float32")
+    uniform = np.random.default_rng(seed).random((len(z), *uniform_shape(decoder)), dtype="float32")
     return np.concatenate([image(z[i:i + batch_size], uniform[i:i + batch_size]).numpy() for i in batches])
 
 

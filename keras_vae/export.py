@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .decoders import decoder_kind, encode, image_function, image_shape, latent_dim
+from .decoders import decoder_kind, encode, image_function, image_shape, latent_dim, uniform_shape
 
 # Each part's serving signature: input name -> output names.
 SIGNATURES = {"encoder": ("x", ["z_mean", "z_log_var"]), "decoder": ("z", ["x"])}
@@ -31,7 +31,7 @@ def _serving_image(decoder):
     image = image_function(decoder)
     if not decoder_kind(decoder).draws:
         return image
-    return lambda z: image(z, tf.random.uniform((tf.shape(z)[0], *image_shape(decoder))))
+    return lambda z: image(z, tf.random.uniform((tf.shape(z)[0], *uniform_shape(decoder))))
 
 
 def export_saved_model(model, directory):
@@ -76,7 +76,8 @@ def onnx_refusal(decoder):
     if not decoder_kind(decoder).draws:
         return None
     return ("the decoder draws x ~ p(x|z) pixel by pixel (a loop feeding each drawn pixel back), which is not "
-            "exported to ONNX: decoder.onnx is its one-pass scorer [z, x] -> p(x_i = 1 | x_<i, z); draw with the "
+            "exported to ONNX: decoder.onnx is its one-pass scorer [z, x] -> each pixel's p(x_i | x_<i, z) as the "
+            "decoder shows it (Bernoulli: p(x_i = 1 | x_<i, z)); draw with the "
             "SavedModel decoder")
 
 

@@ -230,17 +230,21 @@ class DiscretizedMixtureMean(keras.layers.Layer):
         return {**super().get_config(), "channels": self.channels}
 
 
-def draw_mixture(parameters, channels, seed=0):
-    """x ~ the mixture, per pixel: a component k ~ pi (Gumbel-max), then each channel from its logistic, its mean
-    coupled to the channels drawn before it, rounded to the 256 levels (the edge bins take the tails)."""
-    generator = keras.random.SeedGenerator(seed)
+def draw_mixture(parameters, channels, uniform):
+    """x ~ the mixture, per pixel, from `uniform` (..., channels + 1) in (0, 1): a component k from the last
+    uniform (the inverse of the weights' cumulative sum), then each channel c from its logistic by the inverse of
+    its CDF at uniform c, its mean coupled to the channels drawn before it, rounded to the 256 levels (the edge
+    bins take the tails)."""
     logits, means, log_scales, coefficients = split_mixture(parameters, channels)
-    gumbel = -ops.log(-ops.log(keras.random.uniform(ops.shape(logits), 1e-6, 1.0 - 1e-6, seed=generator)))
-    chosen = ops.one_hot(ops.argmax(logits + gumbel, axis=-1), ops.shape(logits)[-1])[..., None]
+    uniform = ops.clip(ops.cast(uniform, "float32"), 1e-6, 1.0 - 1e-6)
+    cumulative = ops.cumsum(ops.exp(log_mixture_weights(logits)), axis=-1)
+    component = ops.minimum(ops.sum(ops.cast(cumulative < uniform[..., channels:], "int32"), axis=-1),
+                            ops.shape(logits)[-1] - 1)
+    chosen = ops.one_hot(component, ops.shape(logits)[-1])[..., None]
     means, log_scales, coefficients = (ops.sum(chosen * v, axis=-2) for v in (means, log_scales, coefficients))
     x = []
     for c in range(channels):
-        u = keras.random.uniform(ops.shape(means[..., c]), 1e-6, 1.0 - 1e-6, seed=generator)
+        u = uniform[..., c]
         earlier = ops.stack(x, axis=-1) if x else None
         value = coupled_mean(means, coefficients, earlier, c) + ops.exp(log_scales[..., c]) * (ops.log(u) - ops.log1p(-u))
         x.append(eight_bit(ops.clip(value, 0.0, 1.0)))

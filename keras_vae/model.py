@@ -102,7 +102,7 @@ class AutoencoderBase(keras.Model):
         self.decoder_kind = decoder_kind(decoder)
         if self.decoder_kind.likelihoods is not None and likelihood not in self.decoder_kind.likelihoods:
             raise ValueError(f"An {self.decoder_kind.name} decoder takes the {' or '.join(self.decoder_kind.likelihoods)} "
-                             f"likelihood, not {likelihood}: it draws binary pixels.")
+                             f"likelihood, not {likelihood}: it draws pixels from them one by one.")
         for name, initial_value in self.likelihood_kind.variables.items():  # e.g. self.output_log_var
             setattr(self, name, keras.Variable(initial_value, dtype="float32", name=name))
         self.trackers = [keras.metrics.Mean(name=term) for term in self.loss_terms]

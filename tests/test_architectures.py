@@ -12,8 +12,10 @@ from keras_vae.decoders import DirectDecoder
 
 def test_each_architecture_declares_its_options_and_decoder_kind_in_one_registration():
     assert {name: a.options for name, a in ARCHITECTURES.items()} == {
-        "conv": {}, "mlp": {"hidden_dim": 500}, "deepconv": {}, "resnet": {}, "made": {"hidden_dim": 500, "masked_layers": 1, "local_channels": 0, "local_layers": 0}}
-    assert ARCHITECTURES["made"].decoder_kind is AutoregressiveDecoder
+        "conv": {}, "mlp": {"hidden_dim": 500}, "deepconv": {}, "resnet": {}, "made": {"hidden_dim": 500, "masked_layers": 1, "local_channels": 0, "local_layers": 0},
+        "pixelvae": {"pixel_channels": 64}}
+    assert ARCHITECTURES["made"].decoder_kind is AutoregressiveDecoder is ARCHITECTURES["pixelvae"].decoder_kind
+    assert ARCHITECTURES["made"].likelihoods == ("bernoulli",) and ARCHITECTURES["resnet"].likelihoods == ()
     assert ARCHITECTURES["conv"].decoder_kind is DirectDecoder
 
 
@@ -66,7 +68,8 @@ def test_the_residual_stack_has_a_shortcut_per_block_and_no_narrow_layer_before_
     encoder = build_encoder(16, "resnet", (32, 32, 3))
     decoder = build_decoder(16, "resnet", (32, 32, 3), likelihood="discretized_logistic_mixture", mixture_components=4)
     adds = [layer for layer in encoder.layers if isinstance(layer, layers.Add)]
-    assert len(adds) == halvings((32, 32)) and len([l for l in decoder.layers if isinstance(l, layers.Add)]) == 2
+    blocks = [l for l in decoder.layers if isinstance(l, layers.Add) and l.name != "logits"]
+    assert len(adds) == halvings((32, 32)) and len(blocks) == 2
     features = encoder.get_layer("z_mean").input
     assert features.shape[-1] == 8 * 8 * 64  # the 8x8 feature map itself feeds z's heads
     # each block starts as its shortcut (its branch's last convolution is zero): a deep stack trains from the start
@@ -74,6 +77,10 @@ def test_the_residual_stack_has_a_shortcut_per_block_and_no_narrow_layer_before_
     for branch in branches(np.random.default_rng(0).uniform(0, 1, (2, 32, 32, 3))):
         assert np.abs(keras.ops.convert_to_numpy(branch)).max() == 0.0
     assert decoder.get_layer("logits").output.shape[1:] == (32, 32, 4 * 10) and decoder.output.shape[1:] == (32, 32, 3)
+    # the parameters every pixel shares, from z alone, start at zero: the stack's own parameters at first
+    shared = keras.Model(decoder.input, decoder.get_layer("logits").input[1])
+    assert shared.output.shape[1:] == (1, 1, 40)
+    assert np.abs(shared.predict(np.random.default_rng(1).normal(size=(2, 16)), verbose=0)).max() == 0.0
     with pytest.raises(ValueError, match="`mixture_components` must be an integer from 1 to 100, got 0"):
         build_decoder(16, "resnet", (32, 32, 3), likelihood="discretized_logistic_mixture", mixture_components=0)
 

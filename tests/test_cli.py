@@ -177,7 +177,7 @@ BAD_COMMAND_LINES = [
     ("train --ema-momentum 0.999 --early-stopping-patience 3",
      "early stopping would put back its best epoch's weights over the averaged ones"),
     ("train --data {data} --architecture made --likelihood gaussian --out {tmp}/r1",
-     "autoregressive decoder takes the bernoulli likelihood, not gaussian"),
+     "--architecture made takes the bernoulli likelihood, not gaussian"),
     ("train --data {data} --validation-images 512 --out {tmp}/r2", "--validation-images must be in [0, 512)"),
     ("train --out {bad}/notes.txt", "--out: {bad}/notes.txt is a file: give a folder"),
     ("train --out {bad}/notes.txt/run", "{bad}/notes.txt is a file, so {bad}/notes.txt/run cannot be made a folder"),

@@ -229,7 +229,8 @@ def test_draws_from_the_mixture_follow_its_probabilities_over_the_256_by_256_val
     probabilities = np.exp(-discretized_logistic_mixture_reconstruction_loss(
         tf.constant(grid.astype("float32")), tf.constant(np.repeat(parameters, len(grid), axis=0)[:, None, None]))
                            .numpy().astype("float64")).reshape(256, 256)
-    draws = draw_mixture(np.repeat(parameters, 40000, axis=0), 2, seed=0).numpy()
+    uniform = rng.random((40000, 3), dtype="float32")  # two channels and the component
+    draws = draw_mixture(np.repeat(parameters, 40000, axis=0), 2, uniform).numpy()
     assert np.allclose(draws * 255, np.round(draws * 255), atol=1e-3)  # 8-bit values
     counts = np.zeros((256, 256))
     np.add.at(counts, tuple(np.round(draws * 255).astype(int).T), 1)

@@ -129,5 +129,5 @@ def test_color_pngs_with_no_other_flag_train_the_own_images_defaults_and_every_c
 def test_only_a_mixture_decoder_draws_pixels(capsys):
     with pytest.raises(SystemExit):
         cli.main(["sample", "--model", "pretrained:conv_latent2", "--pixels", "--out", "never.png"])
-    assert "error: Only a decoder of the discretized_logistic_mixture likelihood draws pixels; this one shows " \
-           "decoder(z)." in capsys.readouterr().err
+    assert "error: Only a direct decoder of the discretized_logistic_mixture likelihood draws pixels beside its " \
+           "mean; this one shows decoder(z)." in capsys.readouterr().err

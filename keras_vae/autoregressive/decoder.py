@@ -1,5 +1,5 @@
 """The autoregressive decoder kind: p(x|z) = prod_i p(x_i | x_<i, z), scored in one pass over [z, x] and drawn
-pixel by pixel, by the fast MADE sampler where the decoder is a MADE."""
+pixel by pixel, by a faster sampler where one fits the decoder (MadeSampler here, pixelvae's NeighbourSampler)."""
 import weakref
 
 import keras
@@ -7,17 +7,19 @@ import numpy as np
 import tensorflow as tf
 
 from ..decoders import register_decoder_kind, tile_draws
-from .layers import LOCAL_LAYERS, MaskedConv2D, MaskedDense, local_blocks
+from ..losses import DiscretizedMixtureMean, draw_mixture
+from .layers import LOCAL_LAYERS, MaskedConv2D, MaskedDense, causal_neighbourhoods, local_blocks
 
 
 @register_decoder_kind
 class AutoregressiveDecoder:
-    """decoder([z, x]) -> p(x_i = 1 | x_<i, z) for every pixel i (masked so that pixel i sees only x_<i)."""
+    """decoder([z, x]) -> every pixel i's conditional given x_<i and z, as its likelihood shows it (Bernoulli:
+    p(x_i = 1 | x_<i, z); a mixture of logistics: its mean), masked so that pixel i sees only x_<i."""
 
     name = "autoregressive"
     draws = True  # the image shown is a draw, fixed by `uniform`
     shows = "x ~ p(x|{z}), drawn pixel by pixel"
-    likelihoods = ("bernoulli",)  # its conditionals are drawn as binary pixels
+    likelihoods = ("bernoulli", "discretized_logistic_mixture")  # conditionals it draws from: binary, 8-bit pixels
     reads_x = True  # scores x from decoder([z, x])
 
     @staticmethod
@@ -37,11 +39,16 @@ class AutoregressiveDecoder:
         z = tf.convert_to_tensor(z)
         return run_with_draws(decoder_logits, [z, tf.cast(x, z.dtype)], training)
 
-    @staticmethod
-    def drawer(decoder):
-        """z, uniform -> x ~ p(x|z) drawn in raster order, pixel i = [uniform_i < p(x_i = 1 | x_<i, z)]: by
-        MadeSampler for a MADE decoder, else one decoder pass per pixel; the same draw either way."""
-        return MadeSampler(decoder) if MadeSampler.fits(decoder) else lambda z, uniform: pixel_by_pixel(decoder, z, uniform)
+    samplers = []  # faster samplers for particular decoders (a class with fits(decoder)): MadeSampler, ...
+
+    @classmethod
+    def drawer(cls, decoder):
+        """z, uniform -> x ~ p(x|z) drawn in raster order: by the first of the samplers that fits the decoder,
+        else one decoder pass per pixel (pixel_by_pixel, the definition); the same draw either way."""
+        for sampler in cls.samplers:
+            if sampler.fits(decoder):
+                return sampler(decoder)
+        return lambda z, uniform: pixel_by_pixel(decoder, z, uniform)
 
 
 _GRAPHS = weakref.WeakKeyDictionary()  # functional model -> its config, the graph run_with_draws runs
@@ -80,15 +87,25 @@ def run_with_draws(model, inputs, training=False):
 
 
 
+_SCORERS = weakref.WeakKeyDictionary()  # a mixture decoder -> its model [z, x] -> the mixture's parameters
+
+
 def pixel_by_pixel(decoder, z, uniform):
-    """x ~ p(x|z) from any autoregressive decoder, one decoder pass per pixel in raster order: pixel i is 1
-    where uniform_i < p(x_i = 1 | x_<i, z). A tf.while_loop under tf.function."""
-    x = tf.zeros_like(uniform)
-    num_pixels = tf.size(uniform[0])
-    for i in tf.range(num_pixels):
-        probabilities = decoder([z, x], training=False)
-        pixel = tf.reshape(tf.one_hot(i, num_pixels, dtype=x.dtype), tf.shape(x)[1:])
-        x += pixel * tf.cast(uniform < probabilities, x.dtype)
+    """x ~ p(x|z) from any autoregressive decoder, one decoder pass per pixel in raster order: a Bernoulli pixel i
+    is 1 where uniform_i < p(x_i = 1 | x_<i, z); a mixture's pixel is drawn from its parameters given x_<i with
+    its uniforms (draw_mixture). A tf.while_loop under tf.function."""
+    mixture = isinstance(decoder.layers[-1], DiscretizedMixtureMean)
+    if mixture and decoder not in _SCORERS:
+        _SCORERS[decoder] = keras.Model(decoder.inputs, decoder.layers[-1].input)
+    height, width, channels = decoder.inputs[1].shape[1:]
+    x = tf.zeros((tf.shape(z)[0], height, width, channels))
+    for i in tf.range(height * width):
+        pixel = tf.reshape(tf.one_hot(i, height * width, dtype=x.dtype), (1, height, width, 1))
+        if mixture:
+            parameters = _SCORERS[decoder]([z, x], training=False)[:, i // width, i % width]
+            x += pixel * draw_mixture(parameters, channels, uniform[:, i // width, i % width])[:, None, None, :]
+        else:
+            x += pixel * tf.cast(uniform < decoder([z, x], training=False), x.dtype)
     return x
 
 
@@ -180,6 +197,9 @@ class MadeSampler:
         return tf.reshape(x, tf.shape(uniform))
 
 
+AutoregressiveDecoder.samplers.append(MadeSampler)
+
+
 class LocalLogits:
     """Pixel i's logit from architectures.py's local layers (a mask-A convolution, residual mask-B ones, two 1x1),
     computed at pixel i alone from the pixels and features before it: what MadeSampler adds while it draws pixel by
@@ -191,18 +211,8 @@ class LocalLogits:
         height, width = decoder.inputs[1].shape[1:3]
         self.size = height * width
         convolutions = (self.neighbours, *self.blocks)
-        self.taps, self.indices = zip(*(self._neighbourhoods(conv, height, width) for conv in convolutions))
-
-    @staticmethod
-    def _neighbourhoods(convolution, height, width):
-        """The (row, column)s that `convolution`'s mask lets through, and each position's neighbours under them as
-        indices into the flattened image, height * width where outside it."""
-        half = convolution.kernel_size[0] // 2
-        taps = np.argwhere(np.asarray(convolution.kernel_mask)[:, :, 0, 0] > 0)
-        rows, columns = np.divmod(np.arange(height * width), width)
-        row, column = rows[:, None] + taps[:, 0] - half, columns[:, None] + taps[:, 1] - half
-        inside = (row >= 0) & (row < height) & (column >= 0) & (column < width)
-        return taps, tf.constant(np.where(inside, row * width + column, height * width), tf.int32)
+        self.taps, indices = zip(*(causal_neighbourhoods(conv, height, width) for conv in convolutions))
+        self.indices = tuple(tf.constant(i) for i in indices)
 
     @staticmethod
     def fits(decoder):

@@ -61,6 +61,17 @@ def local_blocks(model):
     return [layers[name] for name in itertools.takewhile(layers.__contains__, map(LOCAL_BLOCK.format, itertools.count(1)))]
 
 
+def causal_neighbourhoods(convolution, height, width):
+    """The (row, column)s of a masked convolution's kernel that its mask lets through, and each position's
+    neighbours under them as indices into the flattened height x width image, height * width where outside it."""
+    half = convolution.kernel_size[0] // 2
+    taps = np.argwhere(np.asarray(convolution.kernel_mask)[:, :, 0, 0] > 0)
+    rows, columns = np.divmod(np.arange(height * width), width)
+    row, column = rows[:, None] + taps[:, 0] - half, columns[:, None] + taps[:, 1] - half
+    inside = (row >= 0) & (row < height) & (column >= 0) & (column < width)
+    return taps, np.where(inside, row * width + column, height * width).astype("int32")
+
+
 @keras.saving.register_keras_serializable(package="keras_vae")
 class MaskedConv2D(keras.layers.Conv2D):
     """A 'same' convolution whose kernel sees only the pixels before the centre in raster order (mask A), or

@@ -62,4 +62,5 @@ def _local_logits(x, channels, blocks):
 
 
 register_architecture("made", _made_encoder_body, _made_decoder_body, decoder_kind="autoregressive",
-                      description="MLP encoder, autoregressive (MADE) decoder", added_layers=LOCAL_PREFIX)
+                      description="MLP encoder, autoregressive (MADE) decoder", added_layers=LOCAL_PREFIX,
+                      likelihoods=("bernoulli",))
