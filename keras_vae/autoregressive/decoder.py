@@ -44,7 +44,8 @@ class AutoregressiveDecoder:
     @classmethod
     def drawer(cls, decoder):
         """z, uniform -> x ~ p(x|z) drawn in raster order: by the first of the samplers that fits the decoder,
-        else one decoder pass per pixel (pixel_by_pixel, the definition); the same draw either way."""
+        else one decoder pass per pixel (pixel_by_pixel, the definition); the same draw either way (for
+        NeighbourSampler, up to float rounding)."""
         for sampler in cls.samplers:
             if sampler.fits(decoder):
                 return sampler(decoder)
