@@ -13,7 +13,7 @@ from keras_vae.decoders import DirectDecoder
 def test_each_architecture_declares_its_options_and_decoder_kind_in_one_registration():
     assert {name: a.options for name, a in ARCHITECTURES.items()} == {
         "conv": {}, "mlp": {"hidden_dim": 500}, "deepconv": {}, "resnet": {}, "made": {"hidden_dim": 500, "masked_layers": 1, "local_channels": 0, "local_layers": 0},
-        "pixelvae": {"pixel_channels": 64}}
+        "pixelvae": {"pixel_channels": 64, "neighbours": "color"}}
     assert ARCHITECTURES["made"].decoder_kind is AutoregressiveDecoder is ARCHITECTURES["pixelvae"].decoder_kind
     assert ARCHITECTURES["made"].likelihoods == ("bernoulli",) and ARCHITECTURES["resnet"].likelihoods == ()
     assert ARCHITECTURES["conv"].decoder_kind is DirectDecoder

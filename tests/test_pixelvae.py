@@ -13,11 +13,11 @@ from keras_vae.model import VAE
 SHAPE = (8, 8, 3)
 
 
-def random_decoder(components=2, seed=0):
+def random_decoder(components=2, seed=0, neighbours="color"):
     """A pixelvae decoder whose masked convolution and last layer have random weights, so that each pixel's
     mixture depends on its neighbours and on z."""
     decoder = build_decoder(4, "pixelvae", SHAPE, likelihood="discretized_logistic_mixture",
-                            mixture_components=components)
+                            mixture_components=components, neighbours=neighbours)
     rng = np.random.default_rng(seed)
     for name in ("pixel_neighbours", "logits"):
         layer = decoder.get_layer(name)
@@ -60,9 +60,9 @@ def test_a_drawn_image_is_a_fixed_point_of_its_pixels_conditionals():
     assert 0.1 < x.std()  # the draws are not one flat color
 
 
-@pytest.mark.parametrize("components", [1, 3])
-def test_the_neighbour_sampler_draws_what_the_decoder_pass_per_pixel_draws(components):
-    decoder = random_decoder(components, seed=components)
+@pytest.mark.parametrize("components, neighbours", [(1, "color"), (3, "color"), (2, "brightness")])
+def test_the_neighbour_sampler_draws_what_the_decoder_pass_per_pixel_draws(components, neighbours):
+    decoder = random_decoder(components, seed=components, neighbours=neighbours)
     z, uniform = codes_and_uniforms(decoder, n=32, seed=components)
     assert NeighbourSampler.fits(decoder)
     fast = NeighbourSampler(decoder)(z, uniform).numpy()
@@ -71,8 +71,10 @@ def test_the_neighbour_sampler_draws_what_the_decoder_pass_per_pixel_draws(compo
     assert not NeighbourSampler.fits(build_decoder(4, "made", (4, 4, 1), hidden_dim=8))
 
 
-def test_a_pixelvae_vae_scores_trains_and_round_trips_through_a_keras_file(tmp_path):
-    vae = VAE(build_encoder(4, "pixelvae", SHAPE, seed=0), random_decoder(), likelihood="discretized_logistic_mixture")
+@pytest.mark.parametrize("neighbours", ["color", "brightness"])
+def test_a_pixelvae_vae_scores_trains_and_round_trips_through_a_keras_file(tmp_path, neighbours):
+    vae = VAE(build_encoder(4, "pixelvae", SHAPE, seed=0), random_decoder(neighbours=neighbours),
+              likelihood="discretized_logistic_mixture")
     vae.compile(keras.optimizers.Adam(1e-3))
     x = np.round(np.random.default_rng(3).random((32, *SHAPE)) * 255).astype("float32") / 255
     history = vae.fit(x, epochs=3, batch_size=16, verbose=0).history["loss"]
@@ -91,3 +93,18 @@ def test_pixelvae_takes_the_mixture_likelihood_only(likelihood):
     with pytest.raises(ValueError, match=f"`architecture` pixelvae takes the discretized_logistic_mixture likelihood, "
                                          f"not {likelihood}"):
         build_decoder(4, "pixelvae", SHAPE, likelihood=likelihood)
+
+
+def test_brightness_neighbours_see_each_pixels_channel_mean_only():
+    parameters = parameters_model(random_decoder(neighbours="brightness"))
+    rng = np.random.default_rng(5)
+    z, x = rng.standard_normal((1, 4)).astype("float32"), rng.random((1, *SHAPE)).astype("float32")
+    hue_turned = x.copy()
+    hue_turned[0, 0, 0] = x[0, 0, 0, ::-1]  # the first pixel's channels reversed: its mean kept
+    np.testing.assert_allclose(parameters.predict([z, hue_turned], verbose=0), parameters.predict([z, x], verbose=0),
+                               atol=1e-5)
+    brighter = x.copy()
+    brighter[0, 0, 0] = np.clip(x[0, 0, 0] + 0.3, 0, 1)
+    assert np.abs(parameters.predict([z, brighter], verbose=0) - parameters.predict([z, x], verbose=0)).max() > 1e-4
+    with pytest.raises(ValueError, match="`neighbours` must be one of color, brightness, got 'hue'"):
+        build_decoder(4, "pixelvae", SHAPE, likelihood="discretized_logistic_mixture", neighbours="hue")

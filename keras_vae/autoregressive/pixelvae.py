@@ -17,12 +17,30 @@ PIXEL_LAYERS = ("pixel_context", "pixel_neighbours", "pixel_hidden", "logits")
 NEIGHBOURHOOD = 5  # the masked convolution's kernel: the two rows above (5 pixels each) and the two pixels left
 
 
-def _pixelvae_decoder_body(z, x, image_shape, pixel_channels=64):
+NEIGHBOURS = ("color", "brightness")  # what the masked convolution sees of the pixels before: all channels, or their mean
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class Brightness(layers.Layer):
+    """The mean of each pixel's channels, kept as one channel."""
+
+    def call(self, x):
+        return keras.ops.mean(x, axis=-1, keepdims=True)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], 1)
+
+
+def _pixelvae_decoder_body(z, x, image_shape, pixel_channels=64, neighbours="color"):
     """p(x_i | x_<i, z): resnet's decoder features of z and a 5x5 mask-A convolution of `pixel_channels` over
-    the pixels before i, joined by a 1x1 convolution, then a 1x1 convolution to the parameters per pixel."""
+    the pixels before i (their colors, or with `neighbours` brightness their channels' mean only, so that colors
+    must come from z), joined by a 1x1 convolution, then a 1x1 convolution to the parameters per pixel."""
+    if neighbours not in NEIGHBOURS:
+        raise ValueError(f"`neighbours` must be one of {', '.join(NEIGHBOURS)}, got {neighbours!r}.")
     context_name, neighbours_name, hidden_name, logits_name = PIXEL_LAYERS
     context = layers.Identity(name=context_name)(resnet_decoder_features(z, image_shape))
-    neighbours = MaskedConv2D(pixel_channels, NEIGHBOURHOOD, mask="A", activation="relu", name=neighbours_name)(x)
+    seen = x if neighbours == "color" else Brightness(name="pixel_brightness")(x)
+    neighbours = MaskedConv2D(pixel_channels, NEIGHBOURHOOD, mask="A", activation="relu", name=neighbours_name)(seen)
     hidden = layers.Conv2D(pixel_channels, 1, activation="relu", name=hidden_name)(
         layers.Concatenate()([context, neighbours]))
     return layers.Conv2D(image_shape[-1], 1, name=logits_name)(hidden)
@@ -46,6 +64,7 @@ class NeighbourSampler:
         self.height, self.width, self.channels = decoder.inputs[1].shape[1:]
         taps, indices = causal_neighbourhoods(self.neighbours, self.height, self.width)
         self.taps, self.indices = taps, tf.constant(indices)
+        self.brightness = "pixel_brightness" in {layer.name for layer in decoder.layers}
         self.draw = tf.function(self._draw, jit_compile=True)
 
     @staticmethod
@@ -62,7 +81,8 @@ class NeighbourSampler:
         hidden_kernel, logits_kernel = self.hidden.kernel[0, 0], self.logits.kernel[0, 0]
         image = tf.zeros((n, size + 1, self.channels))  # the pixels drawn so far, then one zero: outside the image
         for i in tf.range(size):
-            around = tf.reshape(tf.gather(image, self.indices[i], axis=1), (n, -1))
+            around = tf.gather(image, self.indices[i], axis=1)
+            around = tf.reshape(tf.reduce_mean(around, -1) if self.brightness else around, (n, -1))
             neighbours = tf.nn.relu(tf.matmul(around, kernel) + self.neighbours.bias)
             hidden = tf.nn.relu(tf.matmul(tf.concat([context[:, i], neighbours], -1), hidden_kernel) + self.hidden.bias)
             pixel = draw_mixture(tf.matmul(hidden, logits_kernel) + self.logits.bias, self.channels, uniform[:, i])
