@@ -15,9 +15,8 @@ from .layers import MaskedConv2D, causal_neighbourhoods
 # pixels before it, a 1x1 convolution over both, a 1x1 convolution to the mixture's parameters.
 PIXEL_LAYERS = ("pixel_context", "pixel_neighbours", "pixel_hidden", "logits")
 NEIGHBOURHOOD = 5  # the masked convolution's kernel: the two rows above (5 pixels each) and the two pixels left
-
-
 NEIGHBOURS = ("color", "brightness")  # what the masked convolution sees of the pixels before: all channels, or their mean
+BRIGHTNESS_LAYER = "pixel_brightness"  # present where it sees their mean
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -39,7 +38,7 @@ def _pixelvae_decoder_body(z, x, image_shape, pixel_channels=64, neighbours="col
         raise ValueError(f"`neighbours` must be one of {', '.join(NEIGHBOURS)}, got {neighbours!r}.")
     context_name, neighbours_name, hidden_name, logits_name = PIXEL_LAYERS
     context = layers.Identity(name=context_name)(resnet_decoder_features(z, image_shape))
-    seen = x if neighbours == "color" else Brightness(name="pixel_brightness")(x)
+    seen = x if neighbours == "color" else Brightness(name=BRIGHTNESS_LAYER)(x)
     neighbours = MaskedConv2D(pixel_channels, NEIGHBOURHOOD, mask="A", activation="relu", name=neighbours_name)(seen)
     hidden = layers.Conv2D(pixel_channels, 1, activation="relu", name=hidden_name)(
         layers.Concatenate()([context, neighbours]))
@@ -64,7 +63,7 @@ class NeighbourSampler:
         self.height, self.width, self.channels = decoder.inputs[1].shape[1:]
         taps, indices = causal_neighbourhoods(self.neighbours, self.height, self.width)
         self.taps, self.indices = taps, tf.constant(indices)
-        self.brightness = "pixel_brightness" in {layer.name for layer in decoder.layers}
+        self.brightness = BRIGHTNESS_LAYER in {layer.name for layer in decoder.layers}
         self.draw = tf.function(self._draw, jit_compile=True)
 
     @staticmethod
