@@ -21,7 +21,7 @@ from keras import layers
 
 from keras_vae import VAE, FusedAdam, build_decoder, build_encoder, load_mnist, losses
 from keras_vae import architectures
-from keras_vae.callbacks import KLWarmup
+from keras_vae.callbacks import KLWarmup, LinearDecay
 from keras_vae.synthetic import colored_mnist
 from benchmarks.color_fidelity import mean_colors
 
@@ -56,6 +56,8 @@ def main():
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--lr-decay", type=float, default=0.0, help="the last fraction of steps that lowers the "
+                        "learning rate linearly to 0 (callbacks.LinearDecay)")
     parser.add_argument("--kl-warmup-epochs", type=int, default=0)
     parser.add_argument("--min-log-scale", type=float, default=losses.MIN_LOG_SCALE, help="the logistics' floor")
     parser.add_argument("--log-scale-offset", type=float, default=losses.LOG_SCALE_OFFSET)
@@ -77,8 +79,9 @@ def main():
     vae = VAE(encoder, decoder, likelihood=args.likelihood, beta=0.0 if args.kl_warmup_epochs else 1.0)
     vae.compile(FusedAdam(args.learning_rate), steps_per_execution=32)
     start = time.perf_counter()
-    history = vae.fit(x_train, epochs=args.epochs, batch_size=args.batch_size, verbose=0,
-                      callbacks=[KLWarmup(args.kl_warmup_epochs, 1.0)] if args.kl_warmup_epochs else [])
+    schedules = ([KLWarmup(args.kl_warmup_epochs, 1.0)] if args.kl_warmup_epochs else []) + (
+        [LinearDecay(args.lr_decay, args.learning_rate)] if args.lr_decay else [])
+    history = vae.fit(x_train, epochs=args.epochs, batch_size=args.batch_size, verbose=0, callbacks=schedules)
     seconds = time.perf_counter() - start
     scores = vae.evaluate(x_test, batch_size=250, verbose=0, return_dict=True)
     shown = decoder.predict(encoder.predict(x_test, verbose=0)[0], verbose=0)

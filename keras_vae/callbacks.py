@@ -41,6 +41,32 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
             logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
 
+class LinearDecay(keras.callbacks.Callback):
+    """The learning rate held at `learning_rate`, then lowered linearly to 0 over the last `fraction` of the run's
+    steps, so that the run ends on settled weights, not on one noisy step (docs/own_images.md).
+
+    Set per call into TensorFlow (every steps_per_execution steps), from the optimizer's step count, so that a
+    resumed run continues the same schedule.
+    """
+
+    def __init__(self, fraction, learning_rate):
+        super().__init__()
+        self.fraction, self.learning_rate = fraction, learning_rate
+
+    def on_train_begin(self, logs=None):
+        if not self.params.get("steps"):
+            raise ValueError("LinearDecay needs the number of steps per epoch: give fit `steps_per_epoch`.")
+
+    def on_train_batch_begin(self, batch, logs=None):
+        total = self.params["epochs"] * self.params["steps"]
+        left = total - int(self.model.optimizer.iterations.numpy())
+        self.model.optimizer.learning_rate = self.learning_rate * min(1.0, max(0.0, left / (self.fraction * total)))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+
 class ProgbarLogger(keras.callbacks.ProgbarLogger):
     """Keras's progress bar, counting at most the epoch's steps: pass it to fit with steps_per_execution > 1.
 

@@ -165,8 +165,11 @@ def _given(*values):
 
 
 def own_images_defaults(args):
-    """train.OWN_IMAGES where the images are not MNIST, not binarized, and no run is continued; else nothing."""
-    return {} if args.init_from or is_mnist(args.data) or args.binarize not in (None, "none") else OWN_IMAGES
+    """train.OWN_IMAGES where the images are not MNIST, not binarized, and no run is continued, less the learning
+    rate's decay where --lr-patience schedules it; else nothing."""
+    if args.init_from or is_mnist(args.data) or args.binarize not in (None, "none"):
+        return {}
+    return {name: value for name, value in OWN_IMAGES.items() if not (name == "lr_decay" and args.lr_patience)}
 
 
 def chosen_for_own_images(args):

@@ -94,7 +94,7 @@ def test_fine_tuning_sees_the_data_as_the_run_it_continues_did_unless_told_other
 
     # pretrained:made was trained on dynamically binarized digits; a run started from it is too.
     own_size = {"image_size": None, "channels": None,  # the images' own, as every shipped run was trained
-                "mixture_components": None, "batch_size": 128}
+                "mixture_components": None, "batch_size": 128, "lr_decay": 0.0}
     tutorial = {"architecture": "conv", "latent_dim": 2}
     assert data_options("train --init-from pretrained:made") == {
         "architecture": "made", "latent_dim": 32, "binarize": "dynamic", "likelihood": "bernoulli", **own_size}
@@ -117,7 +117,9 @@ def test_images_other_than_mnist_train_with_the_own_images_defaults_unless_told_
                                                                   for k, v in OWN_IMAGES.items()))
     options, said = chosen("train --data pictures/ --architecture conv")
     assert options == {**OWN_IMAGES, "architecture": "conv"} and "--architecture" not in said
-    tutorial = {"likelihood": "bernoulli", "architecture": "conv", "latent_dim": 2, "batch_size": 128}
+    options, said = chosen("train --data pictures/ --lr-patience 2")  # the schedule asked for replaces the decay
+    assert options == {**OWN_IMAGES, "lr_decay": 0.0} and "--lr-decay" not in said
+    tutorial = {"likelihood": "bernoulli", "architecture": "conv", "latent_dim": 2, "batch_size": 128, "lr_decay": 0.0}
     for line in ("train", "train --data ../shared/data/mnist.npz", "train --data mnist",
                  "train --data pictures/ --binarize dynamic", "train --data pictures/ --init-from pretrained:conv_latent2",
                  f"train --data pictures/ --init-from {runs.DEFAULT_MODEL / 'vae.keras'}"):  # a bare file: the run's
@@ -174,6 +176,8 @@ BAD_COMMAND_LINES = [
     ("train --binarize sometimes", "--binarize: invalid choice: 'sometimes'"),
     ("train --architecture conv --hidden-dim 64", "--hidden-dim does not apply to --architecture conv"),
     ("train --kl-warmup-epochs 5 --epochs 5", "--kl-warmup-epochs 5 must be below --epochs 5"),
+    ("train --lr-decay 1", "--lr-decay: must be a finite number ≥ 0 and < 1, got 1"),
+    ("train --lr-decay 0.3 --lr-patience 2", "--lr-decay 0.3 and --lr-patience 2 both set the learning rate"),
     ("train --ema-momentum 0.999 --early-stopping-patience 3",
      "early stopping would put back its best epoch's weights over the averaged ones"),
     ("train --data {data} --architecture made --likelihood gaussian --out {tmp}/r1",
