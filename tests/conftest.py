@@ -60,10 +60,11 @@ def fit_small_vae(x, optimizer, steps_per_execution=1, epochs=2):
     return start, losses, vae.get_weights()
 
 
-def batch_losses(vae, x):
-    """The loss terms of the one batch x as the model's training step computes them, without its update."""
+def batch_losses(vae, x, test_step=None):
+    """The loss terms of the one batch x as the model's training step computes them, without its update
+    (test_step: vae.test_step, or a traced copy of it)."""
     vae.reset_metrics()
-    return {name: float(value) for name, value in vae.test_step(x).items()}
+    return {name: float(value) for name, value in (test_step or vae.test_step)(x).items()}
 
 
 def run_command(*args):
