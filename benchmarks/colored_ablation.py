@@ -58,6 +58,8 @@ def main():
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--lr-decay", type=float, default=0.0, help="the last fraction of steps that lowers the "
                         "learning rate linearly to 0 (callbacks.LinearDecay)")
+    parser.add_argument("--beta", type=float, default=1.0, help="the KL term's weight in training (the bits/dim "
+                        "printed are the true negative ELBO, beta 1)")
     parser.add_argument("--kl-warmup-epochs", type=int, default=0)
     parser.add_argument("--min-log-scale", type=float, default=losses.MIN_LOG_SCALE, help="the logistics' floor")
     parser.add_argument("--log-scale-offset", type=float, default=losses.LOG_SCALE_OFFSET)
@@ -76,10 +78,10 @@ def main():
     encoder = build_encoder(args.latent_dim, args.architecture, images.shape[1:], seed=0)
     decoder = build_decoder(args.latent_dim, args.architecture, images.shape[1:], likelihood=args.likelihood,
                             mixture_components=args.components if mixture else None)
-    vae = VAE(encoder, decoder, likelihood=args.likelihood, beta=0.0 if args.kl_warmup_epochs else 1.0)
+    vae = VAE(encoder, decoder, likelihood=args.likelihood, beta=0.0 if args.kl_warmup_epochs else args.beta)
     vae.compile(FusedAdam(args.learning_rate), steps_per_execution=32)
     start = time.perf_counter()
-    schedules = ([KLWarmup(args.kl_warmup_epochs, 1.0)] if args.kl_warmup_epochs else []) + (
+    schedules = ([KLWarmup(args.kl_warmup_epochs, args.beta)] if args.kl_warmup_epochs else []) + (
         [LinearDecay(args.lr_decay, args.learning_rate)] if args.lr_decay else [])
     history = vae.fit(x_train, epochs=args.epochs, batch_size=args.batch_size, verbose=0, callbacks=schedules)
     seconds = time.perf_counter() - start
