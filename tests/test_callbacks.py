@@ -46,6 +46,18 @@ def test_linear_decay_holds_the_rate_then_lowers_it_to_zero_over_the_last_fracti
     np.testing.assert_allclose(history.history["learning_rate"], [1e-3, 2.5e-4], rtol=1e-6)
 
 
+def test_a_resumed_run_continues_the_linear_decay_where_it_stopped(mnist_small):
+    vae = VAE(build_encoder(2, "mlp", hidden_dim=16), build_decoder(2, "mlp", hidden_dim=16))
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3), steps_per_execution=2)
+    x = mnist_small[0][0][:64]
+    vae.fit(x, batch_size=8, epochs=1, verbose=0)  # the first epoch, as a killed run left it: 8 steps taken
+    rates = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: rates.append(float(vae.optimizer.learning_rate.numpy())))
+    vae.fit(x, batch_size=8, epochs=2, initial_epoch=1, verbose=0, callbacks=[LinearDecay(0.5, 1e-3), record])
+    np.testing.assert_allclose(rates, [1e-3 * left / 8 for left in (8, 6, 4, 2)], rtol=1e-6)
+
+
 def test_a_config_with_lr_decay_schedules_its_learning_rate_to_decay():
     decays = [c for c in TrainConfig(lr_decay=0.3, learning_rate=2e-3).callbacks() if isinstance(c, LinearDecay)]
     assert [(c.fraction, c.learning_rate) for c in decays] == [(0.3, 2e-3)]
