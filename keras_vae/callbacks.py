@@ -9,6 +9,11 @@ from . import plots
 from .decoders import latent_dim, sample_prior
 
 
+def log_learning_rate(model, logs):
+    """Record the optimizer's current learning rate in an epoch's logs, as Keras's own schedules do."""
+    logs["learning_rate"] = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
 class KLWarmup(keras.callbacks.Callback):
     """KL warm-up: beta rises linearly from 0 to `target` over the first `epochs` epochs, then stays there.
 
@@ -38,7 +43,7 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
         if epoch >= self.start_from_epoch:
             return super().on_epoch_end(epoch, logs)  # also logs the learning rate
         if logs is not None:
-            logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            log_learning_rate(self.model, logs)
 
 
 class LinearDecay(keras.callbacks.Callback):
@@ -64,7 +69,7 @@ class LinearDecay(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            log_learning_rate(self.model, logs)
 
 
 class ProgbarLogger(keras.callbacks.ProgbarLogger):

@@ -91,6 +91,11 @@ def uniform_shape(decoder):
     return (height, width, channels + ends_in_mixture(decoder))
 
 
+def seeded_uniforms(decoder, n, seed=0):
+    """The uniforms that fix n draws of `decoder`'s images, from np.random.default_rng(seed)."""
+    return np.random.default_rng(seed).random((n, *uniform_shape(decoder)), dtype="float32")
+
+
 def draw_pixels(decoder, z, seed=0):
     """x ~ p(x|z) for each row of z, 8-bit values in [0, 1], from a decoder that ends in a discretized logistic
     mixture (its mean is what decoder(z) shows): per pixel a component, then each channel given the earlier ones."""
@@ -99,7 +104,7 @@ def draw_pixels(decoder, z, seed=0):
                          f"its mean; this one shows {shows(decoder)}.")
     last = decoder.layers[-1]
     parameters = keras.Model(decoder.inputs, last.input).predict(np.asarray(z, "float32"), verbose=0)
-    uniform = np.random.default_rng(seed).random((len(z), *uniform_shape(decoder)), dtype="float32")
+    uniform = seeded_uniforms(decoder, len(z), seed)
     return keras.ops.convert_to_numpy(draw_mixture(parameters, last.channels, uniform))
 
 
@@ -135,7 +140,7 @@ def decode(decoder, z, seed=0, batch_size=256):
     batches = range(0, len(z), batch_size)
     if not decoder_kind(decoder).draws:
         return np.concatenate([image(z[i:i + batch_size]).numpy() for i in batches])
-    uniform = np.random.default_rng(seed).random((len(z), *uniform_shape(decoder)), dtype="float32")
+    uniform = seeded_uniforms(decoder, len(z), seed)
     return np.concatenate([image(z[i:i + batch_size], uniform[i:i + batch_size]).numpy() for i in batches])
 
 
