@@ -78,6 +78,17 @@ def ends_in_mixture(decoder):
     return isinstance(decoder.layers[-1], DiscretizedMixtureMean)
 
 
+_MIXTURE_PARAMETERS = weakref.WeakKeyDictionary()  # a mixture decoder -> its model to the mixture's parameters
+
+
+def mixture_parameters_model(decoder):
+    """A model from `decoder`'s inputs to the parameters of its discretized logistic mixture per pixel (what its
+    last layer shows the mean of); built once per decoder."""
+    if decoder not in _MIXTURE_PARAMETERS:
+        _MIXTURE_PARAMETERS[decoder] = keras.Model(decoder.inputs, decoder.layers[-1].input)
+    return _MIXTURE_PARAMETERS[decoder]
+
+
 def draws_pixels(decoder):
     """Whether draw_pixels can draw `decoder`'s 8-bit pixels beside the mean it shows: a direct decoder of a
     discretized logistic mixture (an autoregressive one shows draws already)."""
@@ -102,10 +113,9 @@ def draw_pixels(decoder, z, seed=0):
     if not draws_pixels(decoder):
         raise ValueError("Only a direct decoder of the discretized_logistic_mixture likelihood draws pixels beside "
                          f"its mean; this one shows {shows(decoder)}.")
-    last = decoder.layers[-1]
-    parameters = keras.Model(decoder.inputs, last.input).predict(np.asarray(z, "float32"), verbose=0)
+    parameters = mixture_parameters_model(decoder).predict(np.asarray(z, "float32"), verbose=0)
     uniform = seeded_uniforms(decoder, len(z), seed)
-    return keras.ops.convert_to_numpy(draw_mixture(parameters, last.channels, uniform))
+    return keras.ops.convert_to_numpy(draw_mixture(parameters, decoder.layers[-1].channels, uniform))
 
 
 def latent_dim(decoder):

@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..decoders import register_decoder_kind, tile_draws
-from ..losses import DiscretizedMixtureMean, draw_mixture
+from ..decoders import ends_in_mixture, mixture_parameters_model, register_decoder_kind, tile_draws
+from ..losses import draw_mixture
 from .layers import LOCAL_LAYERS, MaskedConv2D, MaskedDense, causal_neighbourhoods, local_blocks
 
 
@@ -88,22 +88,17 @@ def run_with_draws(model, inputs, training=False):
 
 
 
-_SCORERS = weakref.WeakKeyDictionary()  # a mixture decoder -> its model [z, x] -> the mixture's parameters
-
-
 def pixel_by_pixel(decoder, z, uniform):
     """x ~ p(x|z) from any autoregressive decoder, one decoder pass per pixel in raster order: a Bernoulli pixel i
     is 1 where uniform_i < p(x_i = 1 | x_<i, z); a mixture's pixel is drawn from its parameters given x_<i with
     its uniforms (draw_mixture). A tf.while_loop under tf.function."""
-    mixture = isinstance(decoder.layers[-1], DiscretizedMixtureMean)
-    if mixture and decoder not in _SCORERS:
-        _SCORERS[decoder] = keras.Model(decoder.inputs, decoder.layers[-1].input)
+    mixture = ends_in_mixture(decoder)
     height, width, channels = decoder.inputs[1].shape[1:]
     x = tf.zeros((tf.shape(z)[0], height, width, channels))
     for i in tf.range(height * width):
         pixel = tf.reshape(tf.one_hot(i, height * width, dtype=x.dtype), (1, height, width, 1))
         if mixture:
-            parameters = _SCORERS[decoder]([z, x], training=False)[:, i // width, i % width]
+            parameters = mixture_parameters_model(decoder)([z, x], training=False)[:, i // width, i % width]
             x += pixel * draw_mixture(parameters, channels, uniform[:, i // width, i % width])[:, None, None, :]
         else:
             x += pixel * tf.cast(uniform < decoder([z, x], training=False), x.dtype)

@@ -7,7 +7,8 @@ import tensorflow as tf
 from keras import layers
 
 from ..architectures import register_architecture, resnet_decoder_features, resnet_encoder_body
-from ..losses import DiscretizedMixtureMean, draw_mixture
+from ..decoders import ends_in_mixture
+from ..losses import draw_mixture
 from .decoder import AutoregressiveDecoder
 from .layers import MaskedConv2D, causal_neighbourhoods
 
@@ -70,7 +71,7 @@ class NeighbourSampler:
     def fits(decoder):
         """Whether `decoder` is a pixelvae decoder: its named layers, ending in a discretized logistic mixture."""
         names = {layer.name for layer in decoder.layers}
-        return all(name in names for name in PIXEL_LAYERS) and isinstance(decoder.layers[-1], DiscretizedMixtureMean)
+        return all(name in names for name in PIXEL_LAYERS) and ends_in_mixture(decoder)
 
     def _draw(self, context, uniform):
         n, size = tf.shape(context)[0], self.height * self.width
