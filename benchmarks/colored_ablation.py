@@ -33,6 +33,32 @@ def _conv_flat_encoder_body(x):
     return layers.Flatten()(x)
 
 
+def _resnet_film_decoder_body(z, image_shape):
+    """The resnet decoder whose per-pixel parameters are scaled per image from z before the shared ones are added:
+    parameters = local * (1 + gain(z)) + shared(z), both Dense layers starting at zero."""
+    channels = image_shape[-1]
+    local = layers.Conv2D(channels, 3, padding="same")(architectures.resnet_decoder_features(z, image_shape))
+    gain = layers.Dense(channels, kernel_initializer="zeros", bias_initializer="ones")(z)
+    shared = layers.Dense(channels, kernel_initializer="zeros")(z)
+    scaled = layers.Multiply()([local, layers.Reshape((1, 1, channels))(gain)])
+    return layers.Add(name="logits")([scaled, layers.Reshape((1, 1, channels))(shared)])
+
+
+architectures.register_architecture("resnet_film", architectures.resnet_encoder_body, _resnet_film_decoder_body,
+                                    description="resnet with a per-image gain on its parameters "
+                                                "(benchmarks/colored_ablation.py)")
+def _resnet_sparse_decoder_body(z, image_shape):
+    """The resnet decoder whose per-pixel part is relu(a) - relu(b) over the shared parameters from z: exactly zero
+    wherever both are negative, so that a flat region takes z's parameters with no per-pixel noise."""
+    channels = image_shape[-1]
+    local = layers.Conv2D(2 * channels, 3, padding="same")(architectures.resnet_decoder_features(z, image_shape))
+    up, down = layers.ReLU()(local[..., :channels]), layers.ReLU()(local[..., channels:])
+    shared = layers.Reshape((1, 1, channels))(layers.Dense(channels, kernel_initializer="zeros")(z))
+    return layers.Add(name="logits")([layers.Subtract()([up, down]), shared])
+
+
+architectures.register_architecture("resnet_sparse", architectures.resnet_encoder_body, _resnet_sparse_decoder_body,
+                                    description="resnet with a sparse per-pixel part (benchmarks/colored_ablation.py)")
 architectures.register_architecture("conv_flat", _conv_flat_encoder_body, architectures._conv_decoder_body,
                                     description="the conv stack without its Dense 16 (benchmarks/colored_ablation.py)")
 
@@ -60,6 +86,8 @@ def main():
                         "learning rate linearly to 0 (callbacks.LinearDecay)")
     parser.add_argument("--beta", type=float, default=1.0, help="the KL term's weight in training (the bits/dim "
                         "printed are the true negative ELBO, beta 1)")
+    parser.add_argument("--ema", type=float, default=0.0, help="keep an exponential moving average of the weights "
+                        "with this momentum, and score it (Adam's use_ema)")
     parser.add_argument("--kl-warmup-epochs", type=int, default=0)
     parser.add_argument("--min-log-scale", type=float, default=losses.MIN_LOG_SCALE, help="the logistics' floor")
     parser.add_argument("--log-scale-offset", type=float, default=losses.LOG_SCALE_OFFSET)
@@ -79,7 +107,8 @@ def main():
     decoder = build_decoder(args.latent_dim, args.architecture, images.shape[1:], likelihood=args.likelihood,
                             mixture_components=args.components if mixture else None)
     vae = VAE(encoder, decoder, likelihood=args.likelihood, beta=0.0 if args.kl_warmup_epochs else args.beta)
-    vae.compile(FusedAdam(args.learning_rate), steps_per_execution=32)
+    vae.compile(FusedAdam(args.learning_rate, **({"use_ema": True, "ema_momentum": args.ema} if args.ema else {})),
+                steps_per_execution=32)
     start = time.perf_counter()
     schedules = ([KLWarmup(args.kl_warmup_epochs, args.beta)] if args.kl_warmup_epochs else []) + (
         [LinearDecay(args.lr_decay, args.learning_rate)] if args.lr_decay else [])

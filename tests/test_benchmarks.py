@@ -8,7 +8,8 @@ from benchmarks.compute_cap import forward_flops
 from benchmarks.likelihood import reading_z
 from benchmarks.likelihood_levers import pixelcnn_decoder, reverse_pixel_order, set_output_bias
 from benchmarks.throughput import interleaved_rounds, summarize
-from keras_vae import build_decoder
+from keras_vae import build_decoder, build_encoder, losses
+from keras_vae.decoders import mixture_parameters_model
 from keras_vae.autoregressive.layers import LOCAL_PREFIX
 from keras_vae.synthetic import colored_mnist
 
@@ -112,3 +113,19 @@ def test_color_fidelity_finds_each_digits_stroke_and_scores_a_reconstructions_co
     gray = np.repeat(colored.mean(-1, keepdims=True), 3, axis=-1)  # the same strokes, their hue lost
     errors = color_fidelity.color_errors(colored, gray)
     assert errors["stroke"] > 10 and errors["background"] > 5
+
+
+def test_bits_by_region_splits_the_reconstruction_loss_at_z_mean(mnist_small):
+    (x, _), _ = mnist_small
+    colored = colored_mnist(x[:6]).astype("float32") / 255
+    encoder = build_encoder(4, "resnet", colored.shape[1:], seed=0)
+    decoder = build_decoder(4, "resnet", colored.shape[1:], likelihood="discretized_logistic_mixture",
+                            mixture_components=2)
+    split = color_fidelity.bits_by_region(encoder, decoder, colored)
+    parameters = mixture_parameters_model(decoder).predict(encoder.predict(colored, verbose=0)[0], verbose=0)
+    nats = losses.discretized_logistic_mixture_reconstruction_loss(losses.eight_bit(colored), parameters)
+    stroke_dims = 3 * color_fidelity.regions(colored).sum()
+    regions_bits = split["stroke"][0] * stroke_dims + split["background"][0] * (colored.size - stroke_dims)
+    np.testing.assert_allclose(regions_bits, float(np.sum(nats)) / np.log(2), rtol=1e-4)
+    assert split["stroke"][1] + split["background"][1] == pytest.approx(1.0)
+    assert split["stroke"][0] > 0 and split["background"][0] > 0
