@@ -3,7 +3,9 @@ the mean stroke color and of the mean background color, for images of one-colore
 background (colored MNIST). Per image, the background color is the median of its border pixels; the stroke is
 where a pixel lies farther from it than half the farthest pixel; each region's mean color in the reconstruction
 (decoder(z_mean)) is compared with the original's over the same pixels, the three channels' absolute errors
-averaged. Beside them, the same errors of a model that knew no image: every image shown as the test set's mean
+averaged; and the stroke's color where the reconstruction draws it (over its own stroke pixels, found the same
+way), so that a stroke drawn in its color but off its place or blurred is told apart from one in the wrong color.
+Beside them, the same errors of a model that knew no image: every image shown as the test set's mean
 stroke and background colors. For a decoder of a discretized logistic mixture, where its bits go: -log2 p(x | z_mean)
 per dimension over each region, and each region's share of the total.
 
@@ -37,10 +39,14 @@ def mean_colors(x, stroke):
 
 def color_errors(x, shown):
     """{stroke, background}: the mean absolute error of each region's mean color, in 8-bit levels, of `shown`
-    against the originals x (both (n, h, w, c) in [0, 1]), over the originals' regions."""
+    against the originals x (both (n, h, w, c) in [0, 1]), over the originals' regions; {stroke where drawn}: of the
+    mean color over the stroke pixels of `shown` itself."""
     stroke = regions(x)
-    return {name: float(255 * np.abs(a - b).mean())
-            for name, a, b in zip(("stroke", "background"), mean_colors(x, stroke), mean_colors(shown, stroke))}
+    originals, over_originals = mean_colors(x, stroke), mean_colors(shown, stroke)
+    errors = {name: float(255 * np.abs(a - b).mean())
+              for name, a, b in zip(("stroke", "background"), originals, over_originals)}
+    drawn = mean_colors(shown, regions(shown))[0]
+    return {**errors, "stroke where drawn": float(255 * np.abs(originals[0] - drawn).mean())}
 
 
 def bits_by_region(encoder, decoder, x):
@@ -69,7 +75,8 @@ def main():
               "color error (8-bit levels)": {"reconstructions": color_errors(x, reconstruct(encoder, decoder, x)),
                                              "the set's mean colors": color_errors(x, knew_nothing)}}
     for name, errors in result["color error (8-bit levels)"].items():
-        print(f"{name:<22} stroke {errors['stroke']:6.1f}   background {errors['background']:6.1f}")
+        print(f"{name:<22} stroke {errors['stroke']:6.1f}   background {errors['background']:6.1f}   "
+              f"stroke where drawn {errors['stroke where drawn']:6.1f}")
     if draws_pixels(decoder):
         result["bits per dim of p(x | z_mean), share of the bits"] = bits_by_region(encoder, decoder, x)
         for name, (bits, share) in result["bits per dim of p(x | z_mean), share of the bits"].items():

@@ -109,10 +109,14 @@ def test_color_fidelity_finds_each_digits_stroke_and_scores_a_reconstructions_co
     digit = np.pad(x[:50, ..., 0], ((0, 0), (2, 2), (2, 2))) > 0.5
     stroke = color_fidelity.regions(colored)
     assert (stroke & digit).sum() / (stroke | digit).sum() > 0.8
-    assert color_fidelity.color_errors(colored, colored) == {"stroke": 0.0, "background": 0.0}
+    assert color_fidelity.color_errors(colored, colored) == {"stroke": 0.0, "background": 0.0,
+                                                             "stroke where drawn": 0.0}
     gray = np.repeat(colored.mean(-1, keepdims=True), 3, axis=-1)  # the same strokes, their hue lost
     errors = color_fidelity.color_errors(colored, gray)
-    assert errors["stroke"] > 10 and errors["background"] > 5
+    assert errors["stroke"] > 10 and errors["background"] > 5 and errors["stroke where drawn"] > 10
+    moved = np.roll(colored, 3, axis=2)  # each stroke in its color, three pixels off its place
+    errors = color_fidelity.color_errors(colored, moved)
+    assert errors["stroke where drawn"] < 1 < 10 < errors["stroke"]
 
 
 def test_bits_by_region_splits_the_reconstruction_loss_at_z_mean(mnist_small):
