@@ -9,7 +9,9 @@ pixel's distance from the background color with the digit's mask), and the KL of
     python -m benchmarks.colored_ablation --data ../shared/data/mnist.npz --architecture conv_flat --components 5
     python -m benchmarks.colored_ablation --data ../shared/data/mnist.npz --likelihood gaussian_calibrated
 
-`conv_flat` is the tutorial's conv stack without its Dense 16 before z (registered here, for this comparison).
+Registered here, for these comparisons: `conv_flat`, the tutorial's conv stack without its Dense 16 before z;
+`resnet_film`, resnet with a per-image gain on its per-pixel parameters; `resnet_sparse`, resnet whose per-pixel
+part is exactly 0 on flat regions (docs/own_images.md, "Smaller batches, and where the bits go").
 """
 import argparse
 import json
