@@ -41,22 +41,22 @@ def _resnet_film_decoder_body(z, image_shape):
     channels = image_shape[-1]
     local = layers.Conv2D(channels, 3, padding="same")(architectures.resnet_decoder_features(z, image_shape))
     gain = layers.Dense(channels, kernel_initializer="zeros", bias_initializer="ones")(z)
-    shared = layers.Dense(channels, kernel_initializer="zeros")(z)
     scaled = layers.Multiply()([local, layers.Reshape((1, 1, channels))(gain)])
-    return layers.Add(name="logits")([scaled, layers.Reshape((1, 1, channels))(shared)])
+    return layers.Add(name="logits")([scaled, architectures.shared_parameters(z, channels)])
 
 
 architectures.register_architecture("resnet_film", architectures.resnet_encoder_body, _resnet_film_decoder_body,
                                     description="resnet with a per-image gain on its parameters "
                                                 "(benchmarks/colored_ablation.py)")
+
+
 def _resnet_sparse_decoder_body(z, image_shape):
     """The resnet decoder whose per-pixel part is relu(a) - relu(b) over the shared parameters from z: exactly zero
     wherever both are negative, so that a flat region takes z's parameters with no per-pixel noise."""
     channels = image_shape[-1]
     local = layers.Conv2D(2 * channels, 3, padding="same")(architectures.resnet_decoder_features(z, image_shape))
     up, down = layers.ReLU()(local[..., :channels]), layers.ReLU()(local[..., channels:])
-    shared = layers.Reshape((1, 1, channels))(layers.Dense(channels, kernel_initializer="zeros")(z))
-    return layers.Add(name="logits")([layers.Subtract()([up, down]), shared])
+    return layers.Add(name="logits")([layers.Subtract()([up, down]), architectures.shared_parameters(z, channels)])
 
 
 architectures.register_architecture("resnet_sparse", architectures.resnet_encoder_body, _resnet_sparse_decoder_body,

@@ -212,13 +212,18 @@ def resnet_decoder_features(z, image_shape):
     return x
 
 
+def shared_parameters(z, channels):
+    """`channels` parameters of z alone that every pixel shares, shaped (1, 1, channels) to add to a feature map: a
+    Dense layer starting at zero."""
+    return layers.Reshape((1, 1, channels))(layers.Dense(channels, kernel_initializer="zeros")(z))
+
+
 def _resnet_decoder_body(z, image_shape):
     """resnet_decoder_features, then a 3x3 convolution to the likelihood's parameters per pixel, plus parameters
-    of z alone that every pixel shares (a Dense layer, starting at zero): a flat background's color in one linear
-    step from z, not rebuilt at each pixel through the upsampling stack."""
+    of z alone that every pixel shares: a flat background's color in one linear step from z, not rebuilt at each
+    pixel through the upsampling stack."""
     local = layers.Conv2D(image_shape[-1], 3, padding="same")(resnet_decoder_features(z, image_shape))
-    shared = layers.Reshape((1, 1, image_shape[-1]))(layers.Dense(image_shape[-1], kernel_initializer="zeros")(z))
-    return layers.Add(name="logits")([local, shared])
+    return layers.Add(name="logits")([local, shared_parameters(z, image_shape[-1])])
 
 
 register_architecture("conv", _conv_encoder_body, _conv_decoder_body, description="the Keras example's conv stack")

@@ -31,9 +31,9 @@ from .priors import MixturePrior
 OWN_IMAGES = {"likelihood": "discretized_logistic_mixture", "architecture": "resnet", "latent_dim": 32,
               "batch_size": 16, "lr_decay": 0.3}
 OWN_IMAGES_REASON = ("a probability of every 8-bit value, color channels coupled, from residual blocks with no narrow "
-                     "layer before z, batches of 16 (eight times the tutorial's steps), and a learning rate lowered to 0 over the last 30% of "
-                     "them so that the run ends on settled weights; the tutorial's choices draw gray, blurred images "
-                     "there: docs/own_images.md")
+                     "layer before z, batches of 16 (eight times the tutorial's steps), and a learning rate lowered "
+                     "to 0 over the last 30% of them so that the run ends on settled weights; the tutorial's choices "
+                     "draw gray, blurred images there: docs/own_images.md")
 
 # What `model` in a TrainConfig names: the VAE, or the plain autoencoder it is contrasted with.
 MODELS = {"vae": VAE, "ae": Autoencoder}
