@@ -19,7 +19,7 @@ import numpy as np
 from keras import ops
 
 from keras_vae import loading, losses, run_data
-from keras_vae.decoders import draws_pixels, encode, mixture_parameters_model, reconstruct
+from keras_vae.decoders import decode, draws_pixels, encode, mixture_parameters_model
 
 
 def regions(x):
@@ -49,10 +49,10 @@ def color_errors(x, shown):
     return {**errors, "stroke where drawn": float(255 * np.abs(originals[0] - drawn).mean())}
 
 
-def bits_by_region(encoder, decoder, x):
+def bits_by_region(decoder, z_mean, x):
     """{stroke, background}: (bits per dimension of p(x | z_mean), the region's share of all the bits) of a
     discretized logistic mixture decoder on images x in [0, 1], over the originals' regions."""
-    parameters = mixture_parameters_model(decoder).predict(encode(encoder, x)[0], verbose=0)
+    parameters = mixture_parameters_model(decoder).predict(z_mean, verbose=0)
     log_weights, log_probs = losses.mixture_log_probs(losses.eight_bit(ops.convert_to_tensor(x)), parameters)
     bits = -np.asarray(ops.logsumexp(log_weights + ops.sum(log_probs, axis=-1), axis=-1)) / np.log(2)
     stroke = regions(x)
@@ -70,15 +70,16 @@ def main():
     x, _ = run_data.test_set(args.model, args.data, args.n)
     encoder, decoder = loading.load_part(args.model, "encoder"), loading.load_part(args.model, "decoder")
     stroke_colors, background_colors = mean_colors(x, regions(x))
+    z_mean = encode(encoder, x)[0]
     knew_nothing = np.where(regions(x)[..., None], stroke_colors.mean(0), background_colors.mean(0))
     result = {"model": args.model, "test_images": len(x),
-              "color error (8-bit levels)": {"reconstructions": color_errors(x, reconstruct(encoder, decoder, x)),
+              "color error (8-bit levels)": {"reconstructions": color_errors(x, decode(decoder, z_mean)),
                                              "the set's mean colors": color_errors(x, knew_nothing)}}
     for name, errors in result["color error (8-bit levels)"].items():
         print(f"{name:<22} stroke {errors['stroke']:6.1f}   background {errors['background']:6.1f}   "
               f"stroke where drawn {errors['stroke where drawn']:6.1f}")
     if draws_pixels(decoder):
-        result["bits per dim of p(x | z_mean), share of the bits"] = bits_by_region(encoder, decoder, x)
+        result["bits per dim of p(x | z_mean), share of the bits"] = bits_by_region(decoder, z_mean, x)
         for name, (bits, share) in result["bits per dim of p(x | z_mean), share of the bits"].items():
             print(f"{name:<10} {bits:5.2f} bits/dim, {100 * share:3.0f}% of the bits")
     if args.json:

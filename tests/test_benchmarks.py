@@ -125,8 +125,9 @@ def test_bits_by_region_splits_the_reconstruction_loss_at_z_mean(mnist_small):
     encoder = build_encoder(4, "resnet", colored.shape[1:], seed=0)
     decoder = build_decoder(4, "resnet", colored.shape[1:], likelihood="discretized_logistic_mixture",
                             mixture_components=2)
-    split = color_fidelity.bits_by_region(encoder, decoder, colored)
-    parameters = mixture_parameters_model(decoder).predict(encoder.predict(colored, verbose=0)[0], verbose=0)
+    z_mean = encoder.predict(colored, verbose=0)[0]
+    split = color_fidelity.bits_by_region(decoder, z_mean, colored)
+    parameters = mixture_parameters_model(decoder).predict(z_mean, verbose=0)
     nats = losses.discretized_logistic_mixture_reconstruction_loss(losses.eight_bit(colored), parameters)
     stroke_dims = 3 * color_fidelity.regions(colored).sum()
     regions_bits = split["stroke"][0] * stroke_dims + split["background"][0] * (colored.size - stroke_dims)
