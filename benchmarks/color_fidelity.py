@@ -4,7 +4,8 @@ background (colored MNIST). Per image, the background color is the median of its
 where a pixel lies farther from it than half the farthest pixel; each region's mean color in the reconstruction
 (decoder(z_mean)) is compared with the original's over the same pixels, the three channels' absolute errors
 averaged; and the stroke's color where the reconstruction draws it (over its own stroke pixels, found the same
-way), so that a stroke drawn in its color but off its place or blurred is told apart from one in the wrong color.
+way), so that a stroke drawn in its color but off its place or blurred is told apart from one in the wrong color;
+per channel, how the stroke color shown follows the original's over the images (a correlation, blind to paleness).
 Beside them, the same errors of a model that knew no image: every image shown as the test set's mean
 stroke and background colors. For a decoder of a discretized logistic mixture, where its bits go: -log2 p(x | z_mean)
 per dimension over each region, and each region's share of the total.
@@ -49,6 +50,15 @@ def color_errors(x, shown):
     return {**errors, "stroke where drawn": float(255 * np.abs(originals[0] - drawn).mean())}
 
 
+def stroke_color_correlations(x, shown):
+    """Per channel, the correlation over images of the mean stroke color of `shown` with the original's (both over
+    the original's stroke): 1 where the shown color follows the original's, however pale; 0 where it is the same for
+    every image."""
+    stroke = regions(x)
+    original, over_original = mean_colors(x, stroke)[0], mean_colors(shown, stroke)[0]
+    return [float(np.corrcoef(a, b)[0, 1]) if np.ptp(b) > 0 else 0.0 for a, b in zip(original.T, over_original.T)]
+
+
 def bits_by_region(decoder, z_mean, x):
     """{stroke, background}: (bits per dimension of p(x | z_mean), the region's share of all the bits) of a
     discretized logistic mixture decoder on images x in [0, 1], over the originals' regions."""
@@ -71,13 +81,17 @@ def main():
     encoder, decoder = loading.load_part(args.model, "encoder"), loading.load_part(args.model, "decoder")
     stroke_colors, background_colors = mean_colors(x, regions(x))
     z_mean = encode(encoder, x)[0]
+    shown = decode(decoder, z_mean)
     knew_nothing = np.where(regions(x)[..., None], stroke_colors.mean(0), background_colors.mean(0))
     result = {"model": args.model, "test_images": len(x),
-              "color error (8-bit levels)": {"reconstructions": color_errors(x, decode(decoder, z_mean)),
-                                             "the set's mean colors": color_errors(x, knew_nothing)}}
+              "color error (8-bit levels)": {"reconstructions": color_errors(x, shown),
+                                             "the set's mean colors": color_errors(x, knew_nothing)},
+              "stroke color correlation per channel": stroke_color_correlations(x, shown)}
     for name, errors in result["color error (8-bit levels)"].items():
         print(f"{name:<22} stroke {errors['stroke']:6.1f}   background {errors['background']:6.1f}   "
               f"stroke where drawn {errors['stroke where drawn']:6.1f}")
+    print("the reconstructions' stroke color against the original's, correlation per channel: "
+          + " ".join(f"{value:.2f}" for value in result["stroke color correlation per channel"]))
     if draws_pixels(decoder):
         result["bits per dim of p(x | z_mean), share of the bits"] = bits_by_region(decoder, z_mean, x)
         for name, (bits, share) in result["bits per dim of p(x | z_mean), share of the bits"].items():

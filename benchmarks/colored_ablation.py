@@ -11,7 +11,8 @@ pixel's distance from the background color with the digit's mask), and the KL of
 
 Registered here, for these comparisons: `conv_flat`, the tutorial's conv stack without its Dense 16 before z;
 `resnet_film`, resnet with a per-image gain on its per-pixel parameters; `resnet_sparse`, resnet whose per-pixel
-part is exactly 0 on flat regions (docs/own_images.md, "Smaller batches, and where the bits go").
+part is exactly 0 on flat regions (docs/own_images.md, "Smaller batches, and where the bits go"); `resnet_fullres`,
+resnet with a residual block at full size ("Batch 8, and how much one run tells").
 """
 import argparse
 import json
@@ -25,7 +26,7 @@ from keras_vae import VAE, FusedAdam, build_decoder, build_encoder, load_mnist, 
 from keras_vae import architectures
 from keras_vae.callbacks import KLWarmup, LinearDecay
 from keras_vae.synthetic import colored_mnist
-from benchmarks.color_fidelity import mean_colors
+from benchmarks.color_fidelity import color_errors, mean_colors
 
 
 def _conv_flat_encoder_body(x):
@@ -61,6 +62,17 @@ def _resnet_sparse_decoder_body(z, image_shape):
 
 architectures.register_architecture("resnet_sparse", architectures.resnet_encoder_body, _resnet_sparse_decoder_body,
                                     description="resnet with a sparse per-pixel part (benchmarks/colored_ablation.py)")
+def _resnet_fullres_decoder_body(z, image_shape):
+    """The resnet decoder with one more residual block at full size before its per-pixel parameters."""
+    features = architectures._residual_block(architectures.resnet_decoder_features(z, image_shape),
+                                             architectures._filters(0))
+    local = layers.Conv2D(image_shape[-1], 3, padding="same")(features)
+    return layers.Add(name="logits")([local, architectures.shared_parameters(z, image_shape[-1])])
+
+
+architectures.register_architecture("resnet_fullres", architectures.resnet_encoder_body, _resnet_fullres_decoder_body,
+                                    description="resnet with a residual block at full size "
+                                                "(benchmarks/colored_ablation.py)")
 architectures.register_architecture("conv_flat", _conv_flat_encoder_body, architectures._conv_decoder_body,
                                     description="the conv stack without its Dense 16 (benchmarks/colored_ablation.py)")
 
@@ -86,6 +98,7 @@ def main():
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--lr-decay", type=float, default=0.0, help="the last fraction of steps that lowers the "
                         "learning rate linearly to 0 (callbacks.LinearDecay)")
+    parser.add_argument("--beta-2", type=float, default=0.999, help="Adam's beta_2")
     parser.add_argument("--beta", type=float, default=1.0, help="the KL term's weight in training (the bits/dim "
                         "printed are the true negative ELBO, beta 1)")
     parser.add_argument("--ema", type=float, default=0.0, help="keep an exponential moving average of the weights "
@@ -93,10 +106,13 @@ def main():
     parser.add_argument("--kl-warmup-epochs", type=int, default=0)
     parser.add_argument("--min-log-scale", type=float, default=losses.MIN_LOG_SCALE, help="the logistics' floor")
     parser.add_argument("--log-scale-offset", type=float, default=losses.LOG_SCALE_OFFSET)
+    parser.add_argument("--coupling-range", type=float, default=losses.COUPLING_RANGE,
+                        help="the channels' coupling coefficients lie in (-range, range)")
     parser.add_argument("--gray", action="store_true", help="the digits as they are (8-bit gray, padded to 32)")
     parser.add_argument("--jsonl", default=None, help="append the result here")
     args = parser.parse_args()
     losses.MIN_LOG_SCALE, losses.LOG_SCALE_OFFSET = args.min_log_scale, args.log_scale_offset
+    losses.COUPLING_RANGE = args.coupling_range
 
     (x, _), _ = load_mnist(args.data)
     digits = x[:5000].astype("float32")
@@ -109,7 +125,8 @@ def main():
     decoder = build_decoder(args.latent_dim, args.architecture, images.shape[1:], likelihood=args.likelihood,
                             mixture_components=args.components if mixture else None)
     vae = VAE(encoder, decoder, likelihood=args.likelihood, beta=0.0 if args.kl_warmup_epochs else args.beta)
-    vae.compile(FusedAdam(args.learning_rate, **({"use_ema": True, "ema_momentum": args.ema} if args.ema else {})),
+    ema = {"use_ema": True, "ema_momentum": args.ema} if args.ema else {}
+    vae.compile(FusedAdam(args.learning_rate, beta_2=args.beta_2, **ema),
                 steps_per_execution=32)
     start = time.perf_counter()
     schedules = ([KLWarmup(args.kl_warmup_epochs, args.beta)] if args.kl_warmup_epochs else []) + (
@@ -124,6 +141,7 @@ def main():
               "bits_per_dim": round(float(elbo / (np.prod(images.shape[1:]) * math.log(2))), 3),
               "kl": round(float(scores["kl_loss"]), 1), "stroke_color_error": round(float(errors[0]), 1),
               "background_color_error": round(float(errors[1]), 1),
+              "stroke_where_drawn": round(color_errors(x_test, shown)["stroke where drawn"], 1),
               "shape_correlation": round(shape_correlation(x_test, shown, digit_test), 3),
               "kl_per_epoch": [round(float(v), 1) for v in history.history["kl_loss"]]}
     print(json.dumps(result))

@@ -168,6 +168,8 @@ MIN_LOG_SCALE = -7.0  # PixelCNN++'s floor on a logistic's log-scale: a bin of 1
 # 8-bit bins wide (scale e^-3), so that the first steps learn the images, not the scale (Adam moves a bias ~1e-3
 # a step: from scale 1 to a few bins would take thousands of steps).
 MEAN_OFFSET, LOG_SCALE_OFFSET = 0.5, -3.0
+COUPLING_RANGE = 1.0  # PixelCNN++'s coupling coefficients lie in (-1, 1); a wider range gained nothing on colored
+# MNIST, where a stroke's green may be up to 10 times its red (benchmarks/colored_ablation.py --coupling-range)
 MIXTURE_COMPONENTS = 1  # the mixture's K unless a decoder is built with another: in 10 epochs on colored MNIST one
 # logistic per pixel shows the digit in its mean image, five do not (docs/own_images.md)
 
@@ -181,7 +183,7 @@ def mixture_parameters(channels, components=None):
 def split_mixture(parameters, channels):
     """The decoder's parameters (..., K * (1 + 2C + C(C-1)/2)) as (logits (..., K), means (..., K, C) offset by
     MEAN_OFFSET, log-scales (..., K, C) offset by LOG_SCALE_OFFSET and floored at MIN_LOG_SCALE, coupling
-    coefficients (..., K, C(C-1)/2) in (-1, 1))."""
+    coefficients (..., K, C(C-1)/2) in (-COUPLING_RANGE, COUPLING_RANGE))."""
     parameters = ops.cast(parameters, "float32")
     pairs = channels * (channels - 1) // 2
     components = parameters.shape[-1] // (1 + 2 * channels + pairs)
@@ -190,7 +192,7 @@ def split_mixture(parameters, channels):
     rest = ops.reshape(parameters[..., components:], (*batch, components, 2 * channels + pairs))
     means = rest[..., :channels] + MEAN_OFFSET
     log_scales = ops.maximum(rest[..., channels:2 * channels] + LOG_SCALE_OFFSET, MIN_LOG_SCALE)
-    return logits, means, log_scales, ops.tanh(rest[..., 2 * channels:])
+    return logits, means, log_scales, COUPLING_RANGE * ops.tanh(rest[..., 2 * channels:] / COUPLING_RANGE)
 
 
 def log_mixture_weights(logits):

@@ -119,6 +119,19 @@ def test_color_fidelity_finds_each_digits_stroke_and_scores_a_reconstructions_co
     assert errors["stroke where drawn"] < 1 < 10 < errors["stroke"]
 
 
+def test_stroke_color_correlations_follow_the_originals_colors_however_pale(mnist_small):
+    (x, _), _ = mnist_small
+    colored = colored_mnist(x[:50]).astype("float32") / 255
+    np.testing.assert_allclose(color_fidelity.stroke_color_correlations(colored, colored), 1.0, rtol=1e-6)
+    pale = 0.5 * colored + 0.25  # halfway to a gray: each stroke's color lower in contrast, in the same order
+    np.testing.assert_allclose(color_fidelity.stroke_color_correlations(colored, pale), 1.0, rtol=1e-6)
+    assert color_fidelity.color_errors(colored, pale)["stroke"] > 10
+    same = np.where(color_fidelity.regions(colored)[..., None], 0.75, colored)  # every stroke one color
+    assert color_fidelity.stroke_color_correlations(colored, same) == [0.0, 0.0, 0.0]
+    red_for_green = colored[..., [1, 0, 2]]  # red and green swapped: independent draws, so no correlation
+    assert all(abs(value) < 0.5 for value in color_fidelity.stroke_color_correlations(colored, red_for_green)[:2])
+
+
 def test_bits_by_region_splits_the_reconstruction_loss_at_z_mean(mnist_small):
     (x, _), _ = mnist_small
     colored = colored_mnist(x[:6]).astype("float32") / 255
