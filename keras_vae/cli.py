@@ -204,6 +204,9 @@ def _train(args):
         f"Wrote {run_dir}: loss {final['loss']:.2f}, test loss {test['loss']:.2f} nats/image, "
         f"{metrics['samples_per_second']:.0f} samples/s"
     )
+    if said:  # the codes of a run on one's own images fill little of N(0, I): docs/own_images.md
+        print(f"Its samples.png draws z from N(0, I); for samples like your images, fit a prior to the codes: "
+              f"python -m keras_vae fit-prior --model {run_dir} --components 50 --out {run_dir}_prior50")
 
 
 def _model_arguments(name, *more):
