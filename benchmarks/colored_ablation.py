@@ -12,7 +12,7 @@ pixel's distance from the background color with the digit's mask), and the KL of
 Registered here, for these comparisons: `conv_flat`, the tutorial's conv stack without its Dense 16 before z;
 `resnet_film`, resnet with a per-image gain on its per-pixel parameters; `resnet_sparse`, resnet whose per-pixel
 part is exactly 0 on flat regions (docs/own_images.md, "Smaller batches, and where the bits go"); `resnet_fullres`,
-resnet with a residual block at full size ("Batch 8, and how much one run tells").
+resnet with a residual block at full size ("Batch 8, and why the strokes stay pale").
 """
 import argparse
 import json
@@ -62,6 +62,8 @@ def _resnet_sparse_decoder_body(z, image_shape):
 
 architectures.register_architecture("resnet_sparse", architectures.resnet_encoder_body, _resnet_sparse_decoder_body,
                                     description="resnet with a sparse per-pixel part (benchmarks/colored_ablation.py)")
+
+
 def _resnet_fullres_decoder_body(z, image_shape):
     """The resnet decoder with one more residual block at full size before its per-pixel parameters."""
     features = architectures._residual_block(architectures.resnet_decoder_features(z, image_shape),
