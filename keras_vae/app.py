@@ -6,6 +6,7 @@ import io
 import os
 import signal
 import socket
+import threading
 import time
 
 import numpy as np
@@ -265,11 +266,19 @@ def serve(model="pretrained:conv_latent2", host="127.0.0.1", port=7860, data=Non
         raise OSError(f"cannot serve on {host}:{port}: {error}".splitlines()[0]) from None
     print(f"Serving the explorer of {model} at http://{host}:{port} (Ctrl-C stops it)", flush=True)
     if block and not gradio.utils.ipython_check():
-        try:
-            while True:
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not break the closing
-            page.close()
-            print("Stopped the explorer.")
+        wait_for_ctrl_c()
+        page.close()
+        print("Stopped the explorer.")
     return page
+
+
+def wait_for_ctrl_c():
+    """Return at the first Ctrl-C (SIGINT), and ignore the later ones: its handler only sets a flag, so no
+    KeyboardInterrupt can land halfway through the closing that follows, however soon a second Ctrl-C comes."""
+    pressed = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: pressed.set())
+    try:
+        while not pressed.wait(0.5):
+            pass
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -5,13 +5,14 @@ import shutil
 import signal
 import socket
 import sys
+import threading
 import time
 
 import numpy as np
 import pytest
 from browser import changed, click_map, draw_stroke, free_port, open_page, pixels, shown, shown_z, start_app
 from keras_vae import VAE, build_decoder, build_encoder, cli, loading, run_data, runs
-from keras_vae.app import ZOOM, ExplorerApp, picture, sketch_ink
+from keras_vae.app import ZOOM, ExplorerApp, picture, sketch_ink, wait_for_ctrl_c
 from keras_vae.latent import LatentSpace
 from conftest import SMALL_MNIST
 
@@ -211,6 +212,18 @@ def test_prior_samples_appear_on_the_button(page):
     page.locator("#sample").click()
     grid = pixels(changed(page, "samples", None, timeout=30000), zoom=ZOOM // 2)
     assert grid.shape == (4 * 28, 4 * 28) and grid.std() > 0.1
+
+
+def test_waiting_for_ctrl_c_returns_at_the_first_and_a_second_raises_nothing():
+    original = signal.getsignal(signal.SIGINT)
+    for delay in (0.1, 0.1, 0.3):  # the second on the first's heels, the third once the first has been handled
+        threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT)).start()
+    try:
+        wait_for_ctrl_c()
+        time.sleep(0.5)  # no KeyboardInterrupt from the later presses
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, original)
 
 
 @pytest.mark.slow
