@@ -1,5 +1,6 @@
 """Which decoder learns colored MNIST in minutes: one variant a call, on the first 5,000 MNIST digits colored
-(keras_vae.synthetic.colored_mnist, seed 0), 4,500 to train and 500 to score, 10 epochs, seed 0 for the weights.
+(keras_vae.synthetic.colored_mnist, seed 0), 4,500 to train and 500 to score, 10 epochs, seed 0 for the weights
+(since the fifth session: before it, only the encoder's noise was seeded, so rows of one command differ by the start).
 Prints (and appends to --jsonl) the test negative ELBO in bits/dim, its KL, the seconds of fit, the error of the
 mean stroke and background colors of the reconstructions (8-bit levels, over the true digit's pixels: see
 benchmarks/color_fidelity.py), how well the reconstruction's strokes follow the digit (the correlation of each
@@ -19,6 +20,7 @@ import json
 import math
 import time
 
+import keras
 import numpy as np
 from keras import layers
 
@@ -116,6 +118,7 @@ def main():
     losses.MIN_LOG_SCALE, losses.LOG_SCALE_OFFSET = args.min_log_scale, args.log_scale_offset
     losses.COUPLING_RANGE = args.coupling_range
 
+    keras.utils.set_random_seed(0)  # the weights, the shuffling and the noise: a rerun draws the same numbers
     (x, _), _ = load_mnist(args.data)
     digits = x[:5000].astype("float32")
     digit = np.pad(digits, ((0, 0), (2, 2), (2, 2), (0, 0)))[..., 0] > 0.5
