@@ -79,10 +79,11 @@ def main():
     args = parser.parse_args()
     x, _ = run_data.test_set(args.model, args.data, args.n)
     encoder, decoder = loading.load_part(args.model, "encoder"), loading.load_part(args.model, "decoder")
-    stroke_colors, background_colors = mean_colors(x, regions(x))
+    stroke = regions(x)
+    stroke_colors, background_colors = mean_colors(x, stroke)
     z_mean = encode(encoder, x)[0]
     shown = decode(decoder, z_mean)
-    knew_nothing = np.where(regions(x)[..., None], stroke_colors.mean(0), background_colors.mean(0))
+    knew_nothing = np.where(stroke[..., None], stroke_colors.mean(0), background_colors.mean(0))
     result = {"model": args.model, "test_images": len(x),
               "color error (8-bit levels)": {"reconstructions": color_errors(x, shown),
                                              "the set's mean colors": color_errors(x, knew_nothing)},
