@@ -4,7 +4,9 @@
 Prints (and appends to --jsonl) the test negative ELBO in bits/dim, its KL, the seconds of fit, the error of the
 mean stroke and background colors of the reconstructions (8-bit levels, over the true digit's pixels: see
 benchmarks/color_fidelity.py), how well the reconstruction's strokes follow the digit (the correlation of each
-pixel's distance from the background color with the digit's mask), and the KL of each epoch.
+pixel's distance from the background color with the digit's mask), per channel the correlation of the shown
+stroke color with the original's, and the KL of each epoch. `--figure` writes the first twelve test images over
+their reconstructions (the mean, E[x|z_mean]) and, for a mixture, over each pixel's likeliest component's mean.
 
     python -m benchmarks.colored_ablation --data ../shared/data/mnist.npz --architecture conv
     python -m benchmarks.colored_ablation --data ../shared/data/mnist.npz --architecture conv_flat --components 5
@@ -25,10 +27,11 @@ import numpy as np
 from keras import layers
 
 from keras_vae import VAE, FusedAdam, build_decoder, build_encoder, load_mnist, losses
-from keras_vae import architectures
+from keras_vae import architectures, plots
 from keras_vae.callbacks import KLWarmup, LinearDecay
+from keras_vae.decoders import mixture_parameters_model
 from keras_vae.synthetic import colored_mnist
-from benchmarks.color_fidelity import color_errors, mean_colors
+from benchmarks.color_fidelity import color_errors, mean_colors, stroke_color_correlations
 
 
 def _conv_flat_encoder_body(x):
@@ -81,6 +84,42 @@ architectures.register_architecture("conv_flat", _conv_flat_encoder_body, archit
                                     description="the conv stack without its Dense 16 (benchmarks/colored_ablation.py)")
 
 
+def likeliest_component_mean(parameters, channels):
+    """Per pixel, the mean of the mixture component with the largest weight (its channels coupled as in the mean),
+    clipped to [0, 1]: what a component, not the blend of all of them, draws."""
+    logits, means, _, coefficients = losses.split_mixture(parameters, channels)
+    chosen = np.asarray(keras.ops.argmax(logits, axis=-1))[..., None, None]
+    means, coefficients = (np.take_along_axis(np.asarray(v), chosen, axis=-2)[..., 0, :]
+                           for v in (means, coefficients))
+    shown = []
+    for c in range(channels):
+        shown.append(np.asarray(losses.coupled_mean(means, coefficients, np.stack(shown, -1) if shown else None, c)))
+    return np.clip(np.stack(shown, -1), 0.0, 1.0)
+
+
+def save_figure(path, x, shown, decoder, z_mean, by_component):
+    """The first twelve images x over `shown` and, `by_component` (a mixture of K > 1), over their likeliest
+    components' means."""
+    rows = [x[:12], shown[:12]]
+    if by_component:
+        parameters = mixture_parameters_model(decoder).predict(z_mean[:12], verbose=0)
+        rows.append(likeliest_component_mean(parameters, x.shape[-1]))
+    title = "test images; E[x|z_mean]" + ("; each pixel's likeliest component's mean" if by_component else "")
+    plots.save_grid(path, plots.tile_images(np.concatenate(rows), len(rows), 12), title, zoom=3)
+
+
+class LetComponentsIn(keras.callbacks.Callback):
+    """Sets losses.LATER_COMPONENTS_LOGIT (a variable) to `logit` at the start of epoch `epoch`."""
+
+    def __init__(self, epoch, logit):
+        super().__init__()
+        self.epoch, self.logit = epoch, logit
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            losses.LATER_COMPONENTS_LOGIT.assign(self.logit)
+
+
 def shape_correlation(x, shown, digit):
     """Mean over images of corr(|shown - its background color| summed over channels, the digit's mask)."""
     values = []
@@ -112,11 +151,18 @@ def main():
     parser.add_argument("--log-scale-offset", type=float, default=losses.LOG_SCALE_OFFSET)
     parser.add_argument("--coupling-range", type=float, default=losses.COUPLING_RANGE,
                         help="the channels' coupling coefficients lie in (-range, range)")
+    parser.add_argument("--later-components-logit", type=float, default=losses.LATER_COMPONENTS_LOGIT,
+                        help="added to the mixture logits of components 2..K (-8: they start at weight e^-8)")
+    parser.add_argument("--components-from-epoch", type=int, default=0, help="hold components 2..K off (their "
+                        "logits offset by -30) until this epoch, then offset by --later-components-logit")
     parser.add_argument("--gray", action="store_true", help="the digits as they are (8-bit gray, padded to 32)")
     parser.add_argument("--jsonl", default=None, help="append the result here")
+    parser.add_argument("--figure", default=None, help="write the reconstructions figure here (PNG)")
     args = parser.parse_args()
     losses.MIN_LOG_SCALE, losses.LOG_SCALE_OFFSET = args.min_log_scale, args.log_scale_offset
     losses.COUPLING_RANGE = args.coupling_range
+    losses.LATER_COMPONENTS_LOGIT = keras.Variable(-30.0 if args.components_from_epoch else
+                                                   args.later_components_logit, trainable=False)
 
     keras.utils.set_random_seed(0)  # the weights, the shuffling and the noise: a rerun draws the same numbers
     (x, _), _ = load_mnist(args.data)
@@ -135,21 +181,26 @@ def main():
                 steps_per_execution=32)
     start = time.perf_counter()
     schedules = ([KLWarmup(args.kl_warmup_epochs, args.beta)] if args.kl_warmup_epochs else []) + (
-        [LinearDecay(args.lr_decay, args.learning_rate)] if args.lr_decay else [])
+        [LinearDecay(args.lr_decay, args.learning_rate)] if args.lr_decay else []) + (
+        [LetComponentsIn(args.components_from_epoch, args.later_components_logit)] if args.components_from_epoch else [])
     history = vae.fit(x_train, epochs=args.epochs, batch_size=args.batch_size, verbose=0, callbacks=schedules)
     seconds = time.perf_counter() - start
     scores = vae.evaluate(x_test, batch_size=250, verbose=0, return_dict=True)
-    shown = decoder.predict(encoder.predict(x_test, verbose=0)[0], verbose=0)
+    z_mean = encoder.predict(x_test, verbose=0)[0]
+    shown = decoder.predict(z_mean, verbose=0)
     errors = [255 * np.abs(a - b).mean() for a, b in zip(mean_colors(x_test, digit_test), mean_colors(shown, digit_test))]
     elbo = scores["reconstruction_loss"] + scores["kl_loss"]
-    result = {**{k: v for k, v in vars(args).items() if k not in ("data", "jsonl")}, "seconds": round(seconds),
+    result = {**{k: v for k, v in vars(args).items() if k not in ("data", "jsonl", "figure")}, "seconds": round(seconds),
               "bits_per_dim": round(float(elbo / (np.prod(images.shape[1:]) * math.log(2))), 3),
               "kl": round(float(scores["kl_loss"]), 1), "stroke_color_error": round(float(errors[0]), 1),
               "background_color_error": round(float(errors[1]), 1),
               "stroke_where_drawn": round(color_errors(x_test, shown)["stroke where drawn"], 1),
               "shape_correlation": round(shape_correlation(x_test, shown, digit_test), 3),
+              "stroke_correlation": [round(c, 2) for c in stroke_color_correlations(x_test, shown)],
               "kl_per_epoch": [round(float(v), 1) for v in history.history["kl_loss"]]}
     print(json.dumps(result))
+    if args.figure:
+        save_figure(args.figure, x_test, shown, decoder, z_mean, mixture and args.components > 1)
     if args.jsonl:
         with open(args.jsonl, "a") as file:
             file.write(json.dumps(result) + "\n")

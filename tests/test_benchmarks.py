@@ -147,3 +147,28 @@ def test_bits_by_region_splits_the_reconstruction_loss_at_z_mean(mnist_small):
     np.testing.assert_allclose(regions_bits, float(np.sum(nats)) / np.log(2), rtol=1e-4)
     assert split["stroke"][1] + split["background"][1] == pytest.approx(1.0)
     assert split["stroke"][0] > 0 and split["background"][0] > 0
+
+
+def test_the_likeliest_component_mean_takes_each_pixels_heaviest_component_with_its_coupling():
+    from benchmarks.colored_ablation import likeliest_component_mean
+    rng = np.random.default_rng(0)
+    parameters = rng.normal(size=(2, 4, 4, losses.mixture_parameters(3, 2))).astype("float32")
+    logits, means, _, coefficients = (np.asarray(v) for v in losses.split_mixture(parameters, 3))
+    shown = likeliest_component_mean(parameters, 3)
+    for index in np.ndindex(*shown.shape[:-1]):
+        k = int(np.argmax(logits[index]))
+        red = means[index][k, 0]
+        green = means[index][k, 1] + coefficients[index][k, 0] * red
+        blue = means[index][k, 2] + coefficients[index][k, 1] * red + coefficients[index][k, 2] * green
+        np.testing.assert_allclose(shown[index], np.clip([red, green, blue], 0, 1), atol=1e-6)
+
+
+def test_the_later_components_are_let_in_at_their_epoch_and_not_before(monkeypatch):
+    from benchmarks.colored_ablation import LetComponentsIn
+    monkeypatch.setattr(losses, "LATER_COMPONENTS_LOGIT", keras.Variable(-30.0, trainable=False))
+    schedule = LetComponentsIn(4, -8.0)
+    offsets = []
+    for epoch in range(6):
+        schedule.on_epoch_begin(epoch)
+        offsets.append(float(losses.LATER_COMPONENTS_LOGIT))
+    assert offsets == [-30.0, -30.0, -30.0, -30.0, -8.0, -8.0]
