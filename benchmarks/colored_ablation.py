@@ -15,7 +15,8 @@ their reconstructions (the mean, E[x|z_mean]) and, for a mixture, over each pixe
 Registered here, for these comparisons: `conv_flat`, the tutorial's conv stack without its Dense 16 before z;
 `resnet_film`, resnet with a per-image gain on its per-pixel parameters; `resnet_sparse`, resnet whose per-pixel
 part is exactly 0 on flat regions (docs/own_images.md, "Smaller batches, and where the bits go"); `resnet_fullres`,
-resnet with a residual block at full size ("Batch 8, and why the strokes stay pale").
+resnet with a residual block at full size ("Batch 8, and why the strokes stay pale"); `resnet_image_weights`, resnet
+whose mixture weights come from z alone ("Two components").
 """
 import argparse
 import json
@@ -79,6 +80,20 @@ def _resnet_fullres_decoder_body(z, image_shape):
 
 architectures.register_architecture("resnet_fullres", architectures.resnet_encoder_body, _resnet_fullres_decoder_body,
                                     description="resnet with a residual block at full size "
+                                                "(benchmarks/colored_ablation.py)")
+def _resnet_image_weights_decoder_body(z, image_shape):
+    """The resnet decoder whose mixture weights are the image's, from z alone (every pixel the same), so that they
+    cannot say where the strokes are; the components' means, scales and couplings stay per pixel. K is the
+    parameters' count over 10 (color images)."""
+    channels = image_shape[-1]
+    per_pixel = keras.ops.convert_to_tensor([0.0] * (channels // 10) + [1.0] * (channels - channels // 10))
+    local = layers.Conv2D(channels, 3, padding="same")(architectures.resnet_decoder_features(z, image_shape))
+    return layers.Add(name="logits")([local * per_pixel, architectures.shared_parameters(z, channels)])
+
+
+architectures.register_architecture("resnet_image_weights", architectures.resnet_encoder_body,
+                                    _resnet_image_weights_decoder_body,
+                                    description="resnet with mixture weights from z alone "
                                                 "(benchmarks/colored_ablation.py)")
 architectures.register_architecture("conv_flat", _conv_flat_encoder_body, architectures._conv_decoder_body,
                                     description="the conv stack without its Dense 16 (benchmarks/colored_ablation.py)")
