@@ -172,3 +172,16 @@ def test_the_later_components_are_let_in_at_their_epoch_and_not_before(monkeypat
         schedule.on_epoch_begin(epoch)
         offsets.append(float(losses.LATER_COMPONENTS_LOGIT))
     assert offsets == [-30.0, -30.0, -30.0, -30.0, -8.0, -8.0]
+
+
+def test_the_image_weights_decoder_gives_every_pixel_the_same_mixture_weights_and_its_own_means():
+    import benchmarks.colored_ablation  # noqa: F401  (registers the architecture)
+    decoder = build_decoder(4, "resnet_image_weights", (32, 32, 3), likelihood="discretized_logistic_mixture",
+                            mixture_components=2)
+    for layer in decoder.layers:  # weights away from their zero start, so that every part reads z
+        layer.set_weights([np.random.default_rng(0).normal(0, 0.1, w.shape) for w in layer.get_weights()])
+    z = np.random.default_rng(1).normal(size=(2, 4)).astype("float32")
+    parameters = mixture_parameters_model(decoder).predict(z, verbose=0)
+    logits, means = parameters[..., :2], parameters[..., 2:]
+    np.testing.assert_allclose(logits, np.broadcast_to(logits[:, :1, :1], logits.shape), atol=1e-6)
+    assert np.ptp(means, axis=(1, 2)).min() > 1e-3 and not np.allclose(logits[0], logits[1])
