@@ -81,6 +81,10 @@ def _resnet_fullres_decoder_body(z, image_shape):
 architectures.register_architecture("resnet_fullres", architectures.resnet_encoder_body, _resnet_fullres_decoder_body,
                                     description="resnet with a residual block at full size "
                                                 "(benchmarks/colored_ablation.py)")
+architectures.register_architecture("conv_flat", _conv_flat_encoder_body, architectures._conv_decoder_body,
+                                    description="the conv stack without its Dense 16 (benchmarks/colored_ablation.py)")
+
+
 def _resnet_image_weights_decoder_body(z, image_shape):
     """The resnet decoder whose mixture weights are the image's, from z alone (every pixel the same), so that they
     cannot say where the strokes are; the components' means, scales and couplings stay per pixel. K is the
@@ -95,8 +99,6 @@ architectures.register_architecture("resnet_image_weights", architectures.resnet
                                     _resnet_image_weights_decoder_body,
                                     description="resnet with mixture weights from z alone "
                                                 "(benchmarks/colored_ablation.py)")
-architectures.register_architecture("conv_flat", _conv_flat_encoder_body, architectures._conv_decoder_body,
-                                    description="the conv stack without its Dense 16 (benchmarks/colored_ablation.py)")
 
 
 def likeliest_component_mean(parameters, channels):
