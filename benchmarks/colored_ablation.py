@@ -172,6 +172,7 @@ def main():
                         help="added to the mixture logits of components 2..K (-8: they start at weight e^-8)")
     parser.add_argument("--components-from-epoch", type=int, default=0, help="hold components 2..K off (their "
                         "logits offset by -30) until this epoch, then offset by --later-components-logit")
+    parser.add_argument("--seed", type=int, default=0, help="the weights', the shuffling's and the noise's seed")
     parser.add_argument("--gray", action="store_true", help="the digits as they are (8-bit gray, padded to 32)")
     parser.add_argument("--jsonl", default=None, help="append the result here")
     parser.add_argument("--figure", default=None, help="write the reconstructions figure here (PNG)")
@@ -181,7 +182,7 @@ def main():
     losses.LATER_COMPONENTS_LOGIT = keras.Variable(-30.0 if args.components_from_epoch else
                                                    args.later_components_logit, trainable=False)
 
-    keras.utils.set_random_seed(0)  # the weights, the shuffling and the noise: a rerun draws the same numbers
+    keras.utils.set_random_seed(args.seed)  # the weights, the shuffling and the noise: a rerun draws the same numbers
     (x, _), _ = load_mnist(args.data)
     digits = x[:5000].astype("float32")
     digit = np.pad(digits, ((0, 0), (2, 2), (2, 2), (0, 0)))[..., 0] > 0.5
@@ -189,7 +190,7 @@ def main():
     images = (np.round(images * 255) / 255).astype("float32")
     x_train, x_test, digit_test = images[:4500], images[4500:], digit[4500:]
     mixture = args.likelihood == "discretized_logistic_mixture"
-    encoder = build_encoder(args.latent_dim, args.architecture, images.shape[1:], seed=0)
+    encoder = build_encoder(args.latent_dim, args.architecture, images.shape[1:], seed=args.seed)
     decoder = build_decoder(args.latent_dim, args.architecture, images.shape[1:], likelihood=args.likelihood,
                             mixture_components=args.components if mixture else None)
     vae = VAE(encoder, decoder, likelihood=args.likelihood, beta=0.0 if args.kl_warmup_epochs else args.beta)

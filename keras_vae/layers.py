@@ -1,4 +1,5 @@
-"""Custom layers: the reparameterization trick, a safe clip, and a layer computed without its activation."""
+"""Custom layers: the reparameterization trick, a safe clip, a 1x1 convolution whose kernel comes from z, and a layer
+computed without its activation."""
 import keras
 from keras import ops
 
@@ -49,6 +50,36 @@ class Clip(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "low": self.low, "high": self.high}
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class PerImageProjection(keras.layers.Layer):
+    """[features (batch, height, width, F), z (batch, L)] -> features @ W(z), a 1x1 convolution to `units` whose
+    kernel W(z) = reshape(z @ A + b, (F, units)) is each image's own: a feature that draws a stroke takes that
+    image's stroke color, a product of z and a pixel's features that additive layers learn slowly. A and b start
+    at zero, so a decoder with it starts as the one without."""
+
+    def __init__(self, units, **kwargs):
+        require("units", units, Integer(1))
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        features, z = input_shape
+        size = features[-1] * self.units
+        self.kernel = self.add_weight(shape=(z[-1], size), initializer="zeros", name="kernel")
+        self.bias = self.add_weight(shape=(size,), initializer="zeros", name="bias")
+
+    def call(self, inputs):
+        features, z = inputs
+        kernel = ops.reshape(ops.matmul(z, self.kernel) + self.bias, (-1, features.shape[-1], self.units))
+        return ops.einsum("bhwf,bfu->bhwu", features, kernel)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[0][:-1], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
 
 
 class PreActivation(keras.layers.Layer):

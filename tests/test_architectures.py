@@ -6,13 +6,14 @@ from keras import layers
 
 from keras_vae import ARCHITECTURES, build_decoder, build_encoder, register_architecture
 from keras_vae.architectures import halvings
+from keras_vae.layers import PerImageProjection
 from keras_vae.autoregressive import AutoregressiveDecoder
 from keras_vae.decoders import DirectDecoder
 
 
 def test_each_architecture_declares_its_options_and_decoder_kind_in_one_registration():
     assert {name: a.options for name, a in ARCHITECTURES.items()} == {
-        "conv": {}, "mlp": {"hidden_dim": 500}, "deepconv": {}, "resnet": {}, "made": {"hidden_dim": 500, "masked_layers": 1, "local_channels": 0, "local_layers": 0},
+        "conv": {}, "mlp": {"hidden_dim": 500}, "deepconv": {}, "resnet": {}, "resnet_modulated": {}, "made": {"hidden_dim": 500, "masked_layers": 1, "local_channels": 0, "local_layers": 0},
         "pixelvae": {"pixel_channels": 64, "neighbours": "color"}}
     assert ARCHITECTURES["made"].decoder_kind is AutoregressiveDecoder is ARCHITECTURES["pixelvae"].decoder_kind
     assert ARCHITECTURES["made"].likelihoods == ("bernoulli",) and ARCHITECTURES["resnet"].likelihoods == ()
@@ -52,7 +53,7 @@ def test_bodies_that_disagree_on_an_option_default_are_refused():
     assert "disagreeing" not in ARCHITECTURES
 
 
-@pytest.mark.parametrize("architecture", ["conv", "deepconv", "mlp", "resnet"])
+@pytest.mark.parametrize("architecture", ["conv", "deepconv", "mlp", "resnet", "resnet_modulated"])
 @pytest.mark.parametrize("image_shape", [(28, 28, 1), (32, 32, 3), (64, 64, 3), (16, 24, 1)])
 def test_the_stacks_follow_the_image_size_and_channels(architecture, image_shape):
     encoder = build_encoder(4, architecture, image_shape)
@@ -83,6 +84,17 @@ def test_the_residual_stack_has_a_shortcut_per_block_and_no_narrow_layer_before_
     assert np.abs(shared.predict(np.random.default_rng(1).normal(size=(2, 16)), verbose=0)).max() == 0.0
     with pytest.raises(ValueError, match="`mixture_components` must be an integer from 1 to 100, got 0"):
         build_decoder(16, "resnet", (32, 32, 3), likelihood="discretized_logistic_mixture", mixture_components=0)
+
+
+def test_resnet_modulated_is_resnet_plus_a_projection_from_z_that_starts_at_zero():
+    plain = build_decoder(16, "resnet", (32, 32, 3), likelihood="discretized_logistic_mixture")
+    modulated = build_decoder(16, "resnet_modulated", (32, 32, 3), likelihood="discretized_logistic_mixture")
+    projection = next(layer for layer in modulated.layers if isinstance(layer, PerImageProjection))
+    assert modulated.count_params() - plain.count_params() == (16 + 1) * 32 * 10  # W(z): 32 features to 10 parameters
+    terms = keras.Model(modulated.input, modulated.get_layer("logits").input)
+    outputs = terms.predict(np.random.default_rng(1).normal(size=(2, 16)), verbose=0)
+    assert len(outputs) == 3 and np.abs(outputs[1]).max() == 0.0 and np.abs(outputs[2]).max() == 0.0
+    assert projection.output.shape[1:] == (32, 32, 10)
 
 
 def test_halvings_go_down_to_at_most_8_and_the_28_pixel_stack_is_the_keras_examples():

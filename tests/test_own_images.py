@@ -90,7 +90,7 @@ def test_color_pngs_with_no_other_flag_train_the_own_images_defaults_and_every_c
     cli.main(["train", "--data", str(folder), "--epochs", "1", "--out", str(run)])
     said = capsys.readouterr().out
     assert said.startswith("Not MNIST: training with --likelihood discretized_logistic_mixture "
-                           "--architecture resnet --latent-dim 32 --batch-size 8 --lr-decay 0.3: ")
+                           "--architecture resnet_modulated --latent-dim 32 --batch-size 8 --lr-decay 0.3: ")
     assert said.rstrip().endswith(f"fit-prior --model {run} --components 50 --out {run}_prior50")
     config = runs.read_config(run)
     assert {name: config[name] for name in OWN_IMAGES} == OWN_IMAGES
