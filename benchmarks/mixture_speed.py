@@ -1,9 +1,10 @@
 """What the discretized logistic mixture's loss costs: samples/s of fit on 32x32x3 8-bit images, the training
 command's model (resnet, 32-D z, batch 32, FusedAdam, 32 steps per execution), with K = 1 (the default) and K = 5
-logistics per pixel, against `discretized_logistic` (one logistic per pixel, one scale shared by all), in interleaved
-rounds (benchmarks/throughput.py's), each round's ratios to the shared-scale logistic.
+logistics per pixel, and K = 1 on resnet_modulated (the default architecture since 2026-12-03), against
+`discretized_logistic` (one logistic per pixel, one scale shared by all), in interleaved rounds
+(benchmarks/throughput.py's), each round's ratios to the shared-scale logistic.
 
-    python -m benchmarks.mixture_speed --rounds 3 --json benchmarks/results/cpu_2core_mixture_speed.json
+    python -m benchmarks.mixture_speed --images 512 --rounds 5 --json benchmarks/results/cpu_2core_mixture_speed_modulated.json
 """
 import argparse
 import json
@@ -17,7 +18,9 @@ from benchmarks.throughput import fit_one_epoch, interleaved_rounds
 
 SETUPS = {"discretized_logistic (one shared scale)": {"likelihood": "discretized_logistic"},
           "discretized_logistic_mixture, K = 1": {"likelihood": "discretized_logistic_mixture"},
-          "discretized_logistic_mixture, K = 5": {"likelihood": "discretized_logistic_mixture", "mixture_components": 5}}
+          "discretized_logistic_mixture, K = 5": {"likelihood": "discretized_logistic_mixture", "mixture_components": 5},
+          "discretized_logistic_mixture, K = 1, resnet_modulated": {"likelihood": "discretized_logistic_mixture",
+                                                                    "architecture": "resnet_modulated"}}
 BASELINE = "discretized_logistic (one shared scale)"
 
 
@@ -30,7 +33,7 @@ def main():
     x = np.random.default_rng(0).integers(0, 256, (args.images, 32, 32, 3)).astype("float32") / 255
     epochs = {}
     for name, choice in SETUPS.items():
-        config = TrainConfig(architecture="resnet", latent_dim=32, batch_size=32, **choice)
+        config = TrainConfig(**{"architecture": "resnet", "latent_dim": 32, "batch_size": 32, **choice})
         model = build_model(config, image_shape=x.shape[1:])
         epochs[name] = lambda model=model: fit_one_epoch(model, x, batch_size=32)
     measured = interleaved_rounds(epochs, len(x), args.rounds)
