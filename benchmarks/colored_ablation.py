@@ -1,22 +1,20 @@
 """Which decoder learns colored MNIST in minutes: one variant a call, on the first 5,000 MNIST digits colored
-(keras_vae.synthetic.colored_mnist, seed 0), 4,500 to train and 500 to score, 10 epochs, seed 0 for the weights
-(since the fifth session: before it, only the encoder's noise was seeded, so rows of one command differ by the start).
-Prints (and appends to --jsonl) the test negative ELBO in bits/dim, its KL, the seconds of fit, the error of the
-mean stroke and background colors of the reconstructions (8-bit levels, over the true digit's pixels: see
-benchmarks/color_fidelity.py), how well the reconstruction's strokes follow the digit (the correlation of each
-pixel's distance from the background color with the digit's mask), per channel the correlation of the shown
-stroke color with the original's, and the KL of each epoch. `--figure` writes the first twelve test images over
-their reconstructions (the mean, E[x|z_mean]) and, for a mixture, over each pixel's likeliest component's mean.
+(keras_vae.synthetic.colored_mnist, seed 0), 4,500 to train and 500 to score, 10 epochs, `--seed` for the weights, the
+shuffling and the noise. Prints (and appends to --jsonl) the test negative ELBO in bits/dim, its KL, the seconds of
+fit, the error of the mean stroke and background colors of the reconstructions (8-bit levels, over the true digit's
+pixels: benchmarks/color_fidelity.py), how well the reconstruction's strokes follow the digit (the correlation of each
+pixel's distance from the background color with the digit's mask), per channel the correlation of the shown stroke
+color with the original's, and the KL of each epoch. `--figure` writes the first twelve test images over their
+reconstructions (the mean, E[x|z_mean]) and, for a mixture, over each pixel's likeliest component's mean.
 
-    python -m benchmarks.colored_ablation --data ../shared/data/mnist.npz --architecture conv
+    python -m benchmarks.colored_ablation --data ../shared/data/mnist.npz --architecture resnet_modulated --batch-size 8
     python -m benchmarks.colored_ablation --data ../shared/data/mnist.npz --architecture conv_flat --components 5
     python -m benchmarks.colored_ablation --data ../shared/data/mnist.npz --likelihood gaussian_calibrated
 
-Registered here, for these comparisons: `conv_flat`, the tutorial's conv stack without its Dense 16 before z;
-`resnet_film`, resnet with a per-image gain on its per-pixel parameters; `resnet_sparse`, resnet whose per-pixel
-part is exactly 0 on flat regions (docs/own_images.md, "Smaller batches, and where the bits go"); `resnet_fullres`,
-resnet with a residual block at full size ("Batch 8, and why the strokes stay pale"); `resnet_image_weights`, resnet
-whose mixture weights come from z alone ("Two components").
+`--architecture` takes a registered architecture or one of VARIANTS, made here and registered nowhere: `conv_flat`,
+the tutorial's conv stack without its Dense 16 before z; `resnet_film`, resnet with a per-image gain on its per-pixel
+parameters; `resnet_sparse`, resnet whose per-pixel part is exactly 0 on flat regions; `resnet_fullres`, resnet with a
+residual block at full size; `resnet_image_weights`, resnet whose mixture weights come from z alone.
 """
 import argparse
 import json
@@ -27,8 +25,9 @@ import keras
 import numpy as np
 from keras import layers
 
-from keras_vae import VAE, FusedAdam, build_decoder, build_encoder, load_mnist, losses
+from keras_vae import VAE, ARCHITECTURES, FusedAdam, build_decoder, build_encoder, load_mnist, losses
 from keras_vae import architectures, plots
+from keras_vae.architectures import make_architecture
 from keras_vae.callbacks import KLWarmup, LinearDecay
 from keras_vae.decoders import mixture_parameters_model
 from keras_vae.synthetic import colored_mnist
@@ -38,7 +37,7 @@ from benchmarks.color_fidelity import color_errors, mean_colors, stroke_color_co
 def _conv_flat_encoder_body(x):
     """The conv encoder with no Dense 16: its 8x8 feature map straight into z's heads."""
     for stage in range(architectures.halvings(x.shape[1:], "conv")):
-        x = layers.Conv2D(architectures._filters(stage), 3, strides=2, padding="same", activation="relu")(x)
+        x = layers.Conv2D(architectures.filters(stage), 3, strides=2, padding="same", activation="relu")(x)
     return layers.Flatten()(x)
 
 
@@ -52,9 +51,6 @@ def _resnet_film_decoder_body(z, image_shape):
     return layers.Add(name="logits")([scaled, architectures.shared_parameters(z, channels)])
 
 
-architectures.register_architecture("resnet_film", architectures.resnet_encoder_body, _resnet_film_decoder_body,
-                                    description="resnet with a per-image gain on its parameters "
-                                                "(benchmarks/colored_ablation.py)")
 
 
 def _resnet_sparse_decoder_body(z, image_shape):
@@ -66,23 +62,12 @@ def _resnet_sparse_decoder_body(z, image_shape):
     return layers.Add(name="logits")([layers.Subtract()([up, down]), architectures.shared_parameters(z, channels)])
 
 
-architectures.register_architecture("resnet_sparse", architectures.resnet_encoder_body, _resnet_sparse_decoder_body,
-                                    description="resnet with a sparse per-pixel part (benchmarks/colored_ablation.py)")
-
-
 def _resnet_fullres_decoder_body(z, image_shape):
     """The resnet decoder with one more residual block at full size before its per-pixel parameters."""
-    features = architectures._residual_block(architectures.resnet_decoder_features(z, image_shape),
-                                             architectures._filters(0))
+    features = architectures.residual_block(architectures.resnet_decoder_features(z, image_shape),
+                                             architectures.filters(0))
     local = layers.Conv2D(image_shape[-1], 3, padding="same")(features)
     return layers.Add(name="logits")([local, architectures.shared_parameters(z, image_shape[-1])])
-
-
-architectures.register_architecture("resnet_fullres", architectures.resnet_encoder_body, _resnet_fullres_decoder_body,
-                                    description="resnet with a residual block at full size "
-                                                "(benchmarks/colored_ablation.py)")
-architectures.register_architecture("conv_flat", _conv_flat_encoder_body, architectures._conv_decoder_body,
-                                    description="the conv stack without its Dense 16 (benchmarks/colored_ablation.py)")
 
 
 def _resnet_image_weights_decoder_body(z, image_shape):
@@ -95,10 +80,12 @@ def _resnet_image_weights_decoder_body(z, image_shape):
     return layers.Add(name="logits")([local * per_pixel, architectures.shared_parameters(z, channels)])
 
 
-architectures.register_architecture("resnet_image_weights", architectures.resnet_encoder_body,
-                                    _resnet_image_weights_decoder_body,
-                                    description="resnet with mixture weights from z alone "
-                                                "(benchmarks/colored_ablation.py)")
+VARIANTS = {variant.name: variant for variant in (
+    make_architecture("conv_flat", _conv_flat_encoder_body, ARCHITECTURES["conv"].decoder_body),
+    make_architecture("resnet_film", architectures.resnet_encoder_body, _resnet_film_decoder_body),
+    make_architecture("resnet_sparse", architectures.resnet_encoder_body, _resnet_sparse_decoder_body),
+    make_architecture("resnet_fullres", architectures.resnet_encoder_body, _resnet_fullres_decoder_body),
+    make_architecture("resnet_image_weights", architectures.resnet_encoder_body, _resnet_image_weights_decoder_body))}
 
 
 def likeliest_component_mean(parameters, channels):
@@ -125,18 +112,6 @@ def save_figure(path, x, shown, decoder, z_mean, by_component):
     plots.save_grid(path, plots.tile_images(np.concatenate(rows), len(rows), 12), title, zoom=3)
 
 
-class LetComponentsIn(keras.callbacks.Callback):
-    """Sets losses.LATER_COMPONENTS_LOGIT (a variable) to `logit` at the start of epoch `epoch`."""
-
-    def __init__(self, epoch, logit):
-        super().__init__()
-        self.epoch, self.logit = epoch, logit
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch:
-            losses.LATER_COMPONENTS_LOGIT.assign(self.logit)
-
-
 def shape_correlation(x, shown, digit):
     """Mean over images of corr(|shown - its background color| summed over channels, the digit's mask)."""
     values = []
@@ -149,7 +124,8 @@ def shape_correlation(x, shown, digit):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None, help="mnist.npz (default $KERAS_VAE_MNIST)")
-    parser.add_argument("--architecture", default="conv")
+    parser.add_argument("--architecture", default="conv", help="a registered architecture, or one of "
+                        f"{', '.join(VARIANTS)}")
     parser.add_argument("--likelihood", default="discretized_logistic_mixture")
     parser.add_argument("--components", type=int, default=1, help="K of the mixture")
     parser.add_argument("--latent-dim", type=int, default=32)
@@ -164,23 +140,11 @@ def main():
     parser.add_argument("--ema", type=float, default=0.0, help="keep an exponential moving average of the weights "
                         "with this momentum, and score it (Adam's use_ema)")
     parser.add_argument("--kl-warmup-epochs", type=int, default=0)
-    parser.add_argument("--min-log-scale", type=float, default=losses.MIN_LOG_SCALE, help="the logistics' floor")
-    parser.add_argument("--log-scale-offset", type=float, default=losses.LOG_SCALE_OFFSET)
-    parser.add_argument("--coupling-range", type=float, default=losses.COUPLING_RANGE,
-                        help="the channels' coupling coefficients lie in (-range, range)")
-    parser.add_argument("--later-components-logit", type=float, default=losses.LATER_COMPONENTS_LOGIT,
-                        help="added to the mixture logits of components 2..K (-8: they start at weight e^-8)")
-    parser.add_argument("--components-from-epoch", type=int, default=0, help="hold components 2..K off (their "
-                        "logits offset by -30) until this epoch, then offset by --later-components-logit")
     parser.add_argument("--seed", type=int, default=0, help="the weights', the shuffling's and the noise's seed")
     parser.add_argument("--gray", action="store_true", help="the digits as they are (8-bit gray, padded to 32)")
     parser.add_argument("--jsonl", default=None, help="append the result here")
     parser.add_argument("--figure", default=None, help="write the reconstructions figure here (PNG)")
     args = parser.parse_args()
-    losses.MIN_LOG_SCALE, losses.LOG_SCALE_OFFSET = args.min_log_scale, args.log_scale_offset
-    losses.COUPLING_RANGE = args.coupling_range
-    losses.LATER_COMPONENTS_LOGIT = keras.Variable(-30.0 if args.components_from_epoch else
-                                                   args.later_components_logit, trainable=False)
 
     keras.utils.set_random_seed(args.seed)  # the weights, the shuffling and the noise: a rerun draws the same numbers
     (x, _), _ = load_mnist(args.data)
@@ -190,8 +154,9 @@ def main():
     images = (np.round(images * 255) / 255).astype("float32")
     x_train, x_test, digit_test = images[:4500], images[4500:], digit[4500:]
     mixture = args.likelihood == "discretized_logistic_mixture"
-    encoder = build_encoder(args.latent_dim, args.architecture, images.shape[1:], seed=args.seed)
-    decoder = build_decoder(args.latent_dim, args.architecture, images.shape[1:], likelihood=args.likelihood,
+    architecture = VARIANTS.get(args.architecture, args.architecture)
+    encoder = build_encoder(args.latent_dim, architecture, images.shape[1:], seed=args.seed)
+    decoder = build_decoder(args.latent_dim, architecture, images.shape[1:], likelihood=args.likelihood,
                             mixture_components=args.components if mixture else None)
     vae = VAE(encoder, decoder, likelihood=args.likelihood, beta=0.0 if args.kl_warmup_epochs else args.beta)
     ema = {"use_ema": True, "ema_momentum": args.ema} if args.ema else {}
@@ -199,8 +164,7 @@ def main():
                 steps_per_execution=32)
     start = time.perf_counter()
     schedules = ([KLWarmup(args.kl_warmup_epochs, args.beta)] if args.kl_warmup_epochs else []) + (
-        [LinearDecay(args.lr_decay, args.learning_rate)] if args.lr_decay else []) + (
-        [LetComponentsIn(args.components_from_epoch, args.later_components_logit)] if args.components_from_epoch else [])
+        [LinearDecay(args.lr_decay, args.learning_rate)] if args.lr_decay else [])
     history = vae.fit(x_train, epochs=args.epochs, batch_size=args.batch_size, verbose=0, callbacks=schedules)
     seconds = time.perf_counter() - start
     scores = vae.evaluate(x_test, batch_size=250, verbose=0, return_dict=True)

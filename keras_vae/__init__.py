@@ -8,7 +8,7 @@ from .autoencoder import Autoencoder
 from .data import load_mnist
 from .decoders import decode, reconstruct, sample_prior
 from .evaluate import estimate_log_likelihood, evaluate_elbo, log_likelihoods
-from .explorer import explorer
+from .notebook_explorer import explorer
 from .export import export_onnx, export_saved_model
 from .images import load_images
 from .layers import Sampling

@@ -243,7 +243,7 @@ def check_port(host, port):
         try:
             probe.bind((host, port))
         except OSError as error:
-            raise OSError(f"cannot serve on {host}:{port} ({error.strerror}): give another port with --port, "
+            raise OSError(f"cannot serve on {host}:{port} ({error.strerror}): give another `port`, "
                           "or stop the program that holds it") from None
 
 

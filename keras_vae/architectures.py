@@ -64,9 +64,10 @@ def _keyword_defaults(body):
             if p.default is not inspect.Parameter.empty and name != "image_shape"}
 
 
-def register_architecture(name, encoder_body, decoder_body, decoder_kind="direct", description="", added_layers="",
-                          likelihoods=()):
-    """Register `name`: encoder_body(x, **options) -> features; decoder_body(*decoder inputs, image_shape,
+def make_architecture(name, encoder_body, decoder_body, decoder_kind="direct", description="", added_layers="",
+                      likelihoods=()):
+    """An architecture that build_encoder and build_decoder take in place of a registered name, registered nowhere
+    (an experiment's variant): encoder_body(x, **options) -> features; decoder_body(*decoder inputs, image_shape,
     **options) -> logits of image_shape. The options are the keyword arguments with defaults of both bodies;
     `decoder_kind` names a registered decoder kind (decoders.py); layers named `added_layers`... are ones an option
     adds, which a run started from one without them (train's init_from) keeps as built; `likelihoods` names the
@@ -78,13 +79,23 @@ def register_architecture(name, encoder_body, decoder_body, decoder_kind="direct
     if decoder_kind not in DECODER_KINDS:
         raise ValueError(f"Architecture {name!r}: unknown decoder kind {decoder_kind!r}; the registered ones are "
                          f"{sorted(DECODER_KINDS)} (decoders.register_decoder_kind adds one).")
-    ARCHITECTURES[name] = Architecture(name, encoder_body, decoder_body, {**encoder_options, **decoder_options},
-                                       DECODER_KINDS[decoder_kind], description, added_layers,
-                                       tuple(likelihoods))
+    return Architecture(name, encoder_body, decoder_body, {**encoder_options, **decoder_options},
+                        DECODER_KINDS[decoder_kind], description, added_layers, tuple(likelihoods))
+
+
+def register_architecture(name, encoder_body, decoder_body, decoder_kind="direct", description="", added_layers="",
+                          likelihoods=()):
+    """Register `name` (make_architecture's arguments), so that build_encoder, build_decoder and the training
+    command's `architecture` take it by name."""
+    ARCHITECTURES[name] = make_architecture(name, encoder_body, decoder_body, decoder_kind, description, added_layers,
+                                            likelihoods)
 
 
 def get_architecture(name):
-    """The registered architecture `name`; a ValueError naming the registered ones otherwise."""
+    """The registered architecture `name` (an Architecture, make_architecture's, is itself); a ValueError naming the
+    registered ones otherwise."""
+    if isinstance(name, Architecture):
+        return name
     if name not in ARCHITECTURES:
         raise ValueError(f"Unknown architecture {name!r}; choose one of {sorted(ARCHITECTURES)}.")
     return ARCHITECTURES[name]
@@ -115,7 +126,7 @@ def halvings(image_shape, architecture="conv"):
     return count
 
 
-def _filters(stage):
+def filters(stage):
     """The conv stacks' channels at stage 0, 1, 2...: the Keras example's 32, 64, then 128 from there on."""
     return min(32 * 2 ** stage, 128)
 
@@ -124,7 +135,7 @@ def _conv_encoder_body(x):
     """The Keras example: Conv2D 32/64 with stride 2 (one more per halving that a larger image takes), then Dense
     16."""
     for stage in range(halvings(x.shape[1:], "conv")):
-        x = layers.Conv2D(_filters(stage), 3, strides=2, padding="same", activation="relu")(x)
+        x = layers.Conv2D(filters(stage), 3, strides=2, padding="same", activation="relu")(x)
     x = layers.Flatten()(x)
     return layers.Dense(16, activation="relu")(x)
 
@@ -142,7 +153,7 @@ def _conv_decoder_body(z, image_shape):
     stages = halvings(image_shape, "conv")
     x = _upsampling_start(z, image_shape, stages)
     for stage in reversed(range(stages)):
-        x = layers.Conv2DTranspose(_filters(stage), 3, strides=2, padding="same", activation="relu")(x)
+        x = layers.Conv2DTranspose(filters(stage), 3, strides=2, padding="same", activation="relu")(x)
     return layers.Conv2DTranspose(image_shape[-1], 3, padding="same", name="logits")(x)
 
 
@@ -162,8 +173,8 @@ def _mlp_decoder_body(z, image_shape, hidden_dim=500):
 def _deepconv_encoder_body(x):
     """A deeper stack for likelihood work: two 3x3 convolutions per resolution, then Dense 512."""
     for stage in range(halvings(x.shape[1:], "deepconv")):
-        x = layers.Conv2D(_filters(stage), 3, padding="same", activation="relu")(x)
-        x = layers.Conv2D(_filters(stage), 3, strides=2, padding="same", activation="relu")(x)
+        x = layers.Conv2D(filters(stage), 3, padding="same", activation="relu")(x)
+        x = layers.Conv2D(filters(stage), 3, strides=2, padding="same", activation="relu")(x)
     x = layers.Flatten()(x)
     return layers.Dense(512, activation="relu")(x)
 
@@ -174,12 +185,12 @@ def _deepconv_decoder_body(z, image_shape):
     x = layers.Dense(512, activation="relu")(z)
     x = _upsampling_start(x, image_shape, stages)
     for stage in reversed(range(stages)):
-        x = layers.Conv2DTranspose(_filters(stage), 3, strides=2, padding="same", activation="relu")(x)
-        x = layers.Conv2D(_filters(stage), 3, padding="same", activation="relu")(x)
+        x = layers.Conv2DTranspose(filters(stage), 3, strides=2, padding="same", activation="relu")(x)
+        x = layers.Conv2D(filters(stage), 3, padding="same", activation="relu")(x)
     return layers.Conv2D(image_shape[-1], 3, padding="same", name="logits")(x)
 
 
-def _residual_block(x, width):
+def residual_block(x, width):
     """Two 3x3 convolutions added to their input (a 1x1 convolution where the width changes): a ResNet block. The
     second convolution starts at zero, so that each block starts as its shortcut and a stack without normalization
     trains from the first step (as in Fixup and SkipInit)."""
@@ -194,8 +205,8 @@ def resnet_encoder_body(x):
     three) a stride-2 convolution and a residual block, widths 32, 64, 128; the feature map flattened straight into
     z's heads, with no narrow dense layer before z."""
     for stage in range(halvings(x.shape[1:], "resnet")):
-        x = layers.Conv2D(_filters(stage), 3, strides=2, padding="same", activation="relu")(x)
-        x = _residual_block(x, _filters(stage))
+        x = layers.Conv2D(filters(stage), 3, strides=2, padding="same", activation="relu")(x)
+        x = residual_block(x, filters(stage))
     return layers.Flatten()(x)
 
 
@@ -203,12 +214,12 @@ def resnet_decoder_features(z, image_shape):
     """The residual encoder mirrored, up to full size: z to the smallest feature map and a residual block, then per
     halving an upsampling (stride-2 transposed convolution) and, below full size, a residual block."""
     stages = halvings(image_shape, "resnet")
-    top = _filters(max(stages - 1, 0))
-    x = _residual_block(_upsampling_start(z, image_shape, stages, top), top)
+    top = filters(max(stages - 1, 0))
+    x = residual_block(_upsampling_start(z, image_shape, stages, top), top)
     for stage in reversed(range(stages)):
-        x = layers.Conv2DTranspose(_filters(max(stage - 1, 0)), 3, strides=2, padding="same", activation="relu")(x)
+        x = layers.Conv2DTranspose(filters(max(stage - 1, 0)), 3, strides=2, padding="same", activation="relu")(x)
         if stage:
-            x = _residual_block(x, _filters(stage - 1))
+            x = residual_block(x, filters(stage - 1))
     return x
 
 

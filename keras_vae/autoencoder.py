@@ -28,7 +28,7 @@ class Autoencoder(AutoencoderBase):
 
     def train_step(self, data, training=True):
         """The VAE's step without sampling or KL: the loss is the reconstruction loss alone."""
-        x = keras.utils.unpack_x_y_sample_weight(data)[0]
+        x = self.images_of(data)
         with tf.GradientTape(watch_accessed_variables=training) as tape:  # records nothing in test_step
             z = self.encoder(x, training=training)  # the code: one point per image, no sampling
             logits = self.logits(z, x, training=training)  # decoder(z) before its last activation

@@ -51,7 +51,7 @@ def load_checkpoint(directory):
     """(vae, epochs done, history so far, seconds trained so far) from an EpochCheckpoint folder."""
     state_path = Path(directory) / "state.json"
     if not state_path.is_file():
-        raise FileNotFoundError(f"No checkpoint to resume from in {directory}: run without --resume to start afresh.")
+        raise FileNotFoundError(f"No checkpoint to resume from in {directory}: start without `resume` to train afresh.")
     state = json.loads(state_path.read_text())
     vae = load_keras_model(Path(directory) / state["model"])
     return vae, state["epoch"], state["history"], state.get("seconds", 0.0)

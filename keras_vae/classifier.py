@@ -11,7 +11,7 @@ import tensorflow as tf
 from keras import layers
 
 from . import loading, run_data, runs
-from .data import load_mnist
+from .data import load_mnist, require_images
 
 CLASSIFIER_FILE = "classifier.keras"
 CONFIDENCE = 0.9  # a sample "reads as a digit" when the classifier gives one class at least this probability
@@ -73,7 +73,7 @@ def load_classifier(path=runs.CLASSIFIER):
     path = path / CLASSIFIER_FILE if path.is_dir() else path
     if not path.is_file():
         raise runs.ModelNotFoundError(f"No digit classifier at {path}: train one with "
-                                      "`python -m keras_vae train-classifier --out <folder>`.")
+                                      "train_classifier, or `python -m keras_vae train-classifier`.")
     return loading.load_keras_model(path)
 
 
@@ -85,6 +85,7 @@ def judge(classifier, images, threshold=CONFIDENCE):
     - classifier_score: exp(E_x KL(p(y|x) || p(y))), the Inception score with a digit classifier (Salimans et
       al. 2016): high only when images are both read with confidence and spread over the digits (at most 10).
     """
+    require_images(images, "images")
     probabilities = classifier.predict(np.asarray(images, dtype="float32"), batch_size=500, verbose=0).astype("float64")
     shares = np.bincount(probabilities.argmax(axis=1), minlength=10) / len(probabilities)
     marginal = probabilities.mean(axis=0)

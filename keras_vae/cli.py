@@ -19,9 +19,7 @@ from .evaluate import evaluate_run
 from .export import export_onnx, export_saved_model, onnx_differences, onnx_refusal
 from .prior_fit import fit_prior_run
 from .options import Integer, as_flags, choices_of, flag
-from .images import is_mnist
-from .train import (OWN_IMAGES, OWN_IMAGES_REASON, SEED, TrainConfig, TrainingDivergedError, redraw_figures,
-                    train)
+from .train import OWN_IMAGES, SEED, TUTORIAL, TrainConfig, TrainingDivergedError, redraw_figures, train
 
 RUN_DATA_HELP = "the run's images, if not where it recorded them (an image folder, .npz, IDX folder or data set name)"
 
@@ -52,6 +50,25 @@ def register_command(name, help, arguments=(), example=""):
         COMMANDS[name] = Command(name, help, arguments, run, example)
         return run
     return register
+
+
+def parsed(rule):
+    """An argparse type from an options.Rule: the flag's text parsed, then checked, each failure in one sentence."""
+    def parse(text):
+        try:
+            value = rule.parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {rule.kind}, got {text!r}") from None
+        problem = rule.problem(value, text)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+    return parse
+
+
+def integer(low, high=None):
+    """An argparse type: an integer in [low, high] (options.Integer)."""
+    return parsed(Integer(low, high))
 
 
 def _writable(path, what):
@@ -115,16 +132,17 @@ PATH_TYPES = {"run": lambda text: model_name(text), "data": str, "folder": lambd
 def _config_argument(field):
     """The training command's flag for a TrainConfig field, from its declaration (train.py)."""
     meta, default = field.metadata, field.default
-    help_text = as_flags(meta["help"]() if callable(meta["help"]) else meta["help"], flag_names())
+    help_text = as_flags(meta["help"]() if callable(meta["help"]) else meta["help"], option_names())
     if isinstance(default, bool):  # a switch: --name turns it on, or --no-name off where it is on by default
         return argument(flag(f"no_{field.name}" if default else field.name), dest=field.name,
                         action="store_false" if default else "store_true", help=help_text)
-    own = f"; for images other than MNIST, {OWN_IMAGES[field.name]}" if field.name in OWN_IMAGES else ""
-    shown = f"; default {default}{own}, or with --init-from that run's" if meta["inherited"] else (
-        f" (default {default}{own})" if default is not None else "")
-    unset = meta["inherited"] or field.name in OWN_IMAGES  # None: not given, so data_options chooses
-    return argument(flag(field.name), dest=field.name, default=None if unset else default,
-                    type=meta["check"] or PATH_TYPES.get(meta["path"], str), choices=choices_of(field),
+    if field.name in OWN_IMAGES:
+        default = f"{TUTORIAL[field.name]} for MNIST, {OWN_IMAGES[field.name]} for other images"
+    shown = f" (default {default})" if default is not None else ""
+    if meta["inherited"]:
+        shown = f"{shown[:-1]}; with --init-from, that run's)" if shown else " (with --init-from, that run's)"
+    return argument(flag(field.name), dest=field.name, default=field.default,
+                    type=parsed(meta["check"]) if meta["check"] else PATH_TYPES.get(meta["path"], str), choices=choices_of(field),
                     metavar="RUN" if meta["path"] == "run" else None, help=help_text + shown)
 
 
@@ -138,48 +156,13 @@ def _train_arguments():
     fields = [f for f in dataclasses.fields(TrainConfig) if f.name != "options"]
     return [
         *[_config_argument(field) for field in fields],
-        *[argument(flag(option), dest=option, default=None, type=option_rule(default) or str,
+        *[argument(flag(option), dest=option, default=None, type=parsed(option_rule(default)) if option_rule(default) else str,
                    help=f"option of {', '.join(names)} (default {default})")
           for option, (default, names) in takes.items()],
         argument("--model", dest="old_model", default=None, help=argparse.SUPPRESS),
         argument("--resume", action="store_true", help="continue a killed run from its last epoch checkpoint"),
         FORCE,
     ]
-
-
-def data_options(args):
-    """The inherited options (architecture, latent size, binarize, likelihood, K, image size, channels) and those
-    chosen for images other than MNIST (train.OWN_IMAGES) as given, else the --init-from run's (fine-tuning sees the
-    data as the run it continues did), else, for images other than MNIST, train.OWN_IMAGES, else TrainConfig's
-    defaults."""
-    source = runs.read_config(runs.model_path(args.init_from)) if args.init_from else {}
-    chosen = own_images_defaults(args)
-    fields = [f for f in dataclasses.fields(TrainConfig) if f.metadata.get("inherited") or f.name in OWN_IMAGES]
-    return {f.name: _given(getattr(args, f.name), source.get(f.name) if f.metadata["inherited"] else None,
-                           chosen.get(f.name, f.default)) for f in fields}
-
-
-def _given(*values):
-    """The first of `values` that is not None (None if all are)."""
-    return next((value for value in values if value is not None), None)
-
-
-def own_images_defaults(args):
-    """train.OWN_IMAGES where the images are not MNIST, not binarized, and no run is continued, less the learning
-    rate's decay where --lr-patience schedules it; else nothing."""
-    if args.init_from or is_mnist(args.data) or args.binarize not in (None, "none"):
-        return {}
-    return {name: value for name, value in OWN_IMAGES.items() if not (name == "lr_decay" and args.lr_patience)}
-
-
-def chosen_for_own_images(args):
-    """The line that says which options the command chose for images other than MNIST, and why; None where it chose
-    none (the user gave them all, or own_images_defaults does not apply)."""
-    chosen = {name: value for name, value in own_images_defaults(args).items() if getattr(args, name) is None}
-    if not chosen:
-        return None
-    return (f"Not MNIST: training with {' '.join(f'{flag(name)} {value}' for name, value in chosen.items())}: "
-            f"{OWN_IMAGES_REASON} (a flag chooses otherwise).")
 
 
 @register_command(
@@ -193,18 +176,13 @@ def _train(args):
     fields = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if f.name != "options"}
     options = {option: getattr(args, option) for other in ARCHITECTURES.values()
                for option in other.options if getattr(args, option) is not None}
-    inherited = data_options(args)
-    config = TrainConfig(**{**fields, **inherited}, options=options)
-    said = chosen_for_own_images(args)
-    if said:
-        print(said, flush=True)
-    run_dir, metrics = train(config, resume=args.resume, force=args.force)
+    run_dir, metrics = train(TrainConfig(**fields, options=options), resume=args.resume, force=args.force)
     final, test = metrics["final"], metrics["test"]
     print(
         f"Wrote {run_dir}: loss {final['loss']:.2f}, test loss {test['loss']:.2f} nats/image, "
         f"{metrics['samples_per_second']:.0f} samples/s"
     )
-    if said:  # the codes of a run on one's own images fill little of N(0, I): docs/own_images.md
+    if runs.read_config(run_dir)["defaults"]["chosen"] == "own images":  # their codes fill little of N(0, I)
         print(f"Its samples.png draws z from N(0, I); for samples like your images, fit a prior to the codes: "
               f"python -m keras_vae fit-prior --model {run_dir} --components 50 --out {run_dir}_prior50")
 
@@ -215,7 +193,7 @@ def _model_arguments(name, *more):
                      help="run folder, .keras file, SavedModel folder, or pretrained:<name> for a shipped run "
                           f"({', '.join(runs.pretrained_names())}; default {runs.PRETRAINED}{runs.DEFAULT_PRETRAINED})"),
             argument("--out", type=png_file, default=f"{name}.png", help=f"the PNG file to write (default {name}.png)"),
-            argument("--zoom", type=Integer(1, 32), default=None,
+            argument("--zoom", type=integer(1, 32), default=None,
                      help="file pixels per image pixel (default: the least that makes the short side 400 pixels)"),
             *more]
 
@@ -225,8 +203,8 @@ def _model_arguments(name, *more):
     example="python -m keras_vae sample --model pretrained:made --n 16 --out made_samples.png",
     arguments=_model_arguments(
     "sample",
-    argument("--n", type=Integer(1, 10000), default=64, help="number of samples (rounded down to a square)"),
-    argument("--seed", type=SEED, default=0, help="random seed (default 0)"),
+    argument("--n", type=integer(1, 10000), default=64, help="number of samples (rounded down to a square)"),
+    argument("--seed", type=parsed(SEED), default=0, help="random seed (default 0)"),
     argument("--pixels", action="store_true",
              help="draw each image's 8-bit pixels, x ~ p(x|z), not its mean (discretized_logistic_mixture runs)")))
 def _sample(args):
@@ -243,8 +221,8 @@ def _sample(args):
     example="python -m keras_vae manifold --model pretrained:conv_latent2 --n 20 --out manifold.png",
     arguments=_model_arguments(
     "manifold",
-    argument("--n", type=Integer(1, 100), default=20, help="digits per side"),
-    argument("--dims", type=Integer(0), nargs=2, default=[0, 1], help="the two latent axes to vary")))
+    argument("--n", type=integer(1, 100), default=20, help="digits per side"),
+    argument("--dims", type=integer(0), nargs=2, default=[0, 1], help="the two latent axes to vary")))
 def _manifold(args):
     grid, _ = plots.manifold_grid(loading.load_part(args.model, "decoder"), args.n, tuple(args.dims))
     title = f"decoder(z): z[{args.dims[0]}] grows left to right, z[{args.dims[1]}] top to bottom"
@@ -257,7 +235,7 @@ def _manifold(args):
     example="python -m keras_vae reconstruct --data mnist.npz --n 10 --out recon.png",
     arguments=_model_arguments(
     "reconstruct",
-    argument("--n", type=Integer(1, 100), default=10, help="number of test images"),
+    argument("--n", type=integer(1, 100), default=10, help="number of test images"),
     argument("--data", default=None, help=RUN_DATA_HELP + "; default: the run's, else MNIST")))
 def _reconstruct(args):
     encoder, decoder = loading.load_part(args.model, "encoder"), loading.load_part(args.model, "decoder")
@@ -303,9 +281,9 @@ def _export(args):
     example="python -m keras_vae evaluate --model pretrained:made --k 100 --n 100",
     arguments=[
     argument("--model", type=existing_model, required=True, help=f"run folder holding {runs.VAE_FILE}"),
-    argument("--k", type=Integer(1, 100000), default=5000, help="importance samples per image"),
-    argument("--n", type=Integer(1), default=None, help="evaluate only the first n test images"),
-    argument("--seed", type=SEED, default=0, help="random seed (default 0)"),
+    argument("--k", type=integer(1, 100000), default=5000, help="importance samples per image"),
+    argument("--n", type=integer(1), default=None, help="evaluate only the first n test images"),
+    argument("--seed", type=parsed(SEED), default=0, help="random seed (default 0)"),
     argument("--data", default=None, help=RUN_DATA_HELP),
     FORCE])
 def _evaluate(args):
@@ -324,10 +302,10 @@ def _evaluate(args):
     arguments=[
     argument("--model", type=model_name, required=True, help=f"run folder holding {runs.VAE_FILE}, or pretrained:<name>"),
     argument("--out", type=output_folder, required=True, help="folder for the new run (the model's own stays as it is)"),
-    argument("--components", type=Integer(1, 10000), default=200, help="Gaussians in the mixture"),
-    argument("--draws", type=Integer(1, 100), default=2, help="draws of z ~ q(z|x) per training image"),
-    argument("--iterations", type=Integer(1, 10000), default=50, help="EM iterations"),
-    argument("--seed", type=SEED, default=0, help="random seed (default 0)"),
+    argument("--components", type=integer(1, 10000), default=200, help="Gaussians in the mixture"),
+    argument("--draws", type=integer(1, 100), default=2, help="draws of z ~ q(z|x) per training image"),
+    argument("--iterations", type=integer(1, 10000), default=50, help="EM iterations"),
+    argument("--seed", type=parsed(SEED), default=0, help="random seed (default 0)"),
     argument("--data", default=None, help=RUN_DATA_HELP),
     FORCE])
 def _fit_prior(args):
@@ -362,8 +340,8 @@ def _figures(args):
     argument("--data", default=None, help=RUN_DATA_HELP + " (the VAE run's)"),
     argument("--classifier", type=existing_model, default=str(runs.CLASSIFIER),
              help="the digit classifier's folder (default: the shipped one; see train-classifier)"),
-    argument("--samples", type=Integer(1, 100000), default=1000, help="prior draws decoded by each model"),
-    argument("--seed", type=SEED, default=0, help="random seed (default 0)"),
+    argument("--samples", type=integer(1, 100000), default=1000, help="prior draws decoded by each model"),
+    argument("--seed", type=parsed(SEED), default=0, help="random seed (default 0)"),
     argument("--out", type=output_folder, default="ae_vs_vae", help="folder for compare.json and the figures"),
     FORCE])
 def _compare(args):
@@ -378,8 +356,8 @@ def _compare(args):
     example="python -m keras_vae train-classifier --data mnist.npz --out my_classifier",
     arguments=[
     argument("--data", default=None, help="mnist.npz or MNIST IDX folder (else $KERAS_VAE_MNIST, else download)"),
-    argument("--epochs", type=Integer(1), default=15),
-    argument("--seed", type=SEED, default=0, help="random seed (default 0)"),
+    argument("--epochs", type=integer(1), default=15),
+    argument("--seed", type=parsed(SEED), default=0, help="random seed (default 0)"),
     argument("--out", type=output_folder, default=str(runs.CLASSIFIER),
              help="folder for classifier.keras and metrics.json (default: the shipped one, which needs --force)"),
     FORCE])
@@ -399,10 +377,10 @@ def _train_classifier(args):
     argument("--model", type=model_name, default=runs.PRETRAINED + runs.DEFAULT_PRETRAINED,
              help=f"run folder or pretrained:<name> (default {runs.PRETRAINED}{runs.DEFAULT_PRETRAINED})"),
     argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this machine only)"),
-    argument("--port", type=Integer(1, 65535), default=7860, help="port to serve on (default 7860)"),
+    argument("--port", type=integer(1, 65535), default=7860, help="port to serve on (default 7860)"),
     argument("--data", default=None, help=RUN_DATA_HELP + "; the map shows its test images"),
-    argument("--n", type=Integer(1, 10000), default=5000, help="test images on the map"),
-    argument("--dims", type=Integer(0), nargs=2, default=None,
+    argument("--n", type=integer(1, 10000), default=5000, help="test images on the map"),
+    argument("--dims", type=integer(0), nargs=2, default=None,
              help="the two latent dims of the map (default: the two with the most KL)")])
 def _app(args):
     from .app import serve
@@ -415,7 +393,7 @@ and score them, and export them for serving. Without --model, the commands use t
 EPILOG = """examples:
   python -m keras_vae sample --n 64 --out samples.png        digits from the shipped 2-D model
   python -m keras_vae train --data mnist.npz                 the tutorial's model, 30 epochs
-  python -m keras_vae train --data photos/ --image-size 32 --channels 3 --likelihood discretized_logistic
+  python -m keras_vae train --data photos/ --image-size 32        your own images, resized to 32x32
   python -m keras_vae <command> --help                       a command's options, with an example
 """
 
@@ -445,7 +423,13 @@ def main(argv=None):
         sys.exit(2)
 
 
-def flag_names():
-    """The argument names that library errors write as `name` and the command line shows as --name: the training
-    options and the registered architectures' options."""
+def option_names():
+    """The training options and the registered architectures' options, which the training command's help names."""
     return {f.name for f in dataclasses.fields(TrainConfig)} | {o for a in ARCHITECTURES.values() for o in a.options}
+
+
+def flag_names():
+    """The argument names that library errors write as `name` and the command line shows as --name: every command's
+    flags."""
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return {action.dest for parser in sub.choices.values() for action in parser._actions if action.option_strings}

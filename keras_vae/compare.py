@@ -13,7 +13,6 @@ from . import loading, plots, run_data, runs
 from .autoencoder import Autoencoder
 from .classifier import CONFIDENCE, judge, load_classifier
 from .decoders import decode, encode, image_shape, latent_dim
-from .images import is_mnist
 from .model import VAE
 
 COMPARISON = "compare.json"
@@ -26,7 +25,7 @@ def check_contrast(ae, vae, names=("the AE given", "the VAE given")):
     """Refuse a pair that cannot show the contrast: it must be an Autoencoder and a VAE (`names` say where each
     came from) with the same latent and image sizes."""
     if not isinstance(ae, Autoencoder):
-        raise ValueError(f"{names[0]} holds a VAE, not an autoencoder: train one with `train --kind ae`.")
+        raise ValueError(f"{names[0]} holds a VAE, not an autoencoder: train one with `kind` ae.")
     if not isinstance(vae, VAE):
         raise ValueError(f"{names[1]} holds an autoencoder, not a VAE.")
     for what, size in (("latent size", latent_dim), ("image shape", image_shape)):
@@ -168,10 +167,11 @@ def compare_runs(ae_run, vae_run, out, data=None, classifier=runs.CLASSIFIER, sa
     out = Path(out)
     runs.check_writable(out, force)
     if (out / COMPARISON).exists() and not force:
-        raise runs.RecordedResultError(f"{out / COMPARISON} holds a comparison: give another --out, or add --force.")
+        raise runs.RecordedResultError(f"{out / COMPARISON} holds a comparison: give another `out`, or pass `force`.")
     ae, vae = load_pair(ae_run, vae_run)
-    x, labels = run_data.test_set(runs.model_path(vae_run), data)
-    digits = is_mnist(data or runs.read_config(runs.model_path(vae_run)).get("data")) and x.shape[1:] == (28, 28, 1)
+    images = run_data.run_images(runs.model_path(vae_run), data)
+    x, labels = run_data.scored_test_set(runs.model_path(vae_run), images)
+    digits = images.record["mnist_like"]  # MNIST as its loader reads it: the digit classifier's images
     table, figures = comparison(ae, vae, x, labels, load_classifier(classifier) if digits else None, samples, seed)
     # Recorded as a reader can follow them: pretrained:<name>, or a path relative to `out`.
     table["ae"]["run"], table["vae"]["run"], table["classifier"] = (

@@ -17,7 +17,7 @@ IDX_FILES = {
     "y_test": "t10k-labels-idx1-ubyte",
 }
 HOW_TO_POINT = (
-    f"pass load_mnist(path=...) or --data PATH, or set {MNIST_ENV}, to a Keras-format "
+    f"give its path (load_mnist(path), `data`), or set {MNIST_ENV} to it: a Keras-format "
     "mnist.npz or a folder holding the four MNIST IDX files (plain or .gz)"
 )
 
@@ -54,7 +54,7 @@ def keras_download(name="mnist", tried=None):
     except Exception as error:
         if tried is None:
             raise MnistNotFoundError(f"The Keras download of {name} failed ({error}); download it elsewhere and pass "
-                                     "its folder or .npz as --data.") from error
+                                     "its folder or .npz as `data`.") from error
         looked = ", ".join(["no path given", f"${MNIST_ENV} not set", *tried])
         raise MnistNotFoundError(f"No MNIST ({looked}) and the Keras download failed ({error}); "
                                  f"{HOW_TO_POINT}.") from error
@@ -147,6 +147,14 @@ PIXELS = "uint8 / 255"  # how 8-bit pixels become [0, 1] (to_unit_range), as run
 def to_unit_range(pixels):
     """8-bit pixels 0..255 as float32 in [0, 1]: x / 255, the one scaling of every source (PIXELS)."""
     return tf.cast(pixels, tf.float32) / 255.0
+
+
+def require_images(x, name="x"):
+    """Refuse an array of zero images in one sentence (Keras' own error for it is an internal UnboundLocalError);
+    returns x. A tf.data.Dataset or None passes as it is."""
+    if x is not None and not isinstance(x, tf.data.Dataset) and len(x) == 0:
+        raise ValueError(f"`{name}` holds no images: give at least one.")
+    return x
 
 
 def unit_array(x):

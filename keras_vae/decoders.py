@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .data import require_images
 from .losses import DiscretizedMixtureMean, draw_mixture
 from .options import Integer, require
 from .priors import StandardNormalPrior
@@ -164,6 +165,7 @@ def sample_prior(decoder, n=64, seed=0, prior=None, pixels=False):
 def encode(encoder, x):
     """(z_mean, z_log_var) of x from any encoder: a VAE's [z_mean, z_log_var, z], a SavedModel's [z_mean, z_log_var],
     or an autoencoder's code z_mean alone (z_log_var None)."""
+    require_images(x)
     outputs = encoder.predict(x, verbose=0)
     return (outputs[0], outputs[1]) if isinstance(outputs, (list, tuple)) else (outputs, None)
 

@@ -91,10 +91,11 @@ def load_images(source=None, image_size=None, channels=None, test_split=0.1, see
     return _from_arrays(arrays, described, size, channels, test_split, seed)
 
 
-def is_mnist(source):
-    """Whether `source` (a --data value) is MNIST: none (MNIST's default order), `mnist`, or a file or folder so
-    named (mnist.npz, mnist_small.npz); where a run's recorded data is missing, $KERAS_VAE_MNIST and the download may stand in for it."""
-    return source is None or Path(str(source)).stem.lower().startswith("mnist")
+def mnist_like(image_shape, files):
+    """Whether images are MNIST as its loader reads them: 28x28 grayscale arrays (no `data`, a data set's name, an
+    .npz or IDX files), never a folder of image files, whatever its name. Recorded with the images, it picks the
+    tutorial's defaults (train.py) and the MNIST fallbacks of a run's data (run_data.py)."""
+    return not files and tuple(image_shape) == (28, 28, 1)
 
 
 def _as_pixels(x, name, source):
@@ -154,7 +155,8 @@ def _from_arrays(arrays, source, size, channels, test_split, seed):
     record.update(_conversions(x_train.shape[1:], shape))
     convert = lambda x: np.concatenate([convert_pixels(x[i:i + 4096], shape).numpy() for i in range(0, len(x), 4096)])
     return ImageSet(ImageSplit(convert(x_train), labels=y_train), ImageSplit(convert(x_test), labels=y_test),
-                    shape, {**record, "image_shape": list(shape), "train_images": len(x_train), "test_images": len(x_test)})
+                    shape, {**record, "image_shape": list(shape), "train_images": len(x_train), "test_images": len(x_test),
+                            "mnist_like": mnist_like(shape, files=False)})
 
 
 def _target_channels(channels, native):
@@ -255,4 +257,5 @@ def _folder(folder, size, channels, test_split, seed):
         record["class_names"] = class_names
     pick = lambda index: ImageSplit(files=tuple(files[index]), labels=None if labels is None else labels[index])
     return ImageSet(pick(train), pick(test), shape,
-                    {**record, "image_shape": list(shape), "train_images": len(train), "test_images": len(test)})
+                    {**record, "image_shape": list(shape), "train_images": len(train), "test_images": len(test),
+                     "mnist_like": mnist_like(shape, files=True)})

@@ -1,9 +1,10 @@
-"""A model's latent space as the explorers show it (explorer.py in the notebook, app.py in the browser): the codes
+"""A model's latent space as the explorers show it (notebook_explorer.py in the notebook, app.py in the browser): the codes
 of a set of images, a map over two latent dims, the dims with the most KL first, and z -> image, x -> z."""
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .data import require_images
 from .decoders import decode, encode, image_shape, latent_dim, shows
 from .plots import informative_dims, scatter_codes
 
@@ -122,6 +123,7 @@ def latent_space(model, x=None, labels=None, data=None, n=5000, **options):
         check_map_dims(options["map_dims"], latent_dim(model.decoder))  # before any image is read and encoded
     if x is None:
         x, labels = run_data.test_set(path, data, n) if path is not None else (a[:n] for a in load_mnist(data)[1])
+    require_images(x)
     return LatentSpace(model.encoder, model.decoder, x, labels, prior=getattr(model, "prior", None), **options)
 
 

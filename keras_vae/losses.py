@@ -169,10 +169,7 @@ MIN_LOG_SCALE = -7.0  # PixelCNN++'s floor on a logistic's log-scale: a bin of 1
 # a step: from scale 1 to a few bins would take thousands of steps).
 MEAN_OFFSET, LOG_SCALE_OFFSET = 0.5, -3.0
 COUPLING_RANGE = 1.0  # PixelCNN++'s coupling coefficients lie in (-1, 1); a wider range gained nothing on colored
-# MNIST, where a stroke's green may be up to 10 times its red (benchmarks/colored_ablation.py --coupling-range)
-LATER_COMPONENTS_LOGIT = 0.0  # added to the mixture logits of components 2..K: all start level, as in PixelCNN++.
-# benchmarks/colored_ablation.py --later-components-logit -8 starts them at weight e^-8, so that the first steps train
-# one logistic per pixel and z learns more of where the strokes are (docs/own_images.md, "Two components").
+# MNIST, where a stroke's green may be up to 10 times its red (docs/own_images.md)
 MIXTURE_COMPONENTS = 1  # the mixture's K unless a decoder is built with another: in 10 epochs on colored MNIST one
 # logistic per pixel shows the digit in its mean image, two or five do not (docs/own_images.md)
 
@@ -184,15 +181,14 @@ def mixture_parameters(channels, components=None):
 
 
 def split_mixture(parameters, channels):
-    """The decoder's parameters (..., K * (1 + 2C + C(C-1)/2)) as (logits (..., K), those of components 2..K offset
-    by LATER_COMPONENTS_LOGIT, means (..., K, C) offset by MEAN_OFFSET, log-scales (..., K, C) offset by
-    LOG_SCALE_OFFSET and floored at MIN_LOG_SCALE, coupling coefficients (..., K, C(C-1)/2) in (-COUPLING_RANGE,
-    COUPLING_RANGE))."""
+    """The decoder's parameters (..., K * (1 + 2C + C(C-1)/2)) as (logits (..., K), means (..., K, C) offset by
+    MEAN_OFFSET, log-scales (..., K, C) offset by LOG_SCALE_OFFSET and floored at MIN_LOG_SCALE, coupling coefficients
+    (..., K, C(C-1)/2) in (-COUPLING_RANGE, COUPLING_RANGE))."""
     parameters = ops.cast(parameters, "float32")
     pairs = channels * (channels - 1) // 2
     components = parameters.shape[-1] // (1 + 2 * channels + pairs)
     batch = ops.shape(parameters)[:-1]
-    logits = parameters[..., :components] + LATER_COMPONENTS_LOGIT * ops.cast(ops.arange(components) > 0, "float32")
+    logits = parameters[..., :components]
     rest = ops.reshape(parameters[..., components:], (*batch, components, 2 * channels + pairs))
     means = rest[..., :channels] + MEAN_OFFSET
     log_scales = ops.maximum(rest[..., channels:2 * channels] + LOG_SCALE_OFFSET, MIN_LOG_SCALE)

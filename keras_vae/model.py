@@ -112,6 +112,15 @@ class AutoencoderBase(keras.Model):
     def metrics(self):
         return self.trackers
 
+    def images_of(self, data):
+        """The images x of a batch as Keras passes it (x, (x,), (x, y) or (x, y, sample_weight)); a sample_weight is
+        refused, as every image counts once in the mean per image."""
+        x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if sample_weight is not None:
+            raise ValueError(f"`sample_weight`: {type(self).__name__} weighs every image the same in its loss per "
+                             "image; repeat or leave out images instead.")
+        return x
+
     def logits(self, z, x, training=False):
         """The decoder's output before its last activation (Bernoulli: each pixel's logit) for each row of z:
         decoder(z)'s, or for an autoregressive decoder decoder([z, x])'s, each pixel given the true ones before it.
@@ -155,6 +164,7 @@ class AutoencoderBase(keras.Model):
 
     def fit(self, x=None, y=None, validation_data=None, **kwargs):
         """Model.fit after checking the images. y is ignored, with a warning: the model reconstructs x."""
+        self.check_weights(kwargs)
         if y is not None:
             warnings.warn(f"{type(self).__name__}.fit ignores y: it is unsupervised and learns to reconstruct x.",
                           stacklevel=2)
@@ -165,8 +175,23 @@ class AutoencoderBase(keras.Model):
 
     def evaluate(self, x=None, y=None, **kwargs):
         """Model.evaluate after checking the images; y is ignored."""
+        self.check_weights(kwargs)
         self.check_input(x, "x")
         return super().evaluate(x, None, **kwargs)
+
+    def check_weights(self, kwargs):
+        """Refuse a compiled `loss` or `metrics`, and fit's or evaluate's sample_weight or class_weight, each in one
+        sentence: the model's loss is its own (the negative ELBO), its metrics the loss terms it reports, and every
+        image counts once in the mean per image (see images_of)."""
+        compiled = self.get_compile_config() or {}
+        for name in ("loss", "metrics", "weighted_metrics"):
+            if compiled.get(name):
+                raise ValueError(f"`{name}` in compile: {type(self).__name__} computes its own loss and reports its "
+                                 f"terms ({', '.join(self.loss_terms)}); compile it with an optimizer alone.")
+        for name in ("sample_weight", "class_weight"):
+            if kwargs.get(name) is not None:
+                raise ValueError(f"`{name}`: {type(self).__name__} weighs every image the same in its loss per image; "
+                                 "repeat or leave out images instead.")
 
     def check_input(self, x, name):
         """Refuse data the encoder cannot take or the likelihood cannot score (see check_images)."""
@@ -181,7 +206,7 @@ class AutoencoderBase(keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
+            **super().get_config(),
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "decoder": keras.saving.serialize_keras_object(self.decoder),
             "likelihood": self.likelihood,
@@ -236,7 +261,7 @@ class VAE(AutoencoderBase):
         """The tutorial's step: encode x, decode z, the two loss terms, one gradient step on their sum (without the
         step where training is False: test_step). Variants a first reading can skip: importance_samples k > 1
         (the IWAE bound), another prior (its KL term), an autoregressive decoder (the logits method)."""
-        x = keras.utils.unpack_x_y_sample_weight(data)[0]
+        x = self.images_of(data)
         k = self.importance_samples  # 1: the ELBO
         with tf.GradientTape(watch_accessed_variables=training) as tape:  # records nothing in test_step
             # q(z|x) = N(z_mean, exp(z_log_var)); z = z_mean + exp(0.5 * z_log_var) * eps (the Sampling layer)

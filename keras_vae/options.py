@@ -3,7 +3,6 @@ the API, which checks values and names arguments in its errors, and by the comma
 
 Library errors name an argument as `name`; the command line shows it as its flag, --name (`as_flags`).
 """
-import argparse
 import dataclasses
 import math
 import numbers
@@ -11,23 +10,13 @@ import re
 
 
 class Rule:
-    """What a setting takes: `problem(value)` says what is wrong with a value (None if nothing), and the rule reads a
-    flag's text as an argparse type."""
+    """What a setting takes: `problem(value)` says what is wrong with a value (None if nothing); `parse` reads it
+    from text (the command line's flags: cli.parsed)."""
 
     kind, parse = "a value", str
 
     def problem(self, value, text=None):
         raise NotImplementedError
-
-    def __call__(self, text):
-        try:
-            value = self.parse(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {self.kind}, got {text!r}") from None
-        problem = self.problem(value, text)
-        if problem:
-            raise argparse.ArgumentTypeError(problem)
-        return value
 
 
 class Integer(Rule):

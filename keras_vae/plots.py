@@ -5,6 +5,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy.stats import norm
 
+from .data import require_images
 from .decoders import decode, encode, latent_dim, reconstruct, sample_prior, shows
 from .losses import kl_divergence
 
@@ -119,6 +120,7 @@ def reconstruction_grid(originals, reconstructions):
 
 def reconstruction_figure(originals, reconstructions):
     """Originals (top row) over their reconstructions (bottom row)."""
+    require_images(originals, "originals")
     n, height = len(originals), originals.shape[1]
     fig = Figure(figsize=(n, 2.3))
     ax = fig.subplots()
@@ -137,6 +139,7 @@ def samples_title(decoder, prior=None, what="Samples", pixels=False):
 
 def samples_figure(x_sampled, title="Samples: decoder(z), z ~ N(0, I)"):
     """A square grid of decoded samples."""
+    require_images(x_sampled, "x_sampled")
     side = int(np.sqrt(len(x_sampled)))
     fig = Figure(figsize=(side, side + 0.4))
     ax = fig.subplots()

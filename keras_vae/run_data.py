@@ -1,8 +1,6 @@
 """The images of a run, found again as it read them: its data, its validation split, its test set as it is scored."""
-import os
-
-from .data import MNIST_ENV, binarize_images, unit_array
-from .images import is_mnist, load_images, pixels_of
+from .data import binarize_images, unit_array
+from .images import load_images, pixels_of
 from .runs import is_dataset_name, read_config, recorded_location
 
 # Binarized runs are scored on one fixed Bernoulli draw of the test set, and watch one of the validation set.
@@ -21,24 +19,30 @@ def split_validation(x_train, n):
     return x_train[:len(x_train) - n], x_train[len(x_train) - n:]
 
 
+def read_mnist(config):
+    """Whether a run (its config.json) read MNIST as its loader reads it (images.mnist_like, recorded with its images;
+    a run that recorded none read MNIST), so that $KERAS_VAE_MNIST or the download may stand in for its data."""
+    return config.get("images", {}).get("mnist_like", True)
+
+
 def run_images(run, data=None):
     """The ImageSet of the run at `run`, read as it was (resized and converted to the images its model takes, the same
-    held-out split), from the first
-    of: `data`; for an MNIST run $KERAS_VAE_MNIST; the run's recorded data where it is on this machine (or a Keras
-    data set's name); for an MNIST run the download. The error names each place it tried."""
+    held-out split), from the first of: `data`; the run's recorded data where it is on this machine (or a Keras data
+    set's name); for a run that read MNIST, $KERAS_VAE_MNIST, else the download. The error names each place it
+    tried."""
     config = read_config(run)
     shape = config.get("images", {}).get("image_shape")  # what the run's model takes, whatever the images given
     options = {"image_size": tuple(shape[:2]) if shape else config.get("image_size"),
                "channels": shape[2] if shape else config.get("channels"),
                "test_split": config.get("test_split", 0.1), "seed": config.get("seed") or 0}
     recorded = config.get("data")
-    if data or (is_mnist(recorded) and os.environ.get(MNIST_ENV)):
+    if data:
         return load_images(data, **options)
     if recorded and (is_dataset_name(recorded) or recorded_location(recorded, run).exists()):
         return load_images(recorded if is_dataset_name(recorded) else recorded_location(recorded, run), **options)
     missing = [f"the run's recorded data {recorded} is not on this machine"] if recorded else []
-    if not is_mnist(recorded):
-        raise FileNotFoundError(f"{missing[0]}: give its images as --data.")
+    if not read_mnist(config):
+        raise FileNotFoundError(f"{missing[0]}: give its images as `data`.")
     return load_images(None, tried=missing, **options)
 
 
@@ -56,6 +60,11 @@ def training_images(run, data=None):
 def test_set(run, data=None, n=None):
     """The first n (default all) test images, as the run at `run` is scored on them, and their labels (None for
     unlabelled images); the images from where run_images finds them."""
-    config = read_config(run)
-    x_test, y_test = run_images(run, data).images("test", n)
-    return scored_images(x_test, config.get("binarize", "none")), y_test
+    return scored_test_set(run, run_images(run, data), n)
+
+
+def scored_test_set(run, images, n=None):
+    """The first n (default all) test images of `images` (the run's, run_images'), as the run at `run` is scored on
+    them, and their labels."""
+    x_test, y_test = images.images("test", n)
+    return scored_images(x_test, read_config(run).get("binarize", "none")), y_test

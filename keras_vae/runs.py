@@ -89,14 +89,14 @@ def check_writable(path, force=False):
     shipped = shipped_model(path)
     if shipped is not None and not force:
         raise RecordedResultError(f"{path} is in the shipped model {shipped}, which commands leave as shipped: "
-                                  "write elsewhere, or add --force.")
+                                  "write elsewhere, or pass `force`.")
 
 
 def check_new_run(run_dir, force=False):
     """Refuse to train into a folder that holds anything (a finished run, other files) unless forced."""
     check_writable(run_dir, force)
     if Path(run_dir).exists() and any(Path(run_dir).iterdir()) and not force:
-        raise RecordedResultError(f"{run_dir} already holds a run: give another --out, or add --force to replace it.")
+        raise RecordedResultError(f"{run_dir} already holds a run: give another `out`, or pass `force` to replace it.")
 
 
 def publish(partial, run_dir):
@@ -219,7 +219,7 @@ def record_evaluation(run, evaluation, force=False):
     in a sentence. A shipped run is not written without force."""
     path = Path(run) / METRICS
     if shipped_model(path) is not None and not force:
-        return f"Not recorded: {run} is a shipped model (add --force to record in its {METRICS})."
+        return f"Not recorded: {run} is a shipped model (pass `force` to record in its {METRICS})."
     metrics = read_json(path)
     headline = metrics.get("evaluation")
     key = protocol(evaluation)
@@ -228,6 +228,6 @@ def record_evaluation(run, evaluation, force=False):
     if larger and not force:
         write_json(path, {**metrics, "evaluations": evaluations})
         return (f"Recorded in {path} under evaluations[{key!r}]; the headline evaluation stays the one with more "
-                f"samples or images ({protocol(headline)}; --force replaces it).")
+                f"samples or images ({protocol(headline)}; `force` replaces it).")
     write_json(path, {**metrics, "evaluation": evaluation, "evaluations": evaluations})
     return f"Recorded in {path} as the evaluation ({key})."

@@ -5,12 +5,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .data import require_images
+
 SHAPES = ("ellipse", "rectangle", "triangle")
 
 
 def colored_mnist(x, seed=0):
     """MNIST digits (n, 28, 28, 1) in [0, 1] as 8-bit 32x32 color images: padded by 2, each digit's strokes in one
     random bright color over one random dark one, blended by the gray value."""
+    require_images(x)
     rng = np.random.default_rng(seed)
     strokes = np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)))
     foreground = rng.uniform(0.5, 1.0, (len(x), 1, 1, 3))
@@ -49,6 +52,7 @@ def shapes(n, seed=0, size=32):
 def write_folder(folder, images, labels=None, names=None):
     """Write 8-bit images (n, h, w, c) as PNG files, in one subfolder per label (named by `names`) where labels are
     given; returns the folder."""
+    require_images(images, "images")
     from PIL import Image
 
     folder = Path(folder)

@@ -17,7 +17,7 @@ from .autoencoder import Autoencoder
 from .checkpoint import EpochCheckpoint, load_checkpoint
 from .callbacks import KLWarmup, LinearDecay, LogBeta, ProgbarLogger, ReduceLROnPlateau, TensorBoardImages
 from .data import BINARIZE, make_dataset, unit_array
-from .images import DATA_HELP, load_images, parse_image_size, pixels_of
+from .images import DATA_HELP, load_images, mnist_like, parse_image_size, pixels_of
 from .distribute import STRATEGIES, is_chief, make_strategy
 from .losses import LIKELIHOODS, MIXTURE_COMPONENTS, get_likelihood
 from .model import VAE
@@ -26,10 +26,14 @@ from .optimizers import FusedAdam
 from .priors import MixturePrior
 
 
-# What the training command takes for images other than MNIST when these options are not given (the record:
-# docs/own_images.md). MNIST keeps the tutorial's Bernoulli, conv and 2-D z.
+# The options whose default depends on the data: unset (None), `train` takes the tutorial's for MNIST as its loader
+# reads it and OWN_IMAGES for every other image set (DEFAULTS_RULE; the record: docs/own_images.md).
+TUTORIAL = {"likelihood": "bernoulli", "architecture": "conv", "latent_dim": 2, "batch_size": 128, "lr_decay": 0.0}
 OWN_IMAGES = {"likelihood": "discretized_logistic_mixture", "architecture": "resnet_modulated", "latent_dim": 32,
               "batch_size": 8, "lr_decay": 0.3}
+DEFAULTS_RULE = ("the tutorial's defaults for MNIST as its loader reads it (28x28 grayscale arrays: no `data`, a data "
+                 "set name, an .npz or IDX files), for binarized pixels and for a run that continues another; the "
+                 "own-images defaults for every other image set, a folder of image files whatever its name")
 OWN_IMAGES_REASON = ("a probability of every 8-bit value, color channels coupled, from residual blocks with no narrow "
                      "layer before z and a last 1x1 convolution of each image's own (its kernel from z: each image's "
                      "colors), batches of 8 (sixteen times the tutorial's steps), and a learning rate lowered "
@@ -57,11 +61,11 @@ class TrainConfig:
 
     kind: str = option("vae", "vae, or ae: the plain autoencoder (reconstruction loss alone) the tutorials contrast "
                               "it with", choices=lambda: MODELS)
-    architecture: str = option("conv", _architecture_help, choices=lambda: ARCHITECTURES, inherited=True)
-    latent_dim: int = option(2, "size of z", Integer(1, 1024), inherited=True)
+    architecture: str | None = option(None, _architecture_help, choices=lambda: ARCHITECTURES, inherited=True)
+    latent_dim: int | None = option(None, "size of z", Integer(1, 1024), inherited=True)
     options: dict = dataclasses.field(default_factory=dict)  # the architecture's options (architectures.py)
     epochs: int = option(30, "passes over the training images", Integer(1))
-    batch_size: int = option(128, "images per step", Integer(1, 60000))
+    batch_size: int | None = option(None, "images per step", Integer(1, 60000))
     learning_rate: float = option(1e-3, "Adam's step size", Number(0.0, inclusive=False))
     beta: float = option(1.0, "weight of the KL term", Number())
     ema_momentum: float = option(0.0, "m > 0: keep an exponential moving average of the weights (per step: "
@@ -77,14 +81,14 @@ class TrainConfig:
     init_from: str | None = option(None, "start from the weights of a trained run (the same `architecture`, "
                                          "`latent_dim` and options) and fine-tune them, e.g. on `importance_samples`", path="run")
     seed: int = option(0, "random seed", SEED)
-    binarize: str = option("none", "none (grayscale), dynamic (a fresh Bernoulli draw each epoch) or static (one "
+    binarize: str | None = option(None, "none (grayscale; the default), dynamic (a fresh Bernoulli draw each epoch) or static (one "
                                    "draw)", choices=BINARIZE, inherited=True)
-    likelihood: str = option("bernoulli", "p(x|z) of a pixel", choices=lambda: LIKELIHOODS, inherited=True)
+    likelihood: str | None = option(None, "p(x|z) of a pixel", choices=lambda: LIKELIHOODS, inherited=True)
     mixture_components: int | None = option(None, "K, the logistics per pixel of the discretized_logistic_mixture "
                                                   f"likelihood (default {MIXTURE_COMPONENTS})", Integer(1, 100),
                                             inherited=True)
     kl_warmup_epochs: int = option(0, "raise beta from 0 over this many epochs (fewer than `epochs`)", Integer(0))
-    lr_decay: float = option(0.0, "f > 0: hold the learning rate, then lower it linearly to 0 over the last fraction f "
+    lr_decay: float | None = option(None, "f > 0: hold the learning rate, then lower it linearly to 0 over the last fraction f "
                                    "of the steps, so that the run ends on settled weights (0: off)",
                              Number(below=1.0))
     lr_patience: int = option(0, "halve the learning rate after this many epochs without a better val_loss (0: off)",
@@ -124,7 +128,8 @@ class TrainConfig:
         ValueError that names the arguments."""
         check_fields(self)
         parse_image_size(self.image_size)
-        get_architecture(self.architecture).check_options(self.options)
+        if self.architecture is not None:  # unset: checked once `train` has chosen it
+            get_architecture(self.architecture).check_options(self.options)
         if self.kl_warmup_epochs >= self.epochs:
             raise ValueError(f"`kl_warmup_epochs` {self.kl_warmup_epochs} must be below `epochs` {self.epochs}, "
                              "or beta never reaches `beta`.")
@@ -134,16 +139,38 @@ class TrainConfig:
         if self.ema_momentum and self.early_stopping_patience:
             raise ValueError("`ema_momentum` and `early_stopping_patience`: early stopping would put back its best "
                              "epoch's weights over the averaged ones; give one of them.")
-        if self.binarize != "none" and get_likelihood(self.likelihood).discrete:
+        if self.binarize not in (None, "none") and self.likelihood and get_likelihood(self.likelihood).discrete:
             raise ValueError(f"`binarize` {self.binarize} makes 0/1 pixels, and `likelihood` {self.likelihood} models "
                              "8-bit values: give `binarize` none, or `likelihood` bernoulli for binary pixels.")
-        if self.mixture_components is not None and get_likelihood(self.likelihood).parameters is None:
+        if self.mixture_components is not None and self.likelihood and get_likelihood(self.likelihood).parameters is None:
             raise ValueError(f"`mixture_components` applies to a mixture likelihood (discretized_logistic_mixture), not "
                              f"`likelihood` {self.likelihood}.")
         if self.kind == "ae" and (self.beta != 1.0 or self.kl_warmup_epochs or self.importance_samples > 1
                                   or self.prior_components or self.free_bits):
             raise ValueError("`kind` ae has no KL term: `beta`, `kl_warmup_epochs`, `importance_samples`, `free_bits` "
                              "and `prior_components` apply to `kind` vae only.")
+
+    def inherit(self, source):
+        """This config with each inherited option left unset taken from `source`, the config.json of the run it
+        starts from (fine-tuning sees the data as that run did)."""
+        taken = {f.name: source[f.name] for f in dataclasses.fields(self)
+                 if f.metadata.get("inherited") and getattr(self, f.name) is None and source.get(f.name) is not None}
+        return dataclasses.replace(self, **taken)
+
+    def with_defaults(self, mnist_like=True):
+        """This config with the options still unset chosen by DEFAULTS_RULE for images that are MNIST as its loader
+        reads them (`mnist_like`, images.mnist_like) or not, and the record of the choice for config.json: which
+        defaults, why, and the values chosen."""
+        own = not (mnist_like or self.binarize not in (None, "none") or self.init_from)
+        chosen = {name: value for name, value in (OWN_IMAGES if own else TUTORIAL).items() if getattr(self, name) is None}
+        if self.lr_patience:  # the schedule asked for replaces the decay
+            chosen.pop("lr_decay", None)
+        because = ("not MNIST as its loader reads it" if own else
+                   "a run that continues another" if self.init_from else
+                   "binarized pixels" if self.binarize not in (None, "none") else "MNIST as its loader reads it")
+        record = {"chosen": "own images" if own else "tutorial", "because": because, "values": chosen}
+        unset = {"binarize": self.binarize or "none", "lr_decay": self.lr_decay or 0.0}
+        return dataclasses.replace(self, **{**unset, **chosen}), record
 
     def architecture_options(self):
         """The architecture's options: its registered defaults, updated by `options`."""
@@ -177,7 +204,9 @@ def build_model(config, optimizer=None, image_shape=IMAGE_SHAPE):
 
     optimizer: FusedAdam(config.learning_rate) unless given (with config.ema_momentum, one that keeps a moving
     average of the weights, which Keras' fit puts in their place when it ends); a given optimizer is used as it is.
+    Options left unset take DEFAULTS_RULE's values for images of `image_shape` given as arrays.
     """
+    config = config.with_defaults(mnist_like(image_shape, files=False))[0]
     options = config.architecture_options()
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(config.precision)
@@ -281,6 +310,12 @@ def describe_images(images):
             f"({record['test']}), {'x'.join(map(str, images.image_shape))}" + (f"; {notes}" if notes else ""))
 
 
+def describe_defaults(defaults):
+    """The line that says which own-images defaults `train` chose, and why (from with_defaults_for's record)."""
+    values = ", ".join(f"{name} {value}" for name, value in defaults["values"].items())
+    return f"Images {defaults['because']}: training with {values}: {OWN_IMAGES_REASON} (an option chooses otherwise)."
+
+
 class TrainingDivergedError(RuntimeError):
     """The loss became NaN or Inf; the last good checkpoint is kept."""
 
@@ -343,7 +378,7 @@ def fit_model(model, config, images, work_dir, checkpoint, initial_epoch):
         raise TrainingDivergedError(
             f"Training stopped at epoch {initial_epoch + len(history['loss'])}: the loss is not finite. "
             f"The last good checkpoint (epoch {len(checkpoint.history.get('loss', []))}) is in {checkpoint.directory}; "
-            "lower `learning_rate` and resume (--resume)."
+            "lower `learning_rate` and `resume`."
         )
     return time.perf_counter() - start
 
@@ -376,6 +411,16 @@ def train(config, resume=False, force=False):
     and renamed to <run> once complete. A folder that already holds a run is replaced only with force.
     """
     config.check()
+    if config.out is not None and is_chief():  # refused before the images are read
+        runs.check_new_run(config.out, force)
+    if config.init_from:
+        config = config.inherit(runs.read_config(runs.model_path(config.init_from)))
+    config = dataclasses.replace(config, binarize=config.binarize or "none")  # how the images are read and scored
+    strategy = make_strategy(config.strategy)  # before any TensorFlow op: MultiWorkerMirroredStrategy needs it so
+    images = read_images(config)
+    config, defaults = config.with_defaults(images.record["mnist_like"])
+    if defaults["chosen"] == "own images" and defaults["values"]:
+        print(describe_defaults(defaults))
     config = dataclasses.replace(config, options=config.architecture_options())
     # Under multi-worker training every worker runs this; only the chief writes the run folder.
     run_dir = config.run_dir() if is_chief() else Path(tempfile.mkdtemp(prefix="keras_vae_worker_")) / "run"
@@ -383,12 +428,11 @@ def train(config, resume=False, force=False):
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     source = loading.load_model(config.init_from) if config.init_from and not resume else None
-    strategy = make_strategy(config.strategy)  # before any TensorFlow op: MultiWorkerMirroredStrategy needs it so
-    images = read_images(config)
     work_dir = runs.partial_dir(run_dir)
     with strategy.scope():
         model, checkpoint, initial_epoch = start_model(config, images, work_dir, resume, source)
-    runs.write_config(work_dir, {**dataclasses.asdict(config), "images": images.record})
+    runs.write_config(work_dir, {**dataclasses.asdict(config), "defaults": {**defaults, "rule": DEFAULTS_RULE},
+                                 "images": images.record})
     seconds = fit_model(model, config, images, work_dir, checkpoint, initial_epoch)
     metrics = write_results(work_dir, model, config, images, checkpoint, seconds)
     runs.publish(work_dir, run_dir)

@@ -9,6 +9,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# A user's settings change what the commands read and show: every test starts without them, and a test that needs one
+# sets it (monkeypatch.setenv, or a subprocess's env).
+for variable in ("KERAS_VAE_MNIST", "KERAS_VAE_VERBOSE", "KERAS_VAE_QUICK", "KERAS_VAE_REPO"):
+    os.environ.pop(variable, None)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -41,8 +45,9 @@ def mnist_small():
 
 @pytest.fixture(autouse=True)
 def _fresh_keras_state():
-    """Each test starts from the same seeds and a clean Keras session."""
-    keras.utils.clear_session()
+    """Each test starts from the same seeds and a clean Keras session (without the garbage collection that
+    clear_session runs by default: a third of a second per test, and nothing a test reads depends on it)."""
+    keras.utils.clear_session(free_memory=False)
     keras.utils.set_random_seed(0)
     yield
 
@@ -115,12 +120,20 @@ def train_tiny(out, *args):
 
 
 @pytest.fixture(scope="session")
-def tiny_runs(tmp_path_factory):
-    """The runs tests read, trained once with figures and TensorBoard logs: `vae`, `ae` (its autoencoder twin: the
-    same stack, data and seed) and `classifier` (a 1-epoch digit classifier)."""
-    root = tmp_path_factory.mktemp("tiny_runs")
-    train_tiny(root / "vae")
-    train_tiny(root / "ae", "--kind", "ae")
-    result = run_command("train-classifier", "--data", SMALL_MNIST, "--epochs", 1, "--out", root / "classifier")
-    assert result.returncode == 0, result.stderr
+def tiny_runs(tmp_path_factory, worker_id):
+    """The runs tests read, trained once per test run with figures and TensorBoard logs: `vae`, `ae` (its autoencoder
+    twin: the same stack, data and seed) and `classifier` (a 1-epoch digit classifier). Under xdist the first worker
+    to ask trains them in the run's shared temporary folder while the others wait; tests only read them."""
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    root = shared / "tiny_runs"
+    with FileLock(str(root) + ".lock"):
+        if not (root / "complete").is_file():
+            train_tiny(root / "vae", "--force")
+            train_tiny(root / "ae", "--kind", "ae", "--force")
+            result = run_command("train-classifier", "--data", SMALL_MNIST, "--epochs", 1, "--out", root / "classifier",
+                                 "--force")
+            assert result.returncode == 0, result.stderr
+            (root / "complete").touch()
     return root

@@ -93,7 +93,7 @@ def test_a_port_in_use_is_one_error_line_before_anything_loads(capsys):
             cli.main(["app", "--port", str(port)])
     errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
     assert exit_info.value.code == 2 and len(errors) == 1
-    assert f"cannot serve on 127.0.0.1:{port} (Address already in use): give another port with --port" in errors[0]
+    assert f"cannot serve on 127.0.0.1:{port} (Address already in use): give another --port" in errors[0]
 
 
 def test_the_app_command_without_gradio_says_what_to_install(monkeypatch, capsys):

@@ -1,7 +1,10 @@
-"""The benchmarks' arithmetic: interleaved rounds, paired ratios, FLOP counts, the likelihood levers."""
+"""The benchmarks' arithmetic: interleaved rounds, paired ratios, FLOP counts, the likelihood levers. The lab, not the
+package: the slow lane runs these (--runslow)."""
 import keras
 import numpy as np
 import pytest
+
+pytestmark = pytest.mark.slow
 
 from benchmarks import color_fidelity
 from benchmarks.compute_cap import forward_flops
@@ -163,20 +166,9 @@ def test_the_likeliest_component_mean_takes_each_pixels_heaviest_component_with_
         np.testing.assert_allclose(shown[index], np.clip([red, green, blue], 0, 1), atol=1e-6)
 
 
-def test_the_later_components_are_let_in_at_their_epoch_and_not_before(monkeypatch):
-    from benchmarks.colored_ablation import LetComponentsIn
-    monkeypatch.setattr(losses, "LATER_COMPONENTS_LOGIT", keras.Variable(-30.0, trainable=False))
-    schedule = LetComponentsIn(4, -8.0)
-    offsets = []
-    for epoch in range(6):
-        schedule.on_epoch_begin(epoch)
-        offsets.append(float(losses.LATER_COMPONENTS_LOGIT))
-    assert offsets == [-30.0, -30.0, -30.0, -30.0, -8.0, -8.0]
-
-
 def test_the_image_weights_decoder_gives_every_pixel_the_same_mixture_weights_and_its_own_means():
-    import benchmarks.colored_ablation  # noqa: F401  (registers the architecture)
-    decoder = build_decoder(4, "resnet_image_weights", (32, 32, 3), likelihood="discretized_logistic_mixture",
+    from benchmarks.colored_ablation import VARIANTS
+    decoder = build_decoder(4, VARIANTS["resnet_image_weights"], (32, 32, 3), likelihood="discretized_logistic_mixture",
                             mixture_components=2)
     for layer in decoder.layers:  # weights away from their zero start, so that every part reads z
         layer.set_weights([np.random.default_rng(0).normal(0, 0.1, w.shape) for w in layer.get_weights()])

@@ -59,6 +59,7 @@ def test_a_missing_classifier_says_how_to_train_one(tmp_path):
 
 
 @pytest.mark.skipif(not FULL_MNIST.is_file(), reason="needs the full MNIST test set in ../shared/data/mnist.npz")
+@pytest.mark.slow  # end-to-end: the slow lane
 def test_the_shipped_classifier_reads_99_percent_of_the_mnist_test_set_right():
     x_test, y_test = load_mnist(FULL_MNIST)[1]
     predictions = load_classifier().predict(x_test, batch_size=1000, verbose=0).argmax(axis=1)

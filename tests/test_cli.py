@@ -10,8 +10,8 @@ from matplotlib.image import imread
 
 from keras_vae import cli, runs
 from keras_vae.data import IDX_FILES
-from keras_vae.train import OWN_IMAGES
-from keras_vae.synthetic import write_folder
+from keras_vae.train import OWN_IMAGES, TUTORIAL, TrainConfig, describe_defaults, train
+from keras_vae.synthetic import colored_mnist, write_folder
 from conftest import SMALL_MNIST, run_command, tensorboard_events
 
 SHIPPED_COMPARISON = runs.SHIPPED_MODELS / "ae_vs_vae_conv_latent2"
@@ -53,6 +53,7 @@ def test_a_two_epoch_run_leaves_tensorboard_logs_of_the_loss_terms_schedules_and
     assert [step for step, _ in images["prior samples"]] == [0, 1] and len(images["manifold"]) == 2
 
 
+@pytest.mark.slow  # end-to-end: the slow lane
 def test_autoregressive_binarized_training_with_held_out_validation_then_evaluate_sample_and_fit_its_prior(tmp_path, capsys):
     out = tmp_path / "run"
     result = run_cli("train", "--data", SMALL_MNIST, "--architecture", "made", "--hidden-dim", 32, "--latent-dim", 4,
@@ -89,41 +90,45 @@ def test_autoregressive_binarized_training_with_held_out_validation_then_evaluat
 
 
 def test_fine_tuning_sees_the_data_as_the_run_it_continues_did_unless_told_otherwise():
-    def data_options(line):
-        return cli.data_options(cli._parser().parse_args(line.split()))
-
-    # pretrained:made was trained on dynamically binarized digits; a run started from it is too.
-    own_size = {"image_size": None, "channels": None,  # the images' own, as every shipped run was trained
-                "mixture_components": None, "batch_size": 128, "lr_decay": 0.0}
-    tutorial = {"architecture": "conv", "latent_dim": 2}
-    assert data_options("train --init-from pretrained:made") == {
-        "architecture": "made", "latent_dim": 32, "binarize": "dynamic", "likelihood": "bernoulli", **own_size}
-    assert data_options("train --init-from pretrained:made --binarize none")["binarize"] == "none"
-    assert data_options("train --binarize static --likelihood gaussian --channels 3 --image-size 32") == {
-        **tutorial, **own_size, "binarize": "static", "likelihood": "gaussian", "channels": 3, "image_size": "32"}
-    assert data_options("train") == data_options(f"train --init-from {runs.DEFAULT_MODEL / 'vae.keras'}") == {
-        **tutorial, "binarize": "none", "likelihood": "bernoulli", **own_size}  # a bare model file records no data options
+    made = runs.read_config(runs.model_path("pretrained:made"))  # trained on dynamically binarized digits
+    inherited = TrainConfig(init_from="pretrained:made").inherit(made)
+    assert [inherited.architecture, inherited.latent_dim, inherited.binarize, inherited.likelihood] == [
+        "made", 32, "dynamic", "bernoulli"]
+    assert [inherited.image_size, inherited.channels, inherited.mixture_components] == [None, None, None]
+    assert TrainConfig(init_from="pretrained:made", binarize="none").inherit(made).binarize == "none"
+    assert TrainConfig(latent_dim=4).inherit({}).latent_dim == 4  # a bare model file records no data options
 
 
-def test_images_other_than_mnist_train_with_the_own_images_defaults_unless_told_and_the_first_line_says_why():
-    def chosen(line):
-        args = cli._parser().parse_args(line.split())
-        options = cli.data_options(args)
-        return {name: options[name] for name in OWN_IMAGES}, cli.chosen_for_own_images(args)
+def test_images_other_than_mnist_train_with_the_own_images_defaults_unless_told_and_the_record_says_why():
+    config, record = TrainConfig(data="pictures/").with_defaults(mnist_like=False)
+    assert {name: getattr(config, name) for name in OWN_IMAGES} == OWN_IMAGES and config.binarize == "none"
+    assert record["chosen"] == "own images" and record["values"] == OWN_IMAGES
+    assert describe_defaults(record).startswith("Images not MNIST as its loader reads it: training with likelihood "
+                                                "discretized_logistic_mixture, architecture resnet_modulated, ")
+    config, record = TrainConfig(data="pictures/", architecture="conv").with_defaults(mnist_like=False)
+    assert config.architecture == "conv" and "architecture" not in record["values"]
+    config, record = TrainConfig(data="pictures/", lr_patience=2).with_defaults(mnist_like=False)
+    assert config.lr_decay == 0.0 and "lr_decay" not in record["values"]  # the schedule asked for replaces the decay
+    for config in (TrainConfig(), TrainConfig(data="mnist"), TrainConfig(data="pictures/", binarize="dynamic"),
+                   TrainConfig(data="pictures/", init_from="pretrained:conv_latent2")):
+        chosen, record = config.with_defaults(mnist_like=config.data != "pictures/")
+        assert {name: getattr(chosen, name) for name in TUTORIAL} == TUTORIAL and record["chosen"] == "tutorial"
 
-    options, said = chosen("train --data pictures/")
-    assert options == OWN_IMAGES
-    assert said.startswith("Not MNIST: training with " + " ".join(f"--{k.replace('_', '-')} {v}"
-                                                                  for k, v in OWN_IMAGES.items()))
-    options, said = chosen("train --data pictures/ --architecture conv")
-    assert options == {**OWN_IMAGES, "architecture": "conv"} and "--architecture" not in said
-    options, said = chosen("train --data pictures/ --lr-patience 2")  # the schedule asked for replaces the decay
-    assert options == {**OWN_IMAGES, "lr_decay": 0.0} and "--lr-decay" not in said
-    tutorial = {"likelihood": "bernoulli", "architecture": "conv", "latent_dim": 2, "batch_size": 128, "lr_decay": 0.0}
-    for line in ("train", "train --data ../shared/data/mnist.npz", "train --data mnist",
-                 "train --data pictures/ --binarize dynamic", "train --data pictures/ --init-from pretrained:conv_latent2",
-                 f"train --data pictures/ --init-from {runs.DEFAULT_MODEL / 'vae.keras'}"):  # a bare file: the run's
-        assert chosen(line) == (tutorial, None)
+
+def test_train_takes_the_same_options_from_python_and_the_command_line_for_a_color_folder_named_mnist(
+        tmp_path, mnist_small, capsys):
+    (x, y), _ = mnist_small
+    folder = write_folder(tmp_path / "mnist_colored", colored_mnist(x[:24]), y[:24])
+    train(TrainConfig(data=str(folder), epochs=1, out=str(tmp_path / "python"), figures=False))
+    said = capsys.readouterr().out.splitlines()[:2]
+    result = run_command("train", "--data", folder, "--epochs", 1, "--out", tmp_path / "command", "--no-figures")
+    assert result.returncode == 0, result.stderr
+    said_too = result.stdout.splitlines()[:2]
+    python, command = runs.read_config(tmp_path / "python"), runs.read_config(tmp_path / "command")
+    keys = ("likelihood", "architecture", "latent_dim", "batch_size", "lr_decay", "defaults")
+    assert {k: python[k] for k in keys} == {k: command[k] for k in keys} and said == said_too
+    assert python["likelihood"] == "discretized_logistic_mixture" and python["defaults"]["chosen"] == "own images"
+    assert python["images"]["mnist_like"] is False and said[1].startswith("Images not MNIST")
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +190,7 @@ BAD_COMMAND_LINES = [
     ("train --data {data} --validation-images 512 --out {tmp}/r2", "--validation-images must be in [0, 512)"),
     ("train --out {bad}/notes.txt", "--out: {bad}/notes.txt is a file: give a folder"),
     ("train --out {bad}/notes.txt/run", "{bad}/notes.txt is a file, so {bad}/notes.txt/run cannot be made a folder"),
-    ("train --out {bad}/finished", "{bad}/finished already holds a run: give another --out, or add --force"),
+    ("train --out {bad}/finished", "{bad}/finished already holds a run: give another --out, or pass --force"),
     ("train --out {shipped}", "is in the shipped model"),
     ("train --data {data} --out {tmp}/r3 --resume", "No checkpoint to resume from"),
     ("train --data {bad}/notes.txt --out {tmp}/r4", "{bad}/notes.txt is not an .npz archive"),
@@ -238,12 +243,12 @@ BAD_COMMAND_LINES = [
     ("train --importance-samples 0", "--importance-samples: must be an integer from 1 to 1000, got 0"),
     ("train --mixture-components 0", "--mixture-components: must be an integer from 1 to 100, got 0"),
     ("train --free-bits -1", "--free-bits: must be a finite number ≥ 0, got -1"),
-    ("train --mixture-components 3", "--mixture-components applies to a mixture likelihood"),
+    ("train --data {data} --mixture-components 3", "--mixture-components applies to a mixture likelihood"),
     ("train --binarize dynamic --likelihood discretized_logistic_mixture",
      "--binarize dynamic makes 0/1 pixels, and --likelihood discretized_logistic_mixture models 8-bit values"),
     ("compare", "the following arguments are required: --ae, --vae"),
     ("compare --ae pretrained:conv_latent2 --vae pretrained:conv_latent2 --out {tmp}/c1",
-     "holds a VAE, not an autoencoder: train one with `train --kind ae`"),
+     "holds a VAE, not an autoencoder: train one with --kind ae"),
     ("compare --ae pretrained:ae_conv_latent2 --vae pretrained:made --out {tmp}/c2",
      "The models differ in latent size: 2 (AE) and 32 (VAE)"),
     ("compare --ae pretrained:ae_conv_latent2 --vae pretrained:conv_latent2 --classifier {bad}/empty --out {tmp}/c3",

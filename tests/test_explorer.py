@@ -8,7 +8,7 @@ import pytest
 from matplotlib.image import imread
 
 from keras_vae import VAE, build_decoder, build_encoder
-from keras_vae.explorer import STILL, Explorer, explorer
+from keras_vae.notebook_explorer import STILL, Explorer, explorer
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 

@@ -164,7 +164,7 @@ def test_a_keras_data_set_by_name_is_downloaded_and_a_failed_download_says_what_
 
     monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", offline)
     with pytest.raises(FileNotFoundError, match=r"The Keras download of fashion_mnist failed \(no network\); download "
-                                                r"it elsewhere and pass its folder or \.npz as --data"):
+                                                r"it elsewhere and pass its folder or \.npz as `data`"):
         load_images("fashion_mnist")
 
 

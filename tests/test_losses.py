@@ -203,21 +203,6 @@ def test_the_coupled_mixture_loss_is_the_definition_written_out():
                                                rel=1e-4, abs=1e-4)
 
 
-def test_later_components_start_lower_by_their_logit_offset_and_the_mixture_stays_a_probability(monkeypatch):
-    monkeypatch.setattr(losses, "LATER_COMPONENTS_LOGIT", -8.0)
-    rng = np.random.default_rng(3)
-    parameters = mixture_parameters_of(rng, 3, 3) * np.float32(0.5)
-    lowered = parameters.copy()
-    lowered[0, 1:3] -= 8.0  # the logits of components 2 and 3, as the reference reads them
-    x = (np.array([51, 178, 102]) / 255).astype("float32")
-    loss = discretized_logistic_mixture_reconstruction_loss(tf.constant(x[None, None, None]),
-                                                            tf.constant(parameters[None, None]))
-    assert float(loss[0]) == pytest.approx(reference_mixture_nll(x.astype("float64"), lowered[0].astype("float64"), 3),
-                                           rel=1e-4, abs=1e-4)
-    assert float(loss[0]) != pytest.approx(reference_mixture_nll(x.astype("float64"), parameters[0].astype("float64"),
-                                                                 3), rel=1e-3)
-
-
 def test_a_two_channel_pixel_of_the_mixture_is_a_probability_over_all_256_by_256_values():
     rng = np.random.default_rng(2)
     parameters = mixture_parameters_of(rng, 3, 2)

@@ -6,7 +6,7 @@ import pytest
 
 from keras_vae import cli
 from keras_vae.options import Integer, Number, as_flags
-from keras_vae.train import OWN_IMAGES, TrainConfig
+from keras_vae.train import TrainConfig
 
 
 def train_flags():
@@ -24,8 +24,7 @@ def test_every_training_option_is_one_flag_with_the_declared_default_help_and_ch
         switched_off = field.default is True  # a switch on by default has its --no- flag
         action = flags[("--no-" if switched_off else "--") + field.name.replace("_", "-")]
         assert action.dest == field.name
-        unset = field.metadata["inherited"] or field.name in OWN_IMAGES  # chosen by cli.data_options
-        assert action.default == (None if unset else field.default), field.name
+        assert action.default == field.default, field.name  # None: train chooses (inherited, or by the data)
         assert (action.const is False) == switched_off
         help_text = field.metadata["help"]() if callable(field.metadata["help"]) else field.metadata["help"]
         assert as_flags(help_text, cli.flag_names())[:30] in action.help, field.name
@@ -42,7 +41,7 @@ def test_every_training_option_is_one_flag_with_the_declared_default_help_and_ch
 ])
 def test_a_rule_says_the_same_on_the_command_line_and_in_the_api(rule, text, value, problem):
     with pytest.raises(argparse.ArgumentTypeError, match=problem):
-        rule(text)
+        cli.parsed(rule)(text)
     assert rule.problem(value, text) == problem
 
 

@@ -82,6 +82,7 @@ def test_an_mnist_format_fashion_folder_trains_with_the_same_commands_as_mnist(t
     np.testing.assert_array_equal(labels, y_test[:32])
 
 
+@pytest.mark.slow  # end-to-end: the slow lane
 def test_color_pngs_with_no_other_flag_train_the_own_images_defaults_and_every_command_takes_the_run(
         tmp_path, mnist_small, capsys):
     (x, y), _ = mnist_small
@@ -89,8 +90,9 @@ def test_color_pngs_with_no_other_flag_train_the_own_images_defaults_and_every_c
     run = tmp_path / "run"
     cli.main(["train", "--data", str(folder), "--epochs", "1", "--out", str(run)])
     said = capsys.readouterr().out
-    assert said.startswith("Not MNIST: training with --likelihood discretized_logistic_mixture "
-                           "--architecture resnet_modulated --latent-dim 32 --batch-size 8 --lr-decay 0.3: ")
+    assert said.splitlines()[1].startswith("Images not MNIST as its loader reads it: training with likelihood "
+                                           "discretized_logistic_mixture, architecture resnet_modulated, latent_dim 32, "
+                                           "batch_size 8, lr_decay 0.3: ")
     assert said.rstrip().endswith(f"fit-prior --model {run} --components 50 --out {run}_prior50")
     config = runs.read_config(run)
     assert {name: config[name] for name in OWN_IMAGES} == OWN_IMAGES

@@ -58,3 +58,24 @@ def test_modules_only_look_down_with_no_import_circle():
         assert not below[model_module] & upper, model_module  # the model knows no figures, callbacks or run folders
     assert not below["plots"] & {"runs", "loading", "run_data", "latent"}  # figures know nothing of run loading
     assert "runs" in below["loading"] and "loading" not in below["runs"]
+
+
+def test_importing_every_benchmark_leaves_the_registries_and_the_likelihoods_constants_as_they_were():
+    import importlib
+    import numbers
+
+    from keras_vae import ARCHITECTURES, LIKELIHOODS, cli, losses
+    from keras_vae.decoders import DECODER_KINDS
+
+    def state():
+        constants = {name: value for name, value in vars(losses).items()
+                     if name.isupper() and isinstance(value, (numbers.Number, str))}
+        return constants, *(dict(r) for r in (ARCHITECTURES, LIKELIHOODS, DECODER_KINDS, cli.COMMANDS))
+
+    before = state()
+    lab = Path(__file__).resolve().parent.parent / "benchmarks"
+    names = sorted(path.stem for path in lab.glob("*.py") if path.stem != "__init__")
+    for name in names:
+        importlib.import_module(f"benchmarks.{name}")
+    assert "colored_ablation" in names and len(names) >= 10
+    assert state() == before

@@ -106,7 +106,7 @@ def test_a_run_is_published_whole_from_its_partial_folder(tmp_path):
     runs.check_new_run(run)  # nothing there yet
     runs.publish(partial, run)
     assert (run / runs.METRICS).is_file() and not partial.exists()
-    with pytest.raises(runs.RecordedResultError, match="already holds a run.*--force"):
+    with pytest.raises(runs.RecordedResultError, match="already holds a run.*`force`"):
         runs.check_new_run(run)
     runs.check_new_run(run, force=True)
 
@@ -147,7 +147,7 @@ def offline(monkeypatch):
     monkeypatch.setattr(keras.datasets.mnist, "load_data", download)
 
 
-def test_mnist_comes_from_data_then_the_environment_then_the_runs_recorded_data_then_the_download(
+def test_mnist_comes_from_data_then_the_runs_recorded_data_then_the_environment_then_the_download(
         tmp_path, monkeypatch):
     offline(monkeypatch)
     small = tmp_path / "small.npz"
@@ -157,8 +157,8 @@ def test_mnist_comes_from_data_then_the_environment_then_the_runs_recorded_data_
     runs.write_config(run, {"data": str(SMALL_MNIST)})
     assert len(run_data.run_images(run).test) == 128  # the run's recorded data
     monkeypatch.setenv(MNIST_ENV, str(small))
-    assert len(run_data.run_images(run).test) == 100  # the environment outranks the run's record
-    assert len(run_data.run_images(run, data=SMALL_MNIST).test) == 128  # --data outranks both
+    assert len(run_data.run_images(run).test) == 128  # the run's record outranks the environment
+    assert len(run_data.run_images(run, data=small).test) == 100  # `data` outranks both
     # A run trained on another machine: its recorded data is not here, the environment says where MNIST is.
     moved = tmp_path / "moved"
     moved.mkdir()
@@ -175,7 +175,8 @@ def test_a_run_of_other_images_reads_its_own_folder_and_says_to_give_data_where_
     offline(monkeypatch)
     folder = write_folder(tmp_path / "shapes", *shapes(20), names=SHAPES)
     run = tmp_path / "run"
-    runs.write_config(run, {"data": str(folder), "image_size": "16", "channels": 3, "test_split": 0.25, "seed": 1})
+    runs.write_config(run, {"data": str(folder), "image_size": "16", "channels": 3, "test_split": 0.25, "seed": 1,
+                            "images": {"mnist_like": False}})  # as train records a folder of image files
     monkeypatch.setenv(MNIST_ENV, str(SMALL_MNIST))  # MNIST's place does not stand in for another data set
     images = run_data.run_images(run)
     assert images.image_shape == (16, 16, 3) and (len(images.train), len(images.test)) == (15, 5)
@@ -184,7 +185,7 @@ def test_a_run_of_other_images_reads_its_own_folder_and_says_to_give_data_where_
     np.testing.assert_array_equal(x, run_data.test_set(run)[0])  # the same held-out images every time
     shutil.rmtree(folder)
     with pytest.raises(FileNotFoundError, match=r"the run's recorded data \.\./shapes is not on this machine: give its "
-                                                r"images as --data"):
+                                                r"images as `data`"):
         run_data.run_images(run)
 
 
