@@ -109,3 +109,52 @@ def test_a_training_config_refuses_bad_options_when_it_is_made(arguments, messag
         TrainConfig(**arguments)
     assert message in str(error.value)
     TrainConfig(epochs=1, batch_size=60000, ema_momentum=0.0, kl_warmup_epochs=0)  # the edges are taken
+
+
+@pytest.mark.parametrize("model_class", [VAE, Autoencoder])
+def test_compiled_metrics_a_compiled_loss_and_sample_weights_are_refused_in_one_sentence(model_class):
+    x = np.zeros((4, 28, 28, 1), "float32")
+    model = model_class(*small_pair())
+    for compiled, name in (({"metrics": ["mae"]}, "metrics"), ({"loss": "mse"}, "loss")):
+        model.compile("adam", **compiled)
+        with pytest.raises(ValueError, match=f"`{name}` in compile: {model_class.__name__} computes its own loss"):
+            model.fit(x, verbose=0)
+    model.compile("adam")
+    with pytest.raises(ValueError, match="`sample_weight`: .* weighs every image the same"):
+        model.fit(x, sample_weight=np.ones(4), verbose=0)
+    with pytest.raises(ValueError, match="`sample_weight`: .* weighs every image the same"):
+        model.fit(make_dataset(x, 2).map(lambda batch: (batch, batch, batch[:, 0, 0, 0])), verbose=0)
+    model = model_class(*small_pair())
+    model.compile("adam")
+    assert model.fit(x, epochs=1, verbose=0).history["loss"][0] > 0  # an optimizer alone trains
+
+
+def test_the_models_config_chains_keras_own_and_rebuilds_the_model():
+    vae = VAE(*small_pair(), beta=0.5, name="my_vae", trainable=False)
+    config = vae.get_config()
+    assert {"name", "trainable", "dtype"} <= set(config) and config["name"] == "my_vae" and config["trainable"] is False
+    again = VAE.from_config(config)
+    assert again.name == "my_vae" and not again.trainable and float(again.beta) == 0.5
+
+
+@pytest.mark.parametrize("call", [
+    lambda vae, x: __import__("keras_vae").reconstruct(vae.encoder, vae.decoder, x),
+    lambda vae, x: __import__("keras_vae.latent", fromlist=["latent_space"]).latent_space(vae, x, None),
+    lambda vae, x: __import__("keras_vae").explorer(vae, x, None),
+    lambda vae, x: __import__("keras_vae.plots", fromlist=["samples_figure"]).samples_figure(x),
+    lambda vae, x: __import__("keras_vae.synthetic", fromlist=["colored_mnist"]).colored_mnist(x),
+    lambda vae, x: evaluate_elbo(vae, x),
+], ids=["reconstruct", "latent_space", "explorer", "samples_figure", "colored_mnist", "evaluate_elbo"])
+def test_every_public_function_that_takes_images_refuses_zero_images_in_one_sentence(call):
+    with pytest.raises(ValueError, match="no images|is empty") as error:
+        call(VAE(*small_pair()), np.zeros((0, 28, 28, 1), "float32"))
+    assert len(str(error.value).splitlines()) == 1
+
+
+def test_the_notebook_explorer_is_a_function_of_the_package_and_its_module_stays_importable():
+    import importlib
+
+    import keras_vae
+
+    assert callable(keras_vae.explorer) and keras_vae.explorer.__module__ == "keras_vae.notebook_explorer"
+    assert importlib.import_module("keras_vae.notebook_explorer").explorer is keras_vae.explorer

@@ -208,3 +208,16 @@ def test_a_model_name_that_is_not_shipped_gives_one_line_naming_the_shipped_ones
     message = str(error.value)
     assert "\n" not in message and "'made_latent32'" in message
     assert all(f"pretrained:{name}" in message for name in runs.pretrained_names())
+
+
+def test_only_a_run_that_read_mnist_as_its_loader_reads_it_falls_back_to_the_mnist_environment(tmp_path, monkeypatch):
+    offline(monkeypatch)
+    monkeypatch.setenv(MNIST_ENV, str(SMALL_MNIST))
+    for mnist_like in (True, False):
+        run = tmp_path / f"run_{mnist_like}"
+        runs.write_config(run, {"data": "../gone/mnist_colored", "images": {"mnist_like": mnist_like}})
+        if mnist_like:
+            assert len(run_data.run_images(run).test) == 128  # $KERAS_VAE_MNIST stands in for the missing MNIST
+        else:  # a folder named mnist_colored is no MNIST: the environment does not stand in for it
+            with pytest.raises(FileNotFoundError, match="give its images as `data`"):
+                run_data.run_images(run)
