@@ -1,6 +1,6 @@
 """What the discretized logistic mixture's loss costs: samples/s of fit on 32x32x3 8-bit images, the training
 command's model (resnet, 32-D z, batch 32, FusedAdam, 32 steps per execution), with K = 1 (the default) and K = 5
-logistics per pixel, and K = 1 on resnet_modulated (the default architecture since 2026-12-03), against
+logistics per pixel, and K = 1 on resnet_modulated (the own-images default), against
 `discretized_logistic` (one logistic per pixel, one scale shared by all), in interleaved rounds
 (benchmarks/throughput.py's), each round's ratios to the shared-scale logistic.
 

@@ -7,8 +7,7 @@ compared over the same minutes. Baselines, on the same data and architecture:
 - the PyTorch example (pytorch/examples vae/main.py): 784-400-20 MLP and its loss, if torch imports.
 keras_vae is timed as the training command builds it ("keras_vae": tf.data pipeline, FusedAdam, 32 steps per
 execution) and as the README's API writes it: "README API" compile(Adam()), fit(numpy), Keras' defaults; "README API,
-fast" compile(FusedAdam(), steps_per_execution=32), the levers a user chooses by name (what compile chose silently
-before 2026-12-02).
+fast" compile(FusedAdam(), steps_per_execution=32), the levers a user chooses by name.
 
     python -m benchmarks.throughput --data ../shared/data/mnist.npz --json benchmarks/results/cpu.json
     python -m benchmarks.throughput --data ../shared/data/mnist.npz --levers   # each lever on its own

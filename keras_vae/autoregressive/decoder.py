@@ -106,7 +106,7 @@ def pixel_by_pixel(decoder, z, uniform):
 
 
 class MadeSampler:
-    """The pixel-by-pixel draw from a MADE decoder (architectures.py's `made`), at the cost of one hidden-unit
+    """The pixel-by-pixel draw from a MADE decoder (made.py's `made`), at the cost of one hidden-unit
     update per pixel instead of one decoder pass.
 
     There p(x_i = 1 | x_<i, z) = sigmoid(relu(x W1 + b1 + c1(z)) W2[:, i] + b2_i + (x Wd)_i + c2_i(z)), each W
@@ -115,7 +115,7 @@ class MadeSampler:
     another order can flip a draw whose uniform lies within rounding of its probability, so each image is
     checked with one decoder pass (pixel i of its output depends on x_<i only) and drawn again from the first
     pixel that disagrees: the result is the pixel-by-pixel draw, bit for bit. A decoder with local layers
-    (architectures.py's local_channels) adds pixel i's local logit, from its preceding neighbours as drawn.
+    (made.py's local_channels) adds pixel i's local logit, from its preceding neighbours as drawn.
     """
 
     def __init__(self, decoder):
@@ -197,7 +197,7 @@ AutoregressiveDecoder.samplers.append(MadeSampler)
 
 
 class LocalLogits:
-    """Pixel i's logit from architectures.py's local layers (a mask-A convolution, residual mask-B ones, two 1x1),
+    """Pixel i's logit from made.py's local layers (a mask-A convolution, residual mask-B ones, two 1x1),
     computed at pixel i alone from the pixels and features before it: what MadeSampler adds while it draws pixel by
     pixel. The feature maps that the residual convolutions read are filled in one position per pixel."""
 

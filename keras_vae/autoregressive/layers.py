@@ -47,7 +47,7 @@ class MaskedDense(keras.layers.Dense):
                 "inputs": self.inputs_kind, "outputs": self.outputs_kind}
 
 
-# The made decoder's local layers (architectures.py's local_channels) are named LOCAL_PREFIX...: a mask-A
+# The made decoder's local layers (made.py's local_channels) are named LOCAL_PREFIX...: a mask-A
 # MaskedConv2D, residual mask-B ones LOCAL_BLOCK.format(1, 2, ...) (local_layers), a 1x1 Conv2D and a 1x1 Conv2D
 # to one logit, LOCAL_LAYERS. The fast sampler finds them by name; --init-from may add them.
 LOCAL_PREFIX = "local_"
