@@ -119,9 +119,11 @@ def test_train_takes_the_same_options_from_python_and_the_command_line_for_a_col
         tmp_path, mnist_small, capsys):
     (x, y), _ = mnist_small
     folder = write_folder(tmp_path / "mnist_colored", colored_mnist(x[:24]), y[:24])
-    train(TrainConfig(data=str(folder), epochs=1, out=str(tmp_path / "python"), figures=False))
+    quick = {"epochs": 1, "figures": False, "steps_per_execution": 1}  # one step per call: no multi-step loop to trace
+    train(TrainConfig(data=str(folder), out=str(tmp_path / "python"), **quick))
     said = capsys.readouterr().out.splitlines()[:2]
-    result = run_command("train", "--data", folder, "--epochs", 1, "--out", tmp_path / "command", "--no-figures")
+    result = run_command("train", "--data", folder, "--epochs", 1, "--out", tmp_path / "command", "--no-figures",
+                         "--steps-per-execution", 1)
     assert result.returncode == 0, result.stderr
     said_too = result.stdout.splitlines()[:2]
     python, command = runs.read_config(tmp_path / "python"), runs.read_config(tmp_path / "command")
