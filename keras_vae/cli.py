@@ -393,7 +393,7 @@ and score them, and export them for serving. Without --model, the commands use t
 EPILOG = """examples:
   python -m keras_vae sample --n 64 --out samples.png        digits from the shipped 2-D model
   python -m keras_vae train --data mnist.npz                 the tutorial's model, 30 epochs
-  python -m keras_vae train --data photos/ --image-size 32        your own images, resized to 32x32
+  python -m keras_vae train --data photos/ --image-size 32   your own images, resized to 32x32
   python -m keras_vae <command> --help                       a command's options, with an example
 """
 
