@@ -38,7 +38,8 @@ from keras_vae.options import Integer
 from keras_vae.data import load_mnist, make_dataset
 from keras_vae.autoregressive import MaskedConv2D, MaskedDense
 from keras_vae.losses import kl_divergence
-from keras_vae.prior_fit import posterior_draws, with_fitted_prior
+from keras_vae.prior_fit import with_fitted_prior
+from keras_vae.priors import posterior_draws
 from keras_vae.train import TrainConfig, build_model, hardware
 
 LEVERS = ("base", "ema", "output_bias", "masked_layers_2", "reversed_order", "seed_1")

@@ -15,7 +15,8 @@ import numpy as np
 
 from keras_vae import loading, run_data, runs
 from keras_vae.evaluate import log_likelihoods
-from keras_vae.prior_fit import posterior_draws, with_fitted_prior
+from keras_vae.prior_fit import with_fitted_prior
+from keras_vae.priors import posterior_draws
 
 
 def variant(text):

@@ -17,6 +17,7 @@ from .model import VAE
 from .optimizers import FusedAdam
 from .priors import MixturePrior, StandardNormalPrior
 from .loading import load_part, pretrained
+from .sampling import sample
 from . import autoregressive  # the made and pixelvae architectures and their decoder kind, registered as a user's would be
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "load_part",
     "pretrained",
     "reconstruct",
+    "sample",
     "register_architecture",
     "register_likelihood",
     "sample_prior",

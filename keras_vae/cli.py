@@ -10,11 +10,11 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from . import loading, plots, run_data, runs
+from . import loading, plots, run_data, runs, sampling
 from .architectures import ARCHITECTURES, option_rule
 from .classifier import save_classifier, train_classifier
 from .compare import COMPARISON, FIGURES, compare_runs, format_table
-from .decoders import reconstruct, sample_prior, shows
+from .decoders import reconstruct, shows
 from .evaluate import evaluate_run
 from .export import export_onnx, export_saved_model, onnx_differences, onnx_refusal
 from .prior_fit import fit_prior_run
@@ -182,9 +182,10 @@ def _train(args):
         f"Wrote {run_dir}: loss {final['loss']:.2f}, test loss {test['loss']:.2f} nats/image, "
         f"{metrics['samples_per_second']:.0f} samples/s"
     )
-    if runs.read_config(run_dir)["defaults"]["chosen"] == "own images":  # their codes fill little of N(0, I)
-        print(f"Its samples.png draws z from N(0, I); for samples like your images, fit a prior to the codes: "
-              f"python -m keras_vae fit-prior --model {run_dir} --components 50 --out {run_dir}_prior50")
+    if "sampling_prior" in metrics:  # the codes fill little of N(0, I): sample from a mixture fitted to them
+        print(f"New images like these: python -m keras_vae sample --model {run_dir} --n 64 --out samples.png (z from "
+              f"a {metrics['sampling_prior']['components']}-component mixture fitted to the training codes; "
+              "--prior standard: N(0, I))")
 
 
 def _model_arguments(name, *more):
@@ -198,22 +199,45 @@ def _model_arguments(name, *more):
             *more]
 
 
+def png_or_folder(text):
+    """An argparse type: a .png file for a grid of images, or a folder (a path without an image suffix) for one PNG
+    per image."""
+    return png_file(text) if Path(text).suffix else output_folder(text)
+
+
 @register_command(
-    "sample", "draw new digits: decode z ~ p(z) (N(0, I) unless the model has a fitted prior) into a grid",
-    example="python -m keras_vae sample --model pretrained:made --n 16 --out made_samples.png",
-    arguments=_model_arguments(
-    "sample",
-    argument("--n", type=integer(1, 10000), default=64, help="number of samples (rounded down to a square)"),
+    "sample", "draw new images: decode z ~ p(z) (the run's fitted sampling prior where it has one) into a grid, or "
+              "into a folder of PNGs",
+    example="python -m keras_vae sample --model saved_models/colored --n 400 --out samples/",
+    arguments=[
+    *_model_arguments("sample")[:1],
+    argument("--out", type=png_or_folder, default="sample.png",
+             help="a .png file for a grid (default sample.png), or a folder for one PNG per image (0000.png, ...)"),
+    *_model_arguments("sample")[2:],
+    argument("--n", type=integer(1, 10000), default=64,
+             help="number of samples (a grid rounds it down to a square)"),
+    argument("--prior", choices=loading.SAMPLING_PRIORS, default=None,
+             help="; ".join(f"{name}: {what}" for name, what in loading.SAMPLING_PRIORS.items())
+                  + " (default: fitted where the run has one, else model)"),
     argument("--seed", type=parsed(SEED), default=0, help="random seed (default 0)"),
     argument("--pixels", action="store_true",
-             help="draw each image's 8-bit pixels, x ~ p(x|z), not its mean (discretized_logistic_mixture runs)")))
+             help="draw each image's 8-bit pixels, x ~ p(x|z), not its mean (discretized_logistic_mixture runs)"),
+    FORCE])
 def _sample(args):
-    decoder, prior = loading.load_sampler(args.model)
-    side = math.isqrt(args.n)
-    title = f"{plots.samples_title(decoder, prior, f'{side * side} samples', args.pixels)} (seed {args.seed})"
-    images = sample_prior(decoder, side * side, args.seed, prior, args.pixels)
-    plots.save_grid(args.out, plots.tile_images(images, side, side), title, args.zoom)
-    print(f"Wrote {args.out}: {title}")
+    grid = bool(Path(args.out).suffix)
+    if not grid:
+        sampling.check_image_folder(args.out, args.force)
+    decoder, prior = sampling.sampler(args.model, args.prior)
+    n = math.isqrt(args.n) ** 2 if grid else args.n
+    title = f"{plots.samples_title(decoder, prior, f'{n} samples', args.pixels)} (seed {args.seed})"
+    images = sampling.draw(decoder, prior, n, args.seed, args.pixels, verbose=0 if grid else 1)
+    if grid:
+        side = math.isqrt(n)
+        plots.save_grid(args.out, plots.tile_images(images, side, side), title, args.zoom)
+        print(f"Wrote {args.out}: {title}")
+        return
+    paths = sampling.write_images(args.out, images, args.force)
+    print(f"Wrote {len(paths)} images to {args.out}/ ({paths[0].name} ... {paths[-1].name}): {title}")
 
 
 @register_command(

@@ -8,7 +8,7 @@ from .autoencoder import Autoencoder
 from .export import is_saved_model, load_saved_model_part
 from .model import VAE, AutoencoderBase
 from .runs import (AE_FILE, DEFAULT_PRETRAINED, PRETRAINED, SAVED_MODEL_DIR, VAE_FILE, ModelNotFoundError, model_path,
-                   part_file)
+                   part_file, read_sampling_prior)
 
 
 def pretrained(name=DEFAULT_PRETRAINED):
@@ -41,16 +41,27 @@ def load_model(path):
     return (Autoencoder if len(encoder.outputs) == 1 else VAE)(encoder, decoder)
 
 
-def load_sampler(path):
-    """What draws samples from the model at `path`: its decoder, and its prior p(z) where `path` holds a whole VAE
-    (else None, meaning N(0, I): a decoder alone, a SavedModel, an autoencoder)."""
+SAMPLING_PRIORS = {"fitted": "the run's sampling prior, a mixture fitted to its training images' codes",
+                   "model": "the model's own p(z)", "standard": "N(0, I)"}
+
+
+def load_sampler(path, prior=None):
+    """What draws samples from the model at `path`: its decoder, and the p(z) to draw z from (None: N(0, I)).
+    `prior` (SAMPLING_PRIORS) picks it; unset, a run's fitted sampling prior where it has one, else the model's own
+    p(z) where `path` holds a whole VAE, else N(0, I) (a decoder alone, a SavedModel, an autoencoder)."""
+    if prior is not None and prior not in SAMPLING_PRIORS:
+        raise ValueError(f"`prior` {prior!r} is not one of {', '.join(SAMPLING_PRIORS)}.")
     path = model_path(path)
+    fitted = read_sampling_prior(path) if path.is_dir() else None
+    if prior == "fitted" and fitted is None:
+        raise ValueError(f"`prior` fitted: {path} holds no sampling prior (a run trained with `sampling_prior` fitted "
+                         "has one); give `prior` model or standard.")
     whole = path / VAE_FILE if path.is_dir() else path
-    if whole.suffix == ".keras" and whole.is_file():
-        model = load_keras_model(whole)
-        if isinstance(model, VAE):
-            return model.decoder, model.prior
-    return load_part(path, "decoder"), None
+    model = load_keras_model(whole) if whole.suffix == ".keras" and whole.is_file() else None
+    decoder = model.decoder if model is not None else load_part(path, "decoder")
+    if prior == "standard" or not isinstance(model, VAE):
+        return decoder, None
+    return decoder, fitted if prior in (None, "fitted") and fitted is not None else model.prior
 
 
 def load_part(path, part):

@@ -187,11 +187,13 @@ def history_figure(history, warmup_epochs=0, validated_on="validation"):
     return fig
 
 
-def run_figures(model, x_test, y_test, history, warmup_epochs=0, validated_on="validation", label_names=None):
+def run_figures(model, x_test, y_test, history, warmup_epochs=0, validated_on="validation", label_names=None,
+                prior=None):
     """A training run's figures (a VAE's or an Autoencoder's), name -> Figure: latent scatter (labels y_test, named
-    by label_names, or None), reconstructions, samples, learning curves (history_figure), and for a 2-D latent
-    space the tutorial's manifold."""
-    encoder, decoder, prior = model.encoder, model.decoder, getattr(model, "prior", None)  # an autoencoder has none
+    by label_names, or None), reconstructions, samples (from `prior`, else the model's p(z)), learning curves
+    (history_figure), and for a 2-D latent space the tutorial's manifold."""
+    encoder, decoder = model.encoder, model.decoder
+    prior = prior or getattr(model, "prior", None)  # an autoencoder has none: N(0, I)
     z_mean, z_log_var = encode(encoder, x_test)
     figures = {
         "latent_scatter": latent_scatter_figure(z_mean, y_test, z_log_var=z_log_var, label_names=label_names),

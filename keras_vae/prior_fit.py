@@ -7,18 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from . import loading, run_data, runs
-from .data import binarize_images, require_images
 from .model import VAE
-from .priors import MixturePrior
+from .priors import MixturePrior, posterior_draws
 from .train import write_figures
-
-
-def posterior_draws(vae, x, draws=2, dynamic=True, seed=0, batch_size=1000):
-    """z ~ q(z|x) for `draws` passes over the images x; with `dynamic`, each pass encodes a fresh Bernoulli draw
-    of them (seeded), as dynamically binarized training does."""
-    require_images(x)
-    return np.concatenate([vae.encoder.predict(binarize_images(x, seed=seed + draw) if dynamic else x,
-                                               batch_size=batch_size, verbose=0)[2] for draw in range(draws)])
 
 
 def with_fitted_prior(vae, z, components=200, iterations=50, seed=0, verbose=0):

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from .data import binarize_images, require_images
 from .losses import kl_divergence, log_prior_ratio, standard_normal_log_prob
 from .options import Integer, Number, require
 
@@ -56,8 +57,9 @@ class MixturePrior(keras.layers.Layer):
     posterior (`fit`), where N(0, I) leaves holes between the codes; its weights also train with the model.
     The KL term has no closed form: it is log q(z|x) - log p(z) at the draw z, a one-sample estimate."""
 
-    def __init__(self, latent_dim, components, **kwargs):
+    def __init__(self, latent_dim, components, fitted_to=None, **kwargs):
         super().__init__(**kwargs)
+        self.fitted_to = fitted_to  # what its fit's draws were, in words (the description says so), or None
         self.latent_dim = require("latent_dim", latent_dim, Integer(1))
         self.components = require("components", components, Integer(1, 100000))
         shape = (self.components, self.latent_dim)
@@ -68,7 +70,8 @@ class MixturePrior(keras.layers.Layer):
 
     @property
     def description(self):
-        return f"a {self.components}-component Gaussian mixture"
+        fitted = f" fitted to {self.fitted_to}" if self.fitted_to else ""
+        return f"a {self.components}-component Gaussian mixture{fitted}"
 
     def log_prob(self, z):
         log_weights = ops.log_softmax(self.logits)
@@ -126,4 +129,25 @@ class MixturePrior(keras.layers.Layer):
         return float(np.mean(np.concatenate([ops.convert_to_numpy(self.log_prob(chunk)) for chunk in chunks])))
 
     def get_config(self):
-        return {**super().get_config(), "latent_dim": self.latent_dim, "components": self.components}
+        return {**super().get_config(), "latent_dim": self.latent_dim, "components": self.components,
+                "fitted_to": self.fitted_to}
+
+
+CODES = "the training images' codes"  # what a run's sampling prior is fitted to
+
+
+def posterior_draws(vae, x, draws=2, dynamic=True, seed=0, batch_size=1000):
+    """z ~ q(z|x) for `draws` passes over the images x; with `dynamic`, each pass encodes a fresh Bernoulli draw
+    of them (seeded), as dynamically binarized training does."""
+    require_images(x)
+    return np.concatenate([vae.encoder.predict(binarize_images(x, seed=seed + draw) if dynamic else x,
+                                               batch_size=batch_size, verbose=0)[2] for draw in range(draws)])
+
+
+def fit_to_codes(vae, x, components=50, draws=2, dynamic=False, iterations=50, seed=0, verbose=0):
+    """A MixturePrior fitted by EM to `draws` draws of z ~ q(z|x) per image of x (the aggregate posterior's sample),
+    and the draws' mean log p(z) under it and under the VAE's own prior."""
+    z = posterior_draws(vae, x, draws, dynamic, seed)
+    prior = MixturePrior(z.shape[-1], components, fitted_to=CODES, name="sampling_prior")
+    fitted = prior.fit(z, iterations=iterations, seed=seed, verbose=verbose)
+    return prior, {"fitted": fitted, "model_prior": float(np.mean(ops.convert_to_numpy(vae.prior.log_prob(z))))}

@@ -1,7 +1,7 @@
 """The images of a run, found again as it read them: its data, its validation split, its test set as it is scored."""
 from .data import binarize_images, unit_array
 from .images import load_images, pixels_of
-from .runs import is_dataset_name, read_config, recorded_location
+from .runs import is_dataset_name, model_path, read_config, recorded_location
 
 # Binarized runs are scored on one fixed Bernoulli draw of the test set, and watch one of the validation set.
 TEST_SEED, VALIDATION_SEED = 0, 1
@@ -29,7 +29,8 @@ def run_images(run, data=None):
     """The ImageSet of the run at `run`, read as it was (resized and converted to the images its model takes, the same
     held-out split), from the first of: `data`; the run's recorded data where it is on this machine (or a Keras data
     set's name); for a run that read MNIST, $KERAS_VAE_MNIST, else the download. The error names each place it
-    tried."""
+    tried. `run` may be `pretrained:<name>`."""
+    run = model_path(run)
     config = read_config(run)
     shape = config.get("images", {}).get("image_shape")  # what the run's model takes, whatever the images given
     options = {"image_size": tuple(shape[:2]) if shape else config.get("image_size"),
@@ -50,7 +51,7 @@ def training_images(run, data=None):
     """The images the run at `run` trained on, its validation images held out, as float32 in [0, 1]: a statically
     binarized run's one draw (data.make_dataset's), else as read (a dynamically binarized run saw a fresh draw of
     them each epoch)."""
-    config = read_config(run)
+    config = read_config(model_path(run))
     images = run_images(run, data)
     x_train = unit_array(pixels_of(split_validation(images.train, config.get("validation_images", 0))[0],
                                    images.image_shape))
@@ -67,4 +68,4 @@ def scored_test_set(run, images, n=None):
     """The first n (default all) test images of `images` (the run's, run_images'), as the run at `run` is scored on
     them, and their labels."""
     x_test, y_test = images.images("test", n)
-    return scored_images(x_test, read_config(run).get("binarize", "none")), y_test
+    return scored_images(x_test, read_config(model_path(run)).get("binarize", "none")), y_test

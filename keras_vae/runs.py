@@ -6,6 +6,8 @@
     <run>/metrics.json    final and test losses, speed, hardware; `evaluation` once evaluated
     <run>/vae.keras       the VAE (with optimizer state), or ae.keras for an autoencoder run;
     <run>/encoder.keras, decoder.keras: the parts
+    <run>/sampling_prior.npz  the p(z) `sample` draws from by default: a Gaussian mixture fitted to the training
+                          images' codes (a VAE run whose `sampling_prior` is fitted)
     <run>/<figure>.png    the tutorial's figures
     <run>/tensorboard/    TensorBoard logs: train/, validation/ (losses, learning rate, beta), images/
     <run>/saved_model/    encoder/ and decoder/ SavedModels after `export`
@@ -20,10 +22,14 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
+
 from .autoencoder import Autoencoder
 from .images import KERAS_DATASETS
+from .priors import CODES, MixturePrior
 
 CONFIG, HISTORY, METRICS = "config.json", "history.json", "metrics.json"
+SAMPLING_PRIOR = "sampling_prior.npz"
 VAE_FILE, AE_FILE = "vae.keras", "ae.keras"  # the whole model of a VAE run, of an autoencoder run
 CHECKPOINT_DIR, SAVED_MODEL_DIR, TENSORBOARD_DIR = "checkpoint", "saved_model", "tensorboard"
 # The shipped runs saved_models/pretrained_<name>: inside the installed package, else the checkout's.
@@ -193,6 +199,23 @@ def save_models(run_dir, model):
     model.save(run_dir / model_file(model))
     for part in ("encoder", "decoder"):
         getattr(model, part).save(run_dir / part_file(part))
+
+
+def save_sampling_prior(run_dir, prior):
+    """Write the mixture prior that sampling draws from (its means, log-variances and logits)."""
+    np.savez(Path(run_dir) / SAMPLING_PRIOR, **{w.name: np.asarray(w.numpy()) for w in prior.weights})
+
+
+def read_sampling_prior(run_dir):
+    """The run's sampling prior (a MixturePrior), or None where it has none."""
+    path = Path(run_dir) / SAMPLING_PRIOR
+    if not path.is_file():
+        return None
+    with np.load(path) as arrays:
+        prior = MixturePrior(arrays["means"].shape[1], arrays["means"].shape[0], fitted_to=CODES, name="sampling_prior")
+        for weight in prior.weights:
+            weight.assign(arrays[weight.name])
+    return prior
 
 
 def save_results(run_dir, history, metrics):

@@ -16,14 +16,14 @@ from .architectures import ARCHITECTURES, IMAGE_SHAPE, build_decoder, build_enco
 from .autoencoder import Autoencoder
 from .checkpoint import EpochCheckpoint, load_checkpoint
 from .callbacks import KLWarmup, LinearDecay, LogBeta, ProgbarLogger, ReduceLROnPlateau, TensorBoardImages
-from .data import BINARIZE, make_dataset, unit_array
+from .data import BINARIZE, binarize_images, make_dataset, unit_array
 from .images import DATA_HELP, load_images, mnist_like, parse_image_size, pixels_of
 from .distribute import STRATEGIES, is_chief, make_strategy
 from .losses import LIKELIHOODS, MIXTURE_COMPONENTS, get_likelihood
 from .model import VAE
 from .options import Integer, Number, check_fields, option
 from .optimizers import FusedAdam
-from .priors import MixturePrior
+from .priors import MixturePrior, fit_to_codes
 
 
 # The options whose default depends on the data: unset (None), `train` takes the tutorial's for MNIST as its loader
@@ -45,6 +45,7 @@ MODELS = {"vae": VAE, "ae": Autoencoder}
 
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+SAMPLING_PRIORS = ("fitted", "standard")
 # Training steps per call into TensorFlow: fewer Python round trips, the same numbers (docs/speed.md).
 STEPS_PER_EXECUTION = 32
 SEED = Integer(0, 2**31 - 1)
@@ -110,6 +111,12 @@ class TrainConfig:
                                   Integer(1, 3), choices=(1, 3), inherited=True)
     test_split: float = option(0.1, "where the images have no test split, the fraction held out as one (seeded by "
                                     "`seed`)", Number(0.0, inclusive=False, below=1.0))
+    sampling_prior: str | None = option(None, "the p(z) that `sample` and the run's samples.png draw from: fitted (a "
+                                              "Gaussian mixture fitted to the training images' codes when training "
+                                              "ends: new images like the data, where N(0, I) reaches codes no image "
+                                              "has) or standard (N(0, I)); default standard for a 2-D z (the "
+                                              "tutorial's manifold), fitted otherwise", choices=SAMPLING_PRIORS)
+    sampling_components: int = option(50, "Gaussians in the fitted sampling prior", Integer(1, 10000))
     figures: bool = option(True, "the run's figures and TensorBoard images (on; --no-figures leaves them out for "
                                  "scripted runs: the models, history and metrics are the same, and the figures "
                                  "command draws them later)")
@@ -170,6 +177,9 @@ class TrainConfig:
                    "binarized pixels" if self.binarize not in (None, "none") else "MNIST as its loader reads it")
         record = {"chosen": "own images" if own else "tutorial", "because": because, "values": chosen}
         unset = {"binarize": self.binarize or "none", "lr_decay": self.lr_decay or 0.0}
+        latent_dim = chosen.get("latent_dim", self.latent_dim)
+        if self.sampling_prior is None:  # N(0, I) for the plain autoencoder (the tutorials' contrast) and a 2-D z
+            unset["sampling_prior"] = "standard" if self.kind == "ae" or latent_dim <= 2 else "fitted"
         return dataclasses.replace(self, **{**unset, **chosen}), record
 
     def architecture_options(self):
@@ -292,7 +302,8 @@ def write_figures(run_dir, model, x_test, y_test):
     folder (after a change to plots.py too: redraw_figures); returns their names."""
     config, history = runs.read_config(run_dir), runs.read_json(Path(run_dir) / runs.HISTORY)
     figures = plots.run_figures(model, x_test, y_test, history, config.get("kl_warmup_epochs", 0),
-                                runs.validated_on(config), config.get("images", {}).get("class_names"))
+                                runs.validated_on(config), config.get("images", {}).get("class_names"),
+                                runs.read_sampling_prior(run_dir))
     runs.save_figures(run_dir, figures)
     return sorted(figures)
 
@@ -383,9 +394,23 @@ def fit_model(model, config, images, work_dir, checkpoint, initial_epoch):
     return time.perf_counter() - start
 
 
+def fit_sampling_prior(model, config, images):
+    """The mixture prior that sampling draws from, fitted to two draws of z per training image (a fresh binarization
+    each for a dynamically binarized run, the run's one draw for a statically binarized one), and its record."""
+    x_train = unit_array(pixels_of(images.train, images.image_shape))
+    if config.binarize == "static":
+        x_train = binarize_images(x_train, config.seed)
+    start = time.perf_counter()
+    components = min(config.sampling_components, len(x_train))  # no more Gaussians than images
+    prior, mean_log_prior = fit_to_codes(model, x_train, components, dynamic=config.binarize == "dynamic",
+                                         seed=config.seed)
+    return prior, {"kind": "mixture", "components": components, "draws": 2, "codes": 2 * len(x_train),
+                   "seconds": round(time.perf_counter() - start, 1), "mean_log_prior": mean_log_prior}
+
+
 def write_results(work_dir, model, config, images, checkpoint, seconds):
     """Write the trained run's models, history, metrics (the test losses of the weights kept, the speed across the
-    invocations of a resumed run) and figures into work_dir; the metrics."""
+    invocations of a resumed run), its sampling prior (where fitted) and figures into work_dir; the metrics."""
     history, seconds = checkpoint.history, checkpoint.seconds_before + seconds
     runs.save_models(work_dir, model)
     metrics = {
@@ -396,6 +421,9 @@ def write_results(work_dir, model, config, images, checkpoint, seconds):
         "samples_per_second": round(len(images.train) * len(history["loss"]) / seconds, 1),
         "hardware": hardware(),
     }
+    if config.kind == "vae" and config.sampling_prior == "fitted":
+        prior, metrics["sampling_prior"] = fit_sampling_prior(model, config, images)
+        runs.save_sampling_prior(work_dir, prior)
     runs.save_results(work_dir, history, metrics)
     if config.figures:
         write_figures(work_dir, model, images.x_test, images.y_test)

@@ -209,7 +209,7 @@ BAD_COMMAND_LINES = [
     ("sample --model {bad}/notes.txt --out {tmp}/s.png", "notes.txt is not a model"),
     ("sample --model {bad}/truncated.keras --out {tmp}/s.png", "truncated.keras is not a Keras model archive"),
     ("sample --model {bad}/empty --out {tmp}/s.png", "{bad}/empty holds no decoder"),
-    ("sample --out {tmp}", "--out: {tmp} is a folder: give a file name"),
+    ("sample --out {bad}/notes.txt/samples", "--out: {bad}/notes.txt is a file, so"),
     ("sample --out {tmp}/s.jpg", "figures are written as PNG"),
     ("sample --out /proc/s.png", "--out: cannot write in /proc"),
     ("manifold --n 0", "--n: must be an integer from 1 to 100"),

@@ -93,7 +93,7 @@ def test_color_pngs_with_no_other_flag_train_the_own_images_defaults_and_every_c
     assert said.splitlines()[1].startswith("Images not MNIST as its loader reads it: training with likelihood "
                                            "discretized_logistic_mixture, architecture resnet_modulated, latent_dim 32, "
                                            "batch_size 8, lr_decay 0.3: ")
-    assert said.rstrip().endswith(f"fit-prior --model {run} --components 50 --out {run}_prior50")
+    assert said.rstrip().endswith("mixture fitted to the training codes; --prior standard: N(0, I))")
     config = runs.read_config(run)
     assert {name: config[name] for name in OWN_IMAGES} == OWN_IMAGES
     vae = loading.load_model(run)
@@ -107,7 +107,8 @@ def test_color_pngs_with_no_other_flag_train_the_own_images_defaults_and_every_c
 
     # sample: the mean, titled so; or 8-bit draws of the pixels
     cli.main(["sample", "--model", str(run), "--n", "4", "--out", str(tmp_path / "mean.png")])
-    assert "4 samples: E[x|z] = decoder(z), z ~ N(0, I) (seed 0)" in capsys.readouterr().out
+    assert ("4 samples: E[x|z] = decoder(z), z ~ a 50-component Gaussian mixture fitted to the training images' codes "
+            "(seed 0)") in capsys.readouterr().out
     cli.main(["sample", "--model", str(run), "--n", "4", "--pixels", "--out", str(tmp_path / "drawn.png")])
     assert "x ~ p(x|z), 8-bit draws" in capsys.readouterr().out
     decoder, _ = loading.load_sampler(run)
