@@ -16,6 +16,7 @@ from .classifier import save_classifier, train_classifier
 from .compare import COMPARISON, FIGURES, compare_runs, format_table
 from .decoders import reconstruct, shows
 from .evaluate import evaluate_run
+from .judge import format_rows, judge_run
 from .export import export_onnx, export_saved_model, onnx_differences, onnx_refusal
 from .prior_fit import fit_prior_run
 from .options import Integer, as_flags, choices_of, flag
@@ -339,6 +340,19 @@ def _fit_prior(args):
     print(f"Wrote {out}: a {args.components}-component mixture prior fitted to {fit['codes']} codes in "
           f"{fit['seconds']:.0f} s (their log p(z) {gain:+.2f} nats against the run's prior, {fit['prior_before']}); "
           f"score it with `python -m keras_vae evaluate --model {out}`")
+
+
+@register_command(
+    "judge", "say how much a run's samples look like its images: a classifier trained on its labelled training images "
+             "(and a class of shapeless blobs) judges samples beside real test images",
+    example="python -m keras_vae judge --model saved_models/colored --n 400",
+    arguments=[
+    argument("--model", type=model_name, required=True, help="a VAE run whose images have labels, or pretrained:<name>"),
+    argument("--n", type=integer(10, 10000), default=400, help="samples judged from each prior (default 400)"),
+    argument("--seed", type=parsed(SEED), default=0, help="random seed (default 0)"),
+    argument("--data", default=None, help=RUN_DATA_HELP)])
+def _judge(args):
+    print(format_rows(judge_run(args.model, args.n, args.seed, args.data, verbose=1)))
 
 
 @register_command(
