@@ -116,7 +116,7 @@ class TrainConfig:
                                               "ends: new images like the data, where N(0, I) reaches codes no image "
                                               "has) or standard (N(0, I)); default standard for a 2-D z (the "
                                               "tutorial's manifold), fitted otherwise", choices=SAMPLING_PRIORS)
-    sampling_components: int = option(50, "Gaussians in the fitted sampling prior", Integer(1, 10000))
+    sampling_components: int = option(200, "Gaussians in the fitted sampling prior", Integer(1, 10000))
     figures: bool = option(True, "the run's figures and TensorBoard images (on; --no-figures leaves them out for "
                                  "scripted runs: the models, history and metrics are the same, and the figures "
                                  "command draws them later)")

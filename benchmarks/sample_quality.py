@@ -1,0 +1,46 @@
+"""How much a run's samples look like its images, by prior: real test images (the floor), N(0, I), the run's own
+p(z) (a learned mixture, where trained with one), and mixtures of each `--components` count fitted to the training
+codes (the run's sampling prior is one of them), all judged by one judge trained on the run's labelled images
+(keras_vae.judge). Prints and writes (--json) the rows.
+
+    python -m benchmarks.sample_quality --model run --components 10 50 200 --n 400 --json benchmarks/results/x.json
+"""
+import argparse
+import json
+
+from keras_vae import loading, run_data, runs, sampling
+from keras_vae.judge import format_rows, judge_images, train_judge
+from keras_vae.priors import MixturePrior, fit_to_codes
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--components", type=int, nargs="*", default=[10, 50])
+    parser.add_argument("--n", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    images = run_data.run_images(args.model)
+    x_train, y_train = images.images("train")
+    x_test = run_data.scored_test_set(args.model, images)[0]
+    half, none = len(x_test) // 2, int(y_train.max()) + 1
+    judge = train_judge(x_train, y_train, seed=args.seed)
+    vae = loading.load_model(args.model)
+    judged = lambda prior: judge_images(judge, sampling.draw(vae.decoder, prior, args.n, args.seed), x_test[:half], none)
+    rows = {"real test images": judge_images(judge, x_test[half:], x_test[:half], none),
+            "N(0, I)": judged(None)}
+    if isinstance(vae.prior, MixturePrior):  # a mixture trained with the model (train's prior_components)
+        rows[f"the model's p(z): {vae.prior.description}"] = judged(vae.prior)
+    dynamic = runs.read_config(runs.model_path(args.model)).get("binarize") == "dynamic"
+    for components in args.components:
+        prior, _ = fit_to_codes(vae, run_data.training_images(args.model), components, dynamic=dynamic, seed=args.seed)
+        rows[f"{components} Gaussians fitted to the codes"] = judged(prior)
+    print(format_rows(rows))
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump({"model": args.model, "n": args.n, "seed": args.seed, "rows": rows}, file, indent=2)
+
+
+if __name__ == "__main__":
+    main()
