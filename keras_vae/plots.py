@@ -207,6 +207,7 @@ def run_figures(model, x_test, y_test, history, warmup_epochs=0, validated_on="v
 
 
 TITLE_PIXELS, MIN_SHORT_SIDE = 40, 400
+TITLE_LINE_PIXELS, TITLE_CHARACTER_PIXELS = 17, 9.5  # one line of the 11-point title, one character's mean width
 
 
 def grid_figure(grid, title, zoom=None):
@@ -215,12 +216,14 @@ def grid_figure(grid, title, zoom=None):
     height, width = grid.shape[:2]
     zoom = zoom or max(1, math.ceil(MIN_SHORT_SIDE / min(height, width)))
     dpi = 100
-    total = height * zoom + TITLE_PIXELS
+    lines = min(3, math.ceil(len(title) * TITLE_CHARACTER_PIXELS / (0.9 * width * zoom)))  # a narrow grid clips more
+    title_pixels = max(TITLE_PIXELS, 6 + TITLE_LINE_PIXELS * lines)  # a long title wraps onto more lines, not the grid
+    total = height * zoom + title_pixels
     fig = Figure(figsize=(width * zoom / dpi, total / dpi), dpi=dpi)
     ax = fig.add_axes((0, 0, 1, height * zoom / total))
     show(ax, grid)
     ax.set_axis_off()
-    fig.text(0.5, 1 - TITLE_PIXELS / 2 / total, title, ha="center", va="center", fontsize=11, wrap=True)
+    fig.text(0.5, 1 - title_pixels / 2 / total, title, ha="center", va="center", fontsize=11, wrap=True)
     return fig
 
 

@@ -133,7 +133,7 @@ class MixturePrior(keras.layers.Layer):
                 "fitted_to": self.fitted_to}
 
 
-CODES = "the training images' codes"  # what a run's sampling prior is fitted to
+CODES = "the codes"  # what a run's sampling prior is fitted to: its training images' codes
 
 
 def posterior_draws(vae, x, draws=2, dynamic=True, seed=0, batch_size=1000):

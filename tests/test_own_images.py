@@ -1,5 +1,6 @@
 """Your own images through every command: a folder of 32x32 color PNGs and an MNIST-format Fashion-MNIST folder."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -107,8 +108,8 @@ def test_color_pngs_with_no_other_flag_train_the_own_images_defaults_and_every_c
 
     # sample: the mean, titled so; or 8-bit draws of the pixels
     cli.main(["sample", "--model", str(run), "--n", "4", "--out", str(tmp_path / "mean.png")])
-    assert ("4 samples: E[x|z] = decoder(z), z ~ a 50-component Gaussian mixture fitted to the training images' codes "
-            "(seed 0)") in capsys.readouterr().out
+    assert re.search(r"4 samples: E\[x\|z\] = decoder\(z\), z ~ a \d+-component Gaussian mixture fitted to the codes "
+                     r"\(seed 0\)", capsys.readouterr().out)
     cli.main(["sample", "--model", str(run), "--n", "4", "--pixels", "--out", str(tmp_path / "drawn.png")])
     assert "x ~ p(x|z), 8-bit draws" in capsys.readouterr().out
     decoder, _ = loading.load_sampler(run)

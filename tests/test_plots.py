@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 from scipy.stats import norm
@@ -99,3 +100,12 @@ def test_a_saved_grid_keeps_every_pixel_value_under_its_title(tmp_path):
     assert image.shape == (40 + 280, 420)
     np.testing.assert_allclose(image[40::5, ::5], grid, atol=1 / 255 + 0.01)  # the grey level is the value
     assert image[:40].min() < 0.5  # the title is written above
+
+
+def test_a_long_title_takes_more_lines_above_the_grid_and_never_covers_it():
+    from keras_vae.plots import TITLE_PIXELS, grid_figure
+
+    grid = np.zeros((28, 28, 1), "float32")  # zoom 15: 420 pixels
+    short, long = grid_figure(grid, "samples"), grid_figure(grid, "samples, z ~ a mixture " * 12)
+    assert short.get_size_inches()[1] * 100 == pytest.approx(420 + TITLE_PIXELS)
+    assert long.get_size_inches()[1] * 100 == pytest.approx(420 + 6 + 3 * 17)  # three lines, the most it takes

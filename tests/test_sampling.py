@@ -54,7 +54,7 @@ def test_sample_out_a_folder_writes_one_png_per_image_and_refuses_to_write_over_
     out = tmp_path / "samples"
     cli.main(["sample", "--model", str(fitted_run), "--n", "300", "--seed", "2", "--out", str(out)])
     said = capsys.readouterr().out
-    assert "Wrote 300 images" in said and "z ~ a 8-component Gaussian mixture fitted to" in said
+    assert "Wrote 300 images" in said and "z ~ a 8-component Gaussian mixture fitted to the codes" in said
     files = sorted(out.glob("*.png"))
     assert [f.name for f in files[:2]] == ["0000.png", "0001.png"] and len(files) == 300
     drawn = keras_vae.sample(fitted_run, 300, seed=2)  # the same draws, as an array
