@@ -1,14 +1,18 @@
 """How much a run's samples look like its images, by prior: real test images (the floor), N(0, I), the run's own
 p(z) (a learned mixture, where trained with one), and mixtures of each `--components` count fitted to the training
-codes (the run's sampling prior is one of them), all judged by one judge trained on the run's labelled images
-(keras_vae.judge). Prints and writes (--json) the rows.
+codes (the run's sampling prior is one of them), the last drawn at each of `--temperatures` too; beside them the
+decoder's images at z_mean of n training images (reconstructions, not samples: what the decoder draws where the codes
+are). All judged by one judge trained on the run's labelled images (keras_vae.judge). Prints and writes (--json) the
+rows.
 
     python -m benchmarks.sample_quality --model run --components 10 50 200 --n 400 --json benchmarks/results/x.json
 """
 import argparse
 import json
 
-from keras_vae import loading, run_data, runs, sampling
+import numpy as np
+
+from keras_vae import decode, loading, run_data, runs, sampling
 from keras_vae.judge import format_rows, judge_images, train_judge
 from keras_vae.priors import MixturePrior, fit_to_codes
 
@@ -17,6 +21,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True)
     parser.add_argument("--components", type=int, nargs="*", default=[10, 50])
+    parser.add_argument("--temperatures", type=float, nargs="*", default=[])
     parser.add_argument("--n", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None)
@@ -36,6 +41,12 @@ def main():
     for components in args.components:
         prior, _ = fit_to_codes(vae, run_data.training_images(args.model), components, dynamic=dynamic, seed=args.seed)
         rows[f"{components} Gaussians fitted to the codes"] = judged(prior)
+    for temperature in args.temperatures:
+        z = prior.sample(args.n, args.seed, temperature)
+        rows[f"{components} Gaussians, temperature {temperature:g}"] = judge_images(
+            judge, decode(vae.decoder, z, args.seed), x_test[:half], none)
+    codes = vae.encoder.predict(x_train[np.random.default_rng(args.seed).choice(len(x_train), args.n)], verbose=0)[0]
+    rows["decoder(z_mean) of training images"] = judge_images(judge, decode(vae.decoder, codes), x_test[:half], none)
     print(format_rows(rows))
     if args.json:
         with open(args.json, "w") as file:

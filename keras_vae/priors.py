@@ -81,15 +81,17 @@ class MixturePrior(keras.layers.Layer):
         """log q(z|x) - log p(z) at the draw z of q(z|x): an unbiased one-sample estimate of the KL."""
         return -log_prior_ratio(ops.cast(z, "float32"), z_mean, z_log_var, self.log_prob)
 
-    def sample(self, n, seed=0):
-        """n draws of z (numpy float32, seeded): a component by its weight, then its Gaussian."""
+    def sample(self, n, seed=0, temperature=1.0):
+        """n draws of z (numpy float32, seeded): a component by its weight, then its Gaussian, its standard deviations
+        scaled by `temperature` (1: the mixture itself; below 1, draws nearer the components' means)."""
         require("n", n, Integer(1))
+        require("temperature", temperature, Number())
         rng = np.random.default_rng(seed)
         weights = ops.convert_to_numpy(ops.softmax(self.logits)).astype("float64")
         chosen = rng.choice(self.components, size=n, p=weights / weights.sum())
         means, log_vars = ops.convert_to_numpy(self.means), ops.convert_to_numpy(self.log_vars)
         eps = rng.standard_normal((n, self.latent_dim))
-        return (means[chosen] + np.exp(0.5 * log_vars[chosen]) * eps).astype("float32")
+        return (means[chosen] + temperature * np.exp(0.5 * log_vars[chosen]) * eps).astype("float32")
 
     def fit(self, z, iterations=50, seed=0, min_var=1e-4, chunk_size=100_000, verbose=0):
         """Set the weights by EM on the draws z (n, latent_dim), started from `components` of the draws as means

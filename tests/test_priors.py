@@ -101,3 +101,12 @@ def test_a_vaes_mixture_prior_survives_saving_and_an_older_vae_loads_under_n01(t
 def test_a_prior_over_another_latent_size_is_refused():
     with pytest.raises(ValueError, match="3-D z, the decoder takes 2-D z"):
         VAE(build_encoder(2, "mlp", hidden_dim=16), build_decoder(2, "mlp", hidden_dim=16), prior=MixturePrior(3, 4))
+
+
+def test_a_mixture_drawn_at_a_lower_temperature_lies_nearer_its_components_means():
+    from keras_vae.priors import MixturePrior
+
+    prior = MixturePrior(3, 1)
+    prior.log_vars.assign(np.zeros((1, 3), "float32"))
+    spread = [np.std(prior.sample(4000, seed=0, temperature=t) - prior.means.numpy()) for t in (1.0, 0.5, 0.0)]
+    assert spread[0] == pytest.approx(1.0, abs=0.03) and spread[1] == pytest.approx(0.5, abs=0.02) and spread[2] == 0
