@@ -43,13 +43,14 @@ def test_none_of_the_classes_keeps_the_images_colors_and_loses_their_shape(mnist
 
 def test_a_judge_trained_on_the_images_recognizes_held_out_digits_and_calls_blobs_none(mnist_small):
     (x, y), (x_test, _) = mnist_small
-    judge = train_judge(x, y, epochs=8)
+    judge = train_judge(x, y, epochs=6)
     real = judge_images(judge, x_test, x_test[:64], none_class=10)
     blobs = judge_images(judge, none_of_the_classes(x_test, seed=7), x_test[:64], none_class=10)
     assert real["recognized"] > 0.5 and real["none"] < 0.1 and real["effective_classes"] > 8
     assert blobs["none"] > 0.8 and blobs["frechet"] > 5 * real["frechet"]
 
 
+@pytest.mark.slow  # end-to-end: a judge trained on the run's images, then its samples judged
 def test_the_judge_command_prints_the_real_images_beside_the_runs_samples(tiny_runs, capsys):
     cli.main(["judge", "--model", str(tiny_runs / "vae"), "--n", "32"])
     printed = capsys.readouterr().out.splitlines()
