@@ -19,7 +19,7 @@ class LatentSpace:
     def __init__(self, encoder, decoder, x, labels=None, label_names=None, map_dims=None, sliders=4, seed=0,
                  prior=None):
         self.encoder, self.decoder, self.seed = encoder, decoder, seed
-        self.prior = prior  # the model's p(z), which prior samples draw from (None: N(0, I))
+        self.prior = prior  # the p(z) prior samples draw from (None: N(0, I)): a run's sampling prior, else the model's
         self.size = latent_dim(decoder)
         self.z_mean, z_log_var = encode(encoder, x)
         self.labels, self.label_names = (None if labels is None else np.asarray(labels)), label_names
@@ -116,15 +116,17 @@ def latent_space(model, x=None, labels=None, data=None, n=5000, **options):
     from .data import load_mnist
 
     path = runs.model_path(model) if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__") else None
+    prior = getattr(model, "prior", None)  # an autoencoder has none: N(0, I)
     if path is not None:
         model = loading.load_model(path)
         options.setdefault("label_names", runs.read_config(path).get("images", {}).get("class_names"))
+        prior = loading.load_sampler(path)[1]  # the run's sampling prior where it has one, as `sample` draws
     if options.get("map_dims") is not None:
         check_map_dims(options["map_dims"], latent_dim(model.decoder))  # before any image is read and encoded
     if x is None:
         x, labels = run_data.test_set(path, data, n) if path is not None else (a[:n] for a in load_mnist(data)[1])
     require_images(x)
-    return LatentSpace(model.encoder, model.decoder, x, labels, prior=getattr(model, "prior", None), **options)
+    return LatentSpace(model.encoder, model.decoder, x, labels, prior=prior, **options)
 
 
 def digit_from_sketch(ink, image_shape, ink_threshold=0.05):

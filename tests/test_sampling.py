@@ -67,3 +67,10 @@ def test_sample_out_a_folder_writes_one_png_per_image_and_refuses_to_write_over_
                                                "--force to write over them.")
     cli.main(["sample", "--model", str(fitted_run), "--n", "2", "--out", str(out), "--force"])
     assert len(list(out.glob("*.png"))) == 300  # written over, the others left
+
+
+def test_the_explorers_prior_samples_come_from_the_runs_sampling_prior(fitted_run, tiny_runs):
+    from keras_vae.latent import latent_space
+
+    assert "fitted to the codes" in latent_space(fitted_run, n=16).prior.description
+    assert latent_space(tiny_runs / "vae", n=16).prior.description == "N(0, I)"  # a 2-D run: its own N(0, I)
