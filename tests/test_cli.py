@@ -212,6 +212,8 @@ BAD_COMMAND_LINES = [
     ("sample --model {bad}/empty --out {tmp}/s.png", "{bad}/empty holds no decoder"),
     ("sample --out {bad}/notes.txt/samples", "--out: {bad}/notes.txt is a file, so"),
     ("sample --out {tmp}/s.jpg", "figures are written as PNG"),
+    ("sample --prior fitted --out {tmp}/s.png", "--prior fitted: "),
+    ("sample --prior uniform --out {tmp}/s.png", "argument --prior: invalid choice: 'uniform'"),
     ("sample --out /proc/s.png", "--out: cannot write in /proc"),
     ("manifold --n 0", "--n: must be an integer from 1 to 100"),
     ("manifold --dims 0 0 --out {tmp}/m.png", "dims (0, 0) must be two different axes"),
