@@ -152,6 +152,9 @@ class TrainConfig:
         if self.mixture_components is not None and self.likelihood and get_likelihood(self.likelihood).parameters is None:
             raise ValueError(f"`mixture_components` applies to a mixture likelihood (discretized_logistic_mixture), not "
                              f"`likelihood` {self.likelihood}.")
+        if self.kind == "ae" and self.sampling_prior == "fitted":
+            raise ValueError("`kind` ae draws from N(0, I), the tutorials' contrast: `sampling_prior` fitted applies to "
+                             "`kind` vae only.")
         if self.kind == "ae" and (self.beta != 1.0 or self.kl_warmup_epochs or self.importance_samples > 1
                                   or self.prior_components or self.free_bits):
             raise ValueError("`kind` ae has no KL term: `beta`, `kl_warmup_epochs`, `importance_samples`, `free_bits` "

@@ -213,6 +213,7 @@ BAD_COMMAND_LINES = [
     ("sample --out {bad}/notes.txt/samples", "--out: {bad}/notes.txt is a file, so"),
     ("sample --out {tmp}/s.jpg", "figures are written as PNG"),
     ("sample --prior fitted --out {tmp}/s.png", "--prior fitted: "),
+    ("train --kind ae --sampling-prior fitted", "--kind ae draws from N(0, I), the tutorials' contrast"),
     ("sample --prior uniform --out {tmp}/s.png", "argument --prior: invalid choice: 'uniform'"),
     ("sample --out /proc/s.png", "--out: cannot write in /proc"),
     ("manifold --n 0", "--n: must be an integer from 1 to 100"),
