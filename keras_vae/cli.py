@@ -143,7 +143,8 @@ def _config_argument(field):
     if meta["inherited"]:
         shown = f"{shown[:-1]}; with --init-from, that run's)" if shown else " (with --init-from, that run's)"
     return argument(flag(field.name), dest=field.name, default=field.default,
-                    type=parsed(meta["check"]) if meta["check"] else PATH_TYPES.get(meta["path"], str), choices=choices_of(field),
+                    type=parsed(meta["check"]) if meta["check"] else PATH_TYPES.get(meta["path"], str),
+                    choices=choices_of(field),
                     metavar="RUN" if meta["path"] == "run" else None, help=help_text + shown)
 
 
@@ -157,7 +158,8 @@ def _train_arguments():
     fields = [f for f in dataclasses.fields(TrainConfig) if f.name != "options"]
     return [
         *[_config_argument(field) for field in fields],
-        *[argument(flag(option), dest=option, default=None, type=parsed(option_rule(default)) if option_rule(default) else str,
+        *[argument(flag(option), dest=option, default=None,
+                   type=parsed(option_rule(default)) if option_rule(default) else str,
                    help=f"option of {', '.join(names)} (default {default})")
           for option, (default, names) in takes.items()],
         argument("--model", dest="old_model", default=None, help=argparse.SUPPRESS),

@@ -155,8 +155,8 @@ def _from_arrays(arrays, source, size, channels, test_split, seed):
     record.update(_conversions(x_train.shape[1:], shape))
     convert = lambda x: np.concatenate([convert_pixels(x[i:i + 4096], shape).numpy() for i in range(0, len(x), 4096)])
     return ImageSet(ImageSplit(convert(x_train), labels=y_train), ImageSplit(convert(x_test), labels=y_test),
-                    shape, {**record, "image_shape": list(shape), "train_images": len(x_train), "test_images": len(x_test),
-                            "mnist_like": mnist_like(shape, files=False)})
+                    shape, {**record, "image_shape": list(shape), "train_images": len(x_train),
+                            "test_images": len(x_test), "mnist_like": mnist_like(shape, files=False)})
 
 
 def _target_channels(channels, native):

@@ -123,6 +123,6 @@ def format_rows(rows):
     width = max(map(len, rows))
     lines = [f"{'':{width}}  recognized (p >= {CONFIDENCE})  none of the classes  effective classes  Fréchet distance"]
     for name, row in rows.items():
-        lines.append(f"{name:{width}}  {row['recognized']:>24.2f}  {row['none']:>19.2f}  {row['effective_classes']:>17.2f}"
-                     f"  {row['frechet']:>16.1f}")
+        lines.append(f"{name:{width}}  {row['recognized']:>24.2f}  {row['none']:>19.2f}  "
+                     f"{row['effective_classes']:>17.2f}  {row['frechet']:>16.1f}")
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""A model's latent space as the explorers show it (notebook_explorer.py in the notebook, app.py in the browser): the codes
+"""A model's latent space as the explorers show it (notebook_explorer.py in a notebook, app.py in the browser): the codes
 of a set of images, a map over two latent dims, the dims with the most KL first, and z -> image, x -> z."""
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -82,16 +82,16 @@ class TrainConfig:
     init_from: str | None = option(None, "start from the weights of a trained run (the same `architecture`, "
                                          "`latent_dim` and options) and fine-tune them, e.g. on `importance_samples`", path="run")
     seed: int = option(0, "random seed", SEED)
-    binarize: str | None = option(None, "none (grayscale; the default), dynamic (a fresh Bernoulli draw each epoch) or static (one "
-                                   "draw)", choices=BINARIZE, inherited=True)
+    binarize: str | None = option(None, "none (grayscale; the default), dynamic (a fresh Bernoulli draw each epoch) "
+                                          "or static (one draw)", choices=BINARIZE, inherited=True)
     likelihood: str | None = option(None, "p(x|z) of a pixel", choices=lambda: LIKELIHOODS, inherited=True)
     mixture_components: int | None = option(None, "K, the logistics per pixel of the discretized_logistic_mixture "
                                                   f"likelihood (default {MIXTURE_COMPONENTS})", Integer(1, 100),
                                             inherited=True)
     kl_warmup_epochs: int = option(0, "raise beta from 0 over this many epochs (fewer than `epochs`)", Integer(0))
-    lr_decay: float | None = option(None, "f > 0: hold the learning rate, then lower it linearly to 0 over the last fraction f "
-                                   "of the steps, so that the run ends on settled weights (0: off)",
-                             Number(below=1.0))
+    lr_decay: float | None = option(None, "f > 0: hold the learning rate, then lower it linearly to 0 over the last "
+                                          "fraction f of the steps, so that the run ends on settled weights (0: off)",
+                                    Number(below=1.0))
     lr_patience: int = option(0, "halve the learning rate after this many epochs without a better val_loss (0: off)",
                               Integer(0))
     early_stopping_patience: int = option(0, "stop after this many epochs without a better val_loss and restore the "
@@ -149,7 +149,8 @@ class TrainConfig:
         if self.binarize not in (None, "none") and self.likelihood and get_likelihood(self.likelihood).discrete:
             raise ValueError(f"`binarize` {self.binarize} makes 0/1 pixels, and `likelihood` {self.likelihood} models "
                              "8-bit values: give `binarize` none, or `likelihood` bernoulli for binary pixels.")
-        if self.mixture_components is not None and self.likelihood and get_likelihood(self.likelihood).parameters is None:
+        mixture = self.likelihood and get_likelihood(self.likelihood).parameters is not None
+        if self.mixture_components is not None and self.likelihood and not mixture:
             raise ValueError(f"`mixture_components` applies to a mixture likelihood (discretized_logistic_mixture), not "
                              f"`likelihood` {self.likelihood}.")
         if self.kind == "ae" and self.sampling_prior == "fitted":
@@ -172,7 +173,8 @@ class TrainConfig:
         reads them (`mnist_like`, images.mnist_like) or not, and the record of the choice for config.json: which
         defaults, why, and the values chosen."""
         own = not (mnist_like or self.binarize not in (None, "none") or self.init_from)
-        chosen = {name: value for name, value in (OWN_IMAGES if own else TUTORIAL).items() if getattr(self, name) is None}
+        defaults = OWN_IMAGES if own else TUTORIAL
+        chosen = {name: value for name, value in defaults.items() if getattr(self, name) is None}
         if self.lr_patience:  # the schedule asked for replaces the decay
             chosen.pop("lr_decay", None)
         because = ("not MNIST as its loader reads it" if own else
