@@ -13,7 +13,7 @@ import json
 import numpy as np
 
 from keras_vae import decode, loading, run_data, runs, sampling
-from keras_vae.judge import format_rows, judge_images, train_judge
+from keras_vae.judge import format_rows, run_judge
 from keras_vae.priors import MixturePrior, fit_to_codes
 
 
@@ -26,27 +26,23 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
-    images = run_data.run_images(args.model)
-    x_train, y_train = images.images("train")
-    x_test = run_data.scored_test_set(args.model, images)[0]
-    half, none = len(x_test) // 2, int(y_train.max()) + 1
-    judge = train_judge(x_train, y_train, seed=args.seed)
+    judged, real = run_judge(args.model, seed=args.seed)
     vae = loading.load_model(args.model)
-    judged = lambda prior: judge_images(judge, sampling.draw(vae.decoder, prior, args.n, args.seed), x_test[:half], none)
-    rows = {"real test images": judge_images(judge, x_test[half:], x_test[:half], none),
-            "N(0, I)": judged(None)}
+    x_train = run_data.training_images(args.model)
+    rows = {"real test images": real, "N(0, I)": judged(sampling.draw(vae.decoder, None, args.n, args.seed))}
     if isinstance(vae.prior, MixturePrior):  # a mixture trained with the model (train's prior_components)
-        rows[f"the model's p(z): {vae.prior.description}"] = judged(vae.prior)
+        rows[f"the model's p(z): {vae.prior.description}"] = judged(sampling.draw(vae.decoder, vae.prior, args.n,
+                                                                                   args.seed))
     dynamic = runs.read_config(runs.model_path(args.model)).get("binarize") == "dynamic"
     for components in args.components:
-        prior, _ = fit_to_codes(vae, run_data.training_images(args.model), components, dynamic=dynamic, seed=args.seed)
-        rows[f"{components} Gaussians fitted to the codes"] = judged(prior)
+        prior, _ = fit_to_codes(vae, x_train, components, dynamic=dynamic, seed=args.seed)
+        rows[f"{components} Gaussians fitted to the codes"] = judged(sampling.draw(vae.decoder, prior, args.n,
+                                                                                   args.seed))
     for temperature in args.temperatures:
-        z = prior.sample(args.n, args.seed, temperature)
-        rows[f"{components} Gaussians, temperature {temperature:g}"] = judge_images(
-            judge, decode(vae.decoder, z, args.seed), x_test[:half], none)
+        rows[f"{components} Gaussians, temperature {temperature:g}"] = judged(
+            decode(vae.decoder, prior.sample(args.n, args.seed, temperature), args.seed))
     codes = vae.encoder.predict(x_train[np.random.default_rng(args.seed).choice(len(x_train), args.n)], verbose=0)[0]
-    rows["decoder(z_mean) of training images"] = judge_images(judge, decode(vae.decoder, codes), x_test[:half], none)
+    rows["decoder(z_mean) of training images"] = judged(decode(vae.decoder, codes))
     print(format_rows(rows))
     if args.json:
         with open(args.json, "w") as file:

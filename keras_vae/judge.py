@@ -95,11 +95,10 @@ def train_judge(x, labels, epochs=6, seed=0, verbose=0):
     return judge
 
 
-def judge_run(run, n=400, seed=0, data=None, verbose=0):
-    """How much the samples of the run at `run` look like its images, as rows of judge_images: half of its test
-    images (the floor: real images, the other half the Fréchet distance's reference), n samples from its sampling
-    prior (sampling.sample's default) and, where that is not N(0, I), n from N(0, I). The judge is trained on the
-    run's labelled training images (train_judge)."""
+def run_judge(run, data=None, seed=0, verbose=0):
+    """The judge of the run at `run`, trained on its labelled training images (train_judge), as a function giving
+    judge_images' row for images against half of its test images (the Fréchet distance's reference); and that row
+    for the other half, real images judged the same way (the floor)."""
     images = run_data.run_images(run, data)
     x_train, y_train = images.images("train")
     if y_train is None:
@@ -108,13 +107,20 @@ def judge_run(run, n=400, seed=0, data=None, verbose=0):
     half = len(x_test) // 2
     judge = train_judge(run_data.scored_images(x_train, runs.read_config(runs.model_path(run)).get("binarize", "none")),
                         y_train, seed=seed, verbose=verbose)
-    none = int(y_train.max()) + 1
-    rows = {"real test images": judge_images(judge, x_test[half:], x_test[:half], none)}
+    judged = lambda x: judge_images(judge, x, x_test[:half], none_class=int(y_train.max()) + 1)
+    return judged, judged(x_test[half:])
+
+
+def judge_run(run, n=400, seed=0, data=None, verbose=0):
+    """How much the samples of the run at `run` look like its images, as rows of judge_images (run_judge): real test
+    images, n samples from its sampling prior (sampling.sample's default) and, where that is not N(0, I), n from
+    N(0, I)."""
+    judged, real = run_judge(run, data, seed, verbose)
+    rows = {"real test images": real}
     decoder, prior = sampling.sampler(run)
-    rows[f"samples, z ~ {getattr(prior, 'description', 'N(0, I)')}"] = judge_images(
-        judge, sampling.draw(decoder, prior, n, seed), x_test[:half], none)
+    rows[f"samples, z ~ {getattr(prior, 'description', 'N(0, I)')}"] = judged(sampling.draw(decoder, prior, n, seed))
     if prior is not None:
-        rows["samples, z ~ N(0, I)"] = judge_images(judge, sampling.draw(decoder, None, n, seed), x_test[:half], none)
+        rows["samples, z ~ N(0, I)"] = judged(sampling.draw(decoder, None, n, seed))
     return rows
 
 
