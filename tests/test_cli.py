@@ -116,6 +116,7 @@ def test_images_other_than_mnist_train_with_the_own_images_defaults_unless_told_
         assert {name: getattr(chosen, name) for name in TUTORIAL} == TUTORIAL and record["chosen"] == "tutorial"
 
 
+@pytest.mark.slow  # end-to-end: two trainings, from Python and from the command
 def test_train_takes_the_same_options_from_python_and_the_command_line_for_a_color_folder_named_mnist(
         tmp_path, mnist_small, capsys):
     (x, y), _ = mnist_small
