@@ -2,8 +2,9 @@
 p(z) (a learned mixture, where trained with one), and mixtures of each `--components` count fitted to the training
 codes (the run's sampling prior is one of them), the last drawn at each of `--temperatures` too; beside them the
 decoder's images at z_mean of n training images (reconstructions, not samples: what the decoder draws where the codes
-are). All judged by one judge trained on the run's labelled images (keras_vae.judge). Prints and writes (--json) the
-rows.
+are). All judged by one judge trained on the run's labelled images (keras_vae.judge). A conditional run
+(`train --conditional`) gives the `judge` command's rows instead: its per-class prior, N(0, I), and each label's
+samples with the share judged that label. Prints and writes (--json) the rows.
 
     python -m benchmarks.sample_quality --model run --components 10 50 200 --n 400 --json benchmarks/results/x.json
 """
@@ -13,7 +14,7 @@ import json
 import numpy as np
 
 from keras_vae import decode, loading, run_data, runs, sampling
-from keras_vae.judge import format_rows, run_judge
+from keras_vae.judge import format_rows, judge_run, run_judge
 from keras_vae.priors import MixturePrior, fit_to_codes
 
 
@@ -26,8 +27,17 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
-    judged, real = run_judge(args.model, seed=args.seed)
     vae = loading.load_model(args.model)
+    rows = judge_run(args.model, args.n, args.seed) if vae.num_classes else prior_rows(vae, args)
+    print(format_rows(rows))
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump({"model": args.model, "n": args.n, "seed": args.seed, "rows": rows}, file, indent=2)
+
+
+def prior_rows(vae, args):
+    """The rows of an unconditional run: real images, N(0, I), its own p(z), fitted mixtures, reconstructions."""
+    judged, real = run_judge(args.model, seed=args.seed)
     x_train = run_data.training_images(args.model)
     rows = {"real test images": real, "N(0, I)": judged(sampling.draw(vae.decoder, None, args.n, args.seed))}
     if isinstance(vae.prior, MixturePrior):  # a mixture trained with the model (train's prior_components)
@@ -43,10 +53,7 @@ def main():
             decode(vae.decoder, prior.sample(args.n, args.seed, temperature), args.seed))
     codes = vae.encoder.predict(x_train[np.random.default_rng(args.seed).choice(len(x_train), args.n)], verbose=0)[0]
     rows["decoder(z_mean) of training images"] = judged(decode(vae.decoder, codes))
-    print(format_rows(rows))
-    if args.json:
-        with open(args.json, "w") as file:
-            json.dump({"model": args.model, "n": args.n, "seed": args.seed, "rows": rows}, file, indent=2)
+    return rows
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ import time
 
 import numpy as np
 
-from .decoders import sample_prior
 from .latent import digit_from_sketch, latent_space, parse_z
 from .plots import label_colour, tile_images
 
@@ -176,9 +175,18 @@ class ExplorerApp:
         """SAMPLES draws of z ~ p(z), decoded, in a grid; the next click draws with the next seed."""
         started = time.perf_counter()
         side = int(np.sqrt(SAMPLES))
-        images = sample_prior(self.space.decoder, side * side, int(seed), self.space.prior)
+        images = self.space.samples(side * side, int(seed))
         grid = picture(tile_images(images, side, side), ZOOM // 2)
         return grid, int(seed) + 1, f"{side * side} prior samples (seed {seed}) in {time.perf_counter() - started:.1f} s."
+
+    def labelled(self, name, z):
+        """A conditional model's class chosen: the image at z decoded as that class."""
+        try:
+            self.space.choose(name)
+        except ValueError as error:
+            return self._refused(str(error))
+        return self._show(self.space.z({}) if z is None else np.asarray(z, "float32"), f"Decoding as class {name}.",
+                          move_cross=False)
 
     def warm_up(self):
         """Run each event once, so that the first click does not wait for tracing and compiling."""
@@ -207,6 +215,9 @@ class ExplorerApp:
                 decoded = gr.HTML("", html_template=PICTURE_TEMPLATE, js_on_load=None, caption=space.shows,
                                   elem_id="decoded")
             z_text = gr.Textbox(label=f"z ({space.size} numbers; Enter decodes)", elem_id="z")
+            label = (gr.Dropdown(list(space.class_names), value=space.class_names[0], elem_id="label",
+                                 label="class y: the decoder draws this class (a conditional model)")
+                     if space.classes else None)
             status = gr.Markdown(elem_id="status")
             with gr.Row():
                 with gr.Column():
@@ -227,6 +238,8 @@ class ExplorerApp:
             for event in (sketch.input, encode.click):
                 event(self.sketched, [sketch, state], [model_input, *shown], trigger_mode="always_last", **fast)
             sample.click(self.sampled, seed, [samples, seed, status], concurrency_id="sample", concurrency_limit=1)
+            if label is not None:
+                label.change(self.labelled, [label, state], shown, **fast)
         return page
 
 

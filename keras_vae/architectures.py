@@ -14,7 +14,7 @@ import keras
 from keras import layers
 
 from .decoders import DECODER_KINDS
-from .layers import Clip, PerImageProjection, Sampling
+from .layers import Clip, OneHot, PerImageProjection, Sampling
 from .losses import get_likelihood
 from .options import Integer, Number, require
 
@@ -271,27 +271,44 @@ def check_shapes(latent_dim, image_shape):
         raise ValueError(f"`image_shape` must be (height, width, channels) of positive integers, got {image_shape!r}.")
 
 
-def build_encoder(latent_dim=2, architecture="conv", image_shape=IMAGE_SHAPE, seed=None, **options):
-    """q(z|x): a functional model from images to [z_mean, z_log_var, z]."""
+def label_input(num_classes):
+    """The integer class label y that a conditional encoder and decoder take beside x or z, and its one-hot vector;
+    (None, None) where num_classes is None (an unconditional model)."""
+    if num_classes is None:
+        return None, None
+    y = keras.Input(shape=(), dtype="int32", name="y")
+    return y, OneHot(num_classes, name="y_one_hot")(y)
+
+
+def build_encoder(latent_dim=2, architecture="conv", image_shape=IMAGE_SHAPE, seed=None, num_classes=None, **options):
+    """q(z|x): a functional model from images to [z_mean, z_log_var, z]. With `num_classes`, q(z|x, y) of a
+    conditional VAE: it takes [x, y], y integer labels, whose one-hot vector joins the features before z's heads."""
     check_shapes(latent_dim, image_shape)
     if seed is not None:
         require("seed", seed, Integer(0))
     architecture = get_architecture(architecture)
     x = keras.Input(shape=image_shape, name="x")
+    y, y_one_hot = label_input(num_classes)
     features = architecture.encoder_body(x, **_body_options(architecture, architecture.encoder_body, options))
+    if y is not None:
+        features = layers.Concatenate(name="features_y")([features, y_one_hot])
     z_mean = layers.Dense(latent_dim, name="z_mean")(features)
     z_log_var = Clip(name="z_log_var")(layers.Dense(latent_dim, name="z_log_var_dense")(features))
     z = Sampling(seed=seed, name="z")([z_mean, z_log_var])
-    return keras.Model(x, [z_mean, z_log_var, z], name="encoder")
+    return keras.Model(x if y is None else [x, y], [z_mean, z_log_var, z], name="encoder")
 
 
 def build_decoder(latent_dim=2, architecture="conv", image_shape=IMAGE_SHAPE, likelihood="bernoulli",
-                  mixture_components=None, **options):
+                  mixture_components=None, num_classes=None, **options):
     """p(x|z): a functional model from z (or [z, x], for an autoregressive decoder) to the image the likelihood
     shows (for Bernoulli, pixel probabilities: a sigmoid over logits). Its body gives the likelihood's parameters per
-    pixel: one per channel, or for a mixture likelihood `mixture_components` K components' worth."""
+    pixel: one per channel, or for a mixture likelihood `mixture_components` K components' worth. With
+    `num_classes`, p(x|z, y) of a conditional VAE: it takes [z, y], and its body reads z joined to y's one-hot vector."""
     check_shapes(latent_dim, image_shape)
     architecture = get_architecture(architecture)
+    if num_classes is not None and architecture.decoder_kind.reads_x:
+        raise ValueError(f"`architecture` {architecture.name} is autoregressive and takes no class: give `num_classes` "
+                         "(conditional) with a direct decoder, such as conv or resnet_modulated.")
     if architecture.likelihoods and likelihood not in architecture.likelihoods:
         raise ValueError(f"`architecture` {architecture.name} takes the {' or '.join(architecture.likelihoods)} "
                          f"likelihood, not {likelihood}.")
@@ -300,8 +317,11 @@ def build_decoder(latent_dim=2, architecture="conv", image_shape=IMAGE_SHAPE, li
         require("mixture_components", mixture_components, Integer(1, 100))
     height, width, channels = image_shape
     inputs = architecture.decoder_kind.inputs(latent_dim, image_shape)
-    logits = architecture.decoder_body(*inputs, image_shape=(height, width, likelihood.parameters_per_pixel(
+    y, y_one_hot = label_input(num_classes)
+    body_inputs = inputs if y is None else [layers.Concatenate(name="z_y")([inputs[0], y_one_hot])]
+    logits = architecture.decoder_body(*body_inputs, image_shape=(height, width, likelihood.parameters_per_pixel(
         channels, mixture_components)), **_body_options(architecture, architecture.decoder_body, options))
+    inputs = inputs if y is None else [*inputs, y]
     head = (likelihood.activation(channels, dtype="float32", name="probabilities")
             if isinstance(likelihood.activation, type) else
             layers.Activation(likelihood.activation, dtype="float32", name="probabilities"))

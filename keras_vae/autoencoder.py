@@ -3,7 +3,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from .model import AutoencoderBase
+from .model import AutoencoderBase, split_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -18,20 +18,22 @@ class Autoencoder(AutoencoderBase):
 
     def __init__(self, encoder, decoder, likelihood="bernoulli", **kwargs):
         if len(encoder.outputs) > 1:
-            encoder = keras.Model(encoder.input, encoder.outputs[0], name=encoder.name)
+            encoder = keras.Model(encoder.inputs, encoder.outputs[0], name=encoder.name)
         super().__init__(encoder, decoder, likelihood, **kwargs)
 
-    def call(self, x, training=False):
-        """The reconstruction of x from its code (autoregressive: each pixel given the true ones before it)."""
-        z = self.encoder(x, training=training)
-        return self.decoder(self.decoder_kind.scoring_inputs(z, x), training=training)
+    def call(self, inputs, training=False):
+        """The reconstruction of x from its code (autoregressive: each pixel given the true ones before it;
+        conditional: x and z each with its image's class)."""
+        x, labels = split_inputs(inputs, self.num_classes)
+        z = self.encoder(self.conditioned(x, labels), training=training)
+        return self.decoder(self.conditioned(self.decoder_kind.scoring_inputs(z, x), labels), training=training)
 
     def train_step(self, data, training=True):
         """The VAE's step without sampling or KL: the loss is the reconstruction loss alone."""
-        x = self.images_of(data)
+        x, labels = self.inputs_of(data)
         with tf.GradientTape(watch_accessed_variables=training) as tape:  # records nothing in test_step
-            z = self.encoder(x, training=training)  # the code: one point per image, no sampling
-            logits = self.logits(z, x, training=training)  # decoder(z) before its last activation
+            z = self.encoder(self.conditioned(x, labels), training=training)  # the code: one point per image
+            logits = self.logits(z, x, labels, training=training)  # decoder(z) before its last activation
             reconstruction_loss = ops.mean(self.negative_log_likelihood(x, logits))  # -log p(x|z)
         if training:
             self.minimize(tape, reconstruction_loss)

@@ -113,12 +113,13 @@ class TensorBoardImages(keras.callbacks.Callback):
         self.writer = tf.summary.create_file_writer(f"{self.log_dir}/images")
 
     def on_epoch_end(self, epoch, logs=None):
-        decoder = self.model.decoder
+        decoder, classes = self.model.decoder, self.model.num_classes
         side = math.isqrt(self.samples)
-        samples = sample_prior(decoder, side * side, seed=0, prior=getattr(self.model, "prior", None))
+        labels = None if classes is None else np.arange(side * side) // side % classes  # a class per row
+        samples = sample_prior(decoder, side * side, seed=0, prior=getattr(self.model, "prior", None), labels=labels)
         images = {"prior samples": plots.tile_images(samples, side, side)}
         if latent_dim(decoder) == 2:
-            images["manifold"] = plots.manifold_grid(decoder, self.manifold_size)[0]
+            images["manifold"] = plots.manifold_grid(decoder, self.manifold_size, label=None if classes is None else 0)[0]
         with self.writer.as_default():
             for name, grid in images.items():
                 image = np.clip(grid, 0.0, 1.0)

@@ -14,7 +14,7 @@ from . import loading, plots, run_data, runs, sampling
 from .architectures import ARCHITECTURES, option_rule
 from .classifier import save_classifier, train_classifier
 from .compare import COMPARISON, FIGURES, compare_runs, format_table
-from .decoders import reconstruct, shows
+from .decoders import latent_dim, num_classes, reconstruct, shows
 from .evaluate import evaluate_run
 from .judge import format_rows, judge_run
 from .export import export_onnx, export_saved_model, onnx_differences, onnx_refusal
@@ -185,9 +185,10 @@ def _train(args):
         f"Wrote {run_dir}: loss {final['loss']:.2f}, test loss {test['loss']:.2f} nats/image, "
         f"{metrics['samples_per_second']:.0f} samples/s"
     )
+    label = " --label <class>" if "bound" in metrics else ""  # a conditional run draws the class asked for
     if "sampling_prior" in metrics:  # the codes fill little of N(0, I): sample from a mixture fitted to them
-        print(f"New images like these: python -m keras_vae sample --model {run_dir} --n 64 --out samples.png (z from "
-              f"a {metrics['sampling_prior']['components']}-component mixture fitted to the training codes; "
+        print(f"New images like these: python -m keras_vae sample --model {run_dir}{label} --n 64 --out samples.png "
+              f"(z from a {metrics['sampling_prior']['components']}-component mixture fitted to the training codes; "
               "--prior standard: N(0, I))")
 
 
@@ -200,6 +201,10 @@ def _model_arguments(name, *more):
             argument("--zoom", type=integer(1, 32), default=None,
                      help="file pixels per image pixel (default: the least that makes the short side 400 pixels)"),
             *more]
+
+
+LABEL = argument("--label", default=None, help="for a conditional run (train --conditional): the class to draw, a "
+                                               "folder name of its images or the integer label")
 
 
 def png_or_folder(text):
@@ -225,15 +230,18 @@ def png_or_folder(text):
     argument("--seed", type=parsed(SEED), default=0, help="random seed (default 0)"),
     argument("--pixels", action="store_true",
              help="draw each image's 8-bit pixels, x ~ p(x|z), not its mean (discretized_logistic_mixture runs)"),
+    LABEL,
     FORCE])
 def _sample(args):
     grid = bool(Path(args.out).suffix)
     if not grid:
         sampling.check_image_folder(args.out, args.force)
     decoder, prior = sampling.sampler(args.model, args.prior)
+    label = sampling.class_index(args.model, decoder, args.label)
     n = math.isqrt(args.n) ** 2 if grid else args.n
-    title = f"{plots.samples_title(decoder, prior, f'{n} samples', args.pixels)} (seed {args.seed})"
-    images = sampling.draw(decoder, prior, n, args.seed, args.pixels, verbose=0 if grid else 1)
+    what = f"{n} samples" + ("" if label is None else f" of class {args.label}")
+    title = f"{plots.samples_title(decoder, prior, what, args.pixels)} (seed {args.seed})"
+    images = sampling.draw(decoder, prior, n, args.seed, args.pixels, verbose=0 if grid else 1, label=label)
     if grid:
         side = math.isqrt(n)
         plots.save_grid(args.out, plots.tile_images(images, side, side), title, args.zoom)
@@ -249,12 +257,21 @@ def _sample(args):
     arguments=_model_arguments(
     "manifold",
     argument("--n", type=integer(1, 100), default=20, help="digits per side"),
-    argument("--dims", type=integer(0), nargs=2, default=[0, 1], help="the two latent axes to vary")))
+    argument("--dims", type=integer(0), nargs=2, default=None,
+             help="the two latent axes to vary (default 0 1; with --label and z over 2-D, the two with the most KL)"),
+    argument("--data", default=None, help=RUN_DATA_HELP + " (for --label over a z of more than 2-D)"),
+    LABEL))
 def _manifold(args):
-    grid, _ = plots.manifold_grid(loading.load_part(args.model, "decoder"), args.n, tuple(args.dims))
-    title = f"decoder(z): z[{args.dims[0]}] grows left to right, z[{args.dims[1]}] top to bottom"
+    decoder = loading.load_part(args.model, "decoder")
+    label = sampling.class_index(args.model, decoder, args.label)
+    dims = args.dims or (0, 1)
+    if args.dims is None and label is not None and latent_dim(decoder) > 2:  # the two dims the codes use most
+        dims = plots.manifold_dims(loading.load_part(args.model, "encoder"), *run_data.test_set(args.model, args.data))
+    grid, _ = plots.manifold_grid(decoder, args.n, tuple(dims), label=label)
+    given = "" if label is None else f", y = {args.label}"
+    title = f"decoder(z{given}): z[{dims[0]}] grows left to right, z[{dims[1]}] top to bottom"
     plots.save_grid(args.out, grid, title, args.zoom)
-    print(f"Wrote {args.out}: {args.n}x{args.n} manifold over z{args.dims}")
+    print(f"Wrote {args.out}: {args.n}x{args.n} manifold over z{list(dims)}{given}")
 
 
 @register_command(
@@ -266,9 +283,10 @@ def _manifold(args):
     argument("--data", default=None, help=RUN_DATA_HELP + "; default: the run's, else MNIST")))
 def _reconstruct(args):
     encoder, decoder = loading.load_part(args.model, "encoder"), loading.load_part(args.model, "decoder")
-    x = run_data.test_set(args.model, args.data, args.n)[0]
-    title = f"{len(x)} test images (top) and {shows(decoder, 'z_mean')} (bottom)"
-    plots.save_grid(args.out, plots.reconstruction_grid(x, reconstruct(encoder, decoder, x)), title, args.zoom)
+    x, y = run_data.test_set(args.model, args.data, args.n)
+    labels = None if num_classes(decoder) is None else y  # a conditional model takes each image's true class
+    title = f"{len(x)} test images (top) and {shows(decoder, 'z_mean' if labels is None else 'z_mean, y')} (bottom)"
+    plots.save_grid(args.out, plots.reconstruction_grid(x, reconstruct(encoder, decoder, x, labels)), title, args.zoom)
     print(f"Wrote {args.out}: {title}")
 
 

@@ -170,20 +170,25 @@ def binarize_images(x, seed=0):
     return (np.random.default_rng(seed).uniform(size=x.shape) < x).astype("float32")
 
 
-def make_dataset(x, batch_size=128, shuffle=False, seed=None, binarize="none"):
+def make_dataset(x, batch_size=128, shuffle=False, seed=None, binarize="none", labels=None):
     """A tf.data pipeline of image batches: cached, optionally shuffled each epoch, prefetched.
 
     x: float images in [0, 1], or 8-bit ones (an array, or a tf.data.Dataset of single images such as
     images.pixel_dataset's from files), scaled per batch after the cache (to_unit_range).
     binarize: "none" (grayscale), "static" (one fixed draw, seeded) or "dynamic" (a fresh Bernoulli
     draw of every pixel each time an image is seen, as in Burda et al. 2015).
+    labels: the images' integer classes, for a conditional model: batches are then {"x": images, "y": labels}.
     """
     if binarize not in BINARIZE:
         raise ValueError(f"`binarize` {binarize!r} is not one of {', '.join(BINARIZE)}.")
     require("batch_size", batch_size, Integer(1))
     if binarize == "static":
         x = binarize_images(unit_array(x), seed or 0)
-    dataset = (x if isinstance(x, tf.data.Dataset) else tf.data.Dataset.from_tensor_slices(x)).cache()
+    dataset = x if isinstance(x, tf.data.Dataset) else tf.data.Dataset.from_tensor_slices(x)
+    if labels is not None:
+        dataset = tf.data.Dataset.zip(dataset, tf.data.Dataset.from_tensor_slices(np.asarray(labels, "int32")))
+    on_images = (lambda f: f) if labels is None else (lambda f: lambda images, y, *rest: (f(images, *rest), y))
+    dataset = dataset.cache()
     options = tf.data.Options()
     # In-memory data has no files to shard: multi-worker training splits it by element.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
@@ -192,13 +197,15 @@ def make_dataset(x, batch_size=128, shuffle=False, seed=None, binarize="none"):
         size = int(dataset.cardinality()) if isinstance(x, tf.data.Dataset) else len(x)
         dataset = dataset.shuffle(max(size, 1), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size)
-    if dataset.element_spec.dtype == tf.uint8:
-        dataset = dataset.map(to_unit_range, num_parallel_calls=tf.data.AUTOTUNE)
+    if tf.nest.flatten(dataset.element_spec)[0].dtype == tf.uint8:
+        dataset = dataset.map(on_images(to_unit_range), num_parallel_calls=tf.data.AUTOTUNE)
     if binarize == "dynamic":
         # One stateless seed pair per batch, drawn anew on every pass over the data.
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        draw = lambda b, s: tf.cast(tf.random.stateless_uniform(tf.shape(b), seed=s) < b, b.dtype)
         dataset = tf.data.Dataset.zip(dataset, seeds).map(
-            lambda b, s: tf.cast(tf.random.stateless_uniform(tf.shape(b), seed=s) < b, b.dtype),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
+            draw if labels is None else lambda batch, s: (draw(batch[0], s), batch[1]),
+            num_parallel_calls=tf.data.AUTOTUNE)
+    if labels is not None:
+        dataset = dataset.map(lambda images, y: {"x": images, "y": y})
     return dataset.prefetch(tf.data.AUTOTUNE)

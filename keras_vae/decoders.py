@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from .data import require_images
+from .layers import OneHot
 from .losses import DiscretizedMixtureMean, draw_mixture
 from .options import Integer, require
 from .priors import StandardNormalPrior
@@ -60,11 +61,37 @@ def register_decoder_kind(kind):
 
 
 def decoder_kind(decoder):
-    """The kind of a built decoder, told by the inputs it takes (a SavedModel decoder takes z alone)."""
+    """The kind of a built decoder, told by the inputs it takes beside a class label (a SavedModel decoder takes z
+    alone)."""
+    inputs = len(decoder.inputs) - (num_classes(decoder) is not None)
     for kind in DECODER_KINDS.values():
-        if len(kind.inputs(1, (1,))) == len(decoder.inputs):
+        if len(kind.inputs(1, (1,))) == inputs:
             return kind
     raise ValueError(f"A decoder takes z or [z, x]; this one takes {len(decoder.inputs)} inputs.")
+
+
+def num_classes(model):
+    """The classes a conditional encoder or decoder takes (its OneHot layer's), or None for an unconditional one."""
+    return next((layer.num_classes for layer in getattr(model, "layers", ()) if isinstance(layer, OneHot)), None)
+
+
+def given(model, values, labels, name="labels"):
+    """What `model` (an encoder or decoder) takes: `values` (x or z) alone, or for a conditional one [values, labels]
+    with labels integer classes, one per row; a ValueError where labels are missing, out of range or not wanted."""
+    classes = num_classes(model)
+    if classes is None:
+        if labels is not None:
+            raise ValueError(f"`{name}`: this {model.name} is not conditional (train with `conditional` to give a class).")
+        return values
+    if labels is None:
+        raise ValueError(f"This {model.name} is conditional on a class: give `{name}`, an integer from 0 to "
+                         f"{classes - 1} for each row.")
+    labels = np.broadcast_to(np.asarray(labels), (len(values),)) if np.ndim(labels) == 0 else np.asarray(labels)
+    if labels.shape != (len(values),) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"`{name}` must be one integer class per row ({len(values)}), got shape {labels.shape}.")
+    if labels.min() < 0 or labels.max() >= classes:
+        raise ValueError(f"`{name}` must be classes 0 to {classes - 1}, got {labels.min()} to {labels.max()}.")
+    return [values, labels.astype("int32")]
 
 
 def shows(decoder, z="z"):
@@ -108,13 +135,14 @@ def seeded_uniforms(decoder, n, seed=0):
     return np.random.default_rng(seed).random((n, *uniform_shape(decoder)), dtype="float32")
 
 
-def draw_pixels(decoder, z, seed=0):
-    """x ~ p(x|z) for each row of z, 8-bit values in [0, 1], from a decoder that ends in a discretized logistic
-    mixture (its mean is what decoder(z) shows): per pixel a component, then each channel given the earlier ones."""
+def draw_pixels(decoder, z, seed=0, labels=None):
+    """x ~ p(x|z) for each row of z (and its class, for a conditional decoder), 8-bit values in [0, 1], from a decoder
+    that ends in a discretized logistic mixture (its mean is what decoder(z) shows): per pixel a component, then each
+    channel given the earlier ones."""
     if not draws_pixels(decoder):
         raise ValueError("Only a direct decoder of the discretized_logistic_mixture likelihood draws pixels beside "
                          f"its mean; this one shows {shows(decoder)}.")
-    parameters = mixture_parameters_model(decoder).predict(np.asarray(z, "float32"), verbose=0)
+    parameters = mixture_parameters_model(decoder).predict(given(decoder, np.asarray(z, "float32"), labels), verbose=0)
     uniform = seeded_uniforms(decoder, len(z), seed)
     return keras.ops.convert_to_numpy(draw_mixture(parameters, decoder.layers[-1].channels, uniform))
 
@@ -140,36 +168,44 @@ def image_function(decoder):
     return _IMAGE_FUNCTIONS[decoder]
 
 
-def decode(decoder, z, seed=0, batch_size=256):
-    """Images for latent codes z, as the decoder's kind shows them: decoder(z), or for an autoregressive
-    decoder a draw x ~ p(x|z) whose uniforms are np.random.default_rng(seed).random(...)."""
+def decode(decoder, z, seed=0, batch_size=256, labels=None):
+    """Images for latent codes z (and their classes `labels`, for a conditional decoder), as the decoder's kind
+    shows them: decoder(z), or for an autoregressive decoder a draw x ~ p(x|z) whose uniforms are
+    np.random.default_rng(seed).random(...)."""
     require("batch_size", batch_size, Integer(1))
     z = np.asarray(z, dtype="float32")
     if z.ndim != 2 or z.shape[1] != latent_dim(decoder) or len(z) == 0:
         raise ValueError(f"`z` must be (n, {latent_dim(decoder)}) codes for this decoder, got shape {z.shape}.")
+    inputs = given(decoder, z, labels)
+    part = (lambda i: inputs[i:i + batch_size]) if labels is None else (
+        lambda i: [inputs[0][i:i + batch_size], inputs[1][i:i + batch_size]])
     image = image_function(decoder)
     batches = range(0, len(z), batch_size)
     if not decoder_kind(decoder).draws:
-        return np.concatenate([image(z[i:i + batch_size]).numpy() for i in batches])
+        return np.concatenate([image(part(i)).numpy() for i in batches])
     uniform = seeded_uniforms(decoder, len(z), seed)
-    return np.concatenate([image(z[i:i + batch_size], uniform[i:i + batch_size]).numpy() for i in batches])
+    return np.concatenate([image(part(i), uniform[i:i + batch_size]).numpy() for i in batches])
 
 
-def sample_prior(decoder, n=64, seed=0, prior=None, pixels=False):
-    """Decode n seeded draws of z ~ p(z) into images: N(0, I) unless `prior` (a VAE's, priors.py) is given. With
-    `pixels`, each image is a draw x ~ p(x|z) (draw_pixels), not the image the decoder shows."""
-    z = (prior or StandardNormalPrior(latent_dim(decoder))).sample(n, seed)
-    return draw_pixels(decoder, z, seed) if pixels else decode(decoder, z, seed)
+def sample_prior(decoder, n=64, seed=0, prior=None, pixels=False, labels=None):
+    """Decode n seeded draws of z ~ p(z) into images: N(0, I) unless `prior` (a VAE's, priors.py) is given; for a
+    conditional decoder, z ~ p(z|y) of each class in `labels` where the prior has one per class (priors.ClassPriors).
+    With `pixels`, each image is a draw x ~ p(x|z) (draw_pixels), not the image the decoder shows."""
+    prior = prior or StandardNormalPrior(latent_dim(decoder))
+    z = prior.sample(n, seed) if labels is None or not hasattr(prior, "given_labels") else prior.given_labels(labels, seed)
+    return draw_pixels(decoder, z, seed, labels) if pixels else decode(decoder, z, seed, labels=labels)
 
 
-def encode(encoder, x):
-    """(z_mean, z_log_var) of x from any encoder: a VAE's [z_mean, z_log_var, z], a SavedModel's [z_mean, z_log_var],
-    or an autoencoder's code z_mean alone (z_log_var None)."""
+def encode(encoder, x, labels=None):
+    """(z_mean, z_log_var) of x (and of their classes `labels`, for a conditional encoder) from any encoder: a VAE's
+    [z_mean, z_log_var, z], a SavedModel's [z_mean, z_log_var], or an autoencoder's code z_mean alone (z_log_var
+    None)."""
     require_images(x)
-    outputs = encoder.predict(x, verbose=0)
+    outputs = encoder.predict(given(encoder, x, labels), verbose=0)
     return (outputs[0], outputs[1]) if isinstance(outputs, (list, tuple)) else (outputs, None)
 
 
-def reconstruct(encoder, decoder, x):
-    """The reconstruction decoded from the code z_mean (a VAE's posterior mean)."""
-    return decode(decoder, encode(encoder, x)[0])
+def reconstruct(encoder, decoder, x, labels=None):
+    """The reconstruction decoded from the code z_mean (a VAE's posterior mean), given each image's class `labels`
+    for a conditional model."""
+    return decode(decoder, encode(encoder, x, labels)[0], labels=labels)

@@ -19,10 +19,16 @@ def _batches(x, batch_size):
         yield x[start:start + batch_size]
 
 
+CONDITIONAL = ("a conditional VAE bounds log p(x|y), the class given, not log p(x): its test loss (the conditional "
+               "ELBO) is in metrics.json, and is not to be set beside a log-likelihood")
+
+
 def check_vae(vae):
-    """Refuse what is not a VAE: an Autoencoder, say, defines no p(x)."""
+    """Refuse what is not a VAE of p(x): an Autoencoder, say, defines no p(x), a conditional VAE p(x|y)."""
     if not isinstance(vae, VAE):
         raise ValueError(f"`vae` must be a keras_vae.VAE, got {type(vae).__name__} (an Autoencoder defines no p(x)).")
+    if vae.num_classes is not None:
+        raise ValueError(f"No log p(x) to estimate: {CONDITIONAL}.")
 
 
 def evaluate_elbo(vae, x, batch_size=500):
@@ -95,6 +101,7 @@ def evaluate_run(run, k=5000, n=None, seed=0, data=None, force=False):
     if not isinstance(vae, VAE):
         raise ValueError(f"{run} is an autoencoder: it defines no p(x), so there is no ELBO or log-likelihood to "
                          f"estimate (its test reconstruction loss is in {runs.METRICS}).")
+    check_vae(vae)
     if binarize == "none" and vae.likelihood_kind.binary:
         raise ValueError(f"No NLL for {run}: it models grayscale pixels with the {vae.likelihood} likelihood, whose "
                          "loss is not -log p(x) there (its test loss is in metrics.json); train with "

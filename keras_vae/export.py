@@ -8,21 +8,25 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .decoders import decoder_kind, encode, image_function, image_shape, latent_dim, uniform_shape
+from .decoders import decoder_kind, encode, image_function, image_shape, latent_dim, num_classes, uniform_shape
 
-# Each part's serving signature: input name -> output names.
+# Each part's serving signature: input name -> output names. A conditional part also takes "y", int32 classes.
 SIGNATURES = {"encoder": ("x", ["z_mean", "z_log_var"]), "decoder": ("z", ["x"])}
 
 
-def _write_archive(model, function, input_shape, directory, part):
-    """Export `function` of `model` as one `serve` endpoint over the part's named float32 tensors; batch size free."""
+def _write_archive(model, function, input_shape, directory, part, conditional=False):
+    """Export `function` of `model` as one `serve` endpoint over the part's named float32 tensors (and, for a
+    `conditional` part, its int32 classes y); batch size free."""
     input_name, output_names = SIGNATURES[part]
-    spec = tf.TensorSpec((None, *input_shape), tf.float32, name=input_name)
+    specs = [tf.TensorSpec((None, *input_shape), tf.float32, name=input_name)]
+    outputs = lambda result: dict(zip(output_names, tf.nest.flatten(result)))
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint(
-        "serve", lambda x: dict(zip(output_names, tf.nest.flatten(function(x)))), input_signature=[spec]
-    )
+    if conditional:
+        archive.add_endpoint("serve", lambda v, y: outputs(function([v, y])),
+                             input_signature=[*specs, tf.TensorSpec((None,), tf.int32, name="y")])
+    else:
+        archive.add_endpoint("serve", lambda v: outputs(function(v)), input_signature=specs)
     archive.write_out(str(directory), verbose=False)
 
 
@@ -36,13 +40,14 @@ def _serving_image(decoder):
 
 def export_saved_model(model, directory):
     """Write `encoder/` (x -> z_mean, z_log_var; an autoencoder's x -> z_mean) and `decoder/` (z -> x) SavedModels
-    with `serve` signatures, for a VAE or an Autoencoder."""
+    with `serve` signatures, for a VAE or an Autoencoder; a conditional model's parts also take y, integer classes."""
     directory = Path(directory)
-    encoder = model.encoder
-    posterior = keras.Model(encoder.input, encoder.outputs[:2], name="posterior")
-    _write_archive(posterior, lambda x: posterior(x, training=False), encoder.input_shape[1:],
-                   directory / "encoder", "encoder")
-    _write_archive(model.decoder, _serving_image(model.decoder), (latent_dim(model.decoder),), directory / "decoder", "decoder")
+    encoder, conditional = model.encoder, num_classes(model.decoder) is not None
+    posterior = keras.Model(encoder.inputs, encoder.outputs[:2], name="posterior")
+    _write_archive(posterior, lambda x: posterior(x, training=False), encoder.inputs[0].shape[1:],
+                   directory / "encoder", "encoder", conditional)
+    _write_archive(model.decoder, _serving_image(model.decoder), (latent_dim(model.decoder),), directory / "decoder",
+                   "decoder", conditional)
     return directory
 
 
@@ -111,18 +116,20 @@ def onnx_differences(model, directory, n=8, seed=0):
     except ImportError:
         raise ImportError(ONNX_EXTRA) from None
     rng = np.random.default_rng(seed)
-    decoder = model.decoder
-    x = rng.random((n, *model.encoder.input_shape[1:]), dtype="float32")
+    decoder, classes = model.decoder, num_classes(model.decoder)
+    x = rng.random((n, *model.encoder.inputs[0].shape[1:]), dtype="float32")
     z = rng.normal(size=(n, latent_dim(decoder))).astype("float32")
-    z_mean, z_log_var = encode(model.encoder, x)
+    y = None if classes is None else rng.integers(classes, size=n).astype("int32")
+    with_y = lambda feeds: feeds if y is None else {**feeds, "y": y}
+    z_mean, z_log_var = encode(model.encoder, x, y)
     expected = {"encoder": {"z_mean": z_mean, "z_log_var": z_log_var}}
     if onnx_refusal(decoder) is None:
-        feeds, expected["decoder"] = {"z": z}, {"x": decoder.predict(z, verbose=0)}
+        feeds, expected["decoder"] = {"z": z}, {"x": decoder.predict(z if y is None else [z, y], verbose=0)}
     else:
         pixels = (rng.random((n, *image_shape(decoder))) < 0.5).astype("float32")
         feeds = {"z": z, "x": pixels}
         expected["decoder"] = {"probabilities": decoder.predict([z, pixels], verbose=0)}
-    feeds = {"encoder": {"x": x}, "decoder": feeds}
+    feeds = {"encoder": with_y({"x": x}), "decoder": with_y(feeds)}
     differences = {}
     for part in ("encoder", "decoder"):
         session = onnxruntime.InferenceSession(str(Path(directory) / f"{part}.onnx"), providers=["CPUExecutionProvider"])
@@ -148,6 +155,9 @@ def load_saved_model_part(path, part):
         raise ValueError(f"{path} is not a readable SavedModel: {error}".splitlines()[0]) from error
     if signature is None or input_name not in signature.structured_input_signature[1]:
         return None
+    if "y" in signature.structured_input_signature[1]:
+        raise ValueError(f"{path} is a conditional model's {part} (it takes y): serve it with TensorFlow "
+                         "(tf.saved_model.load), or load the run's .keras files in keras_vae.")
     spec = signature.structured_input_signature[1][input_name]
     inputs = keras.Input(shape=spec.shape[1:], name=input_name)
     outputs = keras.layers.TFSMLayer(str(path), call_endpoint="serve")(inputs)

@@ -6,6 +6,7 @@ from scipy import linalg, ndimage
 
 from . import run_data, runs, sampling
 from .data import require_images
+from .decoders import num_classes
 
 CONFIDENCE = 0.9  # a sample counts as recognized where the judge gives one class at least this probability
 
@@ -25,12 +26,13 @@ def frechet_distance(a, b):
     return float(np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(cov_a + cov_b - 2.0 * np.real(root)))
 
 
-def judge_images(classifier, images, reference, none_class=None, threshold=CONFIDENCE):
+def judge_images(classifier, images, reference, none_class=None, threshold=CONFIDENCE, label=None):
     """What the classifier makes of `images` against real `reference` images, as a dict:
     - recognized: the share given one of the data's classes with probability at least `threshold`;
     - none: the share whose likeliest class is `none_class` (a class of shapes that are no image of the data), if any;
     - effective_classes: exp(H(mean p)) over the data's classes, from 1 (one class only) to their number;
-    - frechet: the Fréchet distance of the classifier's features to those of `reference`."""
+    - frechet: the Fréchet distance of the classifier's features to those of `reference`;
+    - as_label, where `label` is given (a conditional model's samples of that class): the share judged that class."""
     require_images(images, "images")
     require_images(reference, "reference")
     features = features_model(classifier)
@@ -41,6 +43,7 @@ def judge_images(classifier, images, reference, none_class=None, threshold=CONFI
     marginal = probabilities[:, data_classes].mean(axis=0)
     marginal = marginal / marginal.sum()
     return {
+        **({} if label is None else {"as_label": float(np.mean(likeliest == label))}),
         "recognized": float(recognized.mean()),
         "none": None if none_class is None else float(np.mean(likeliest == none_class)),
         "effective_classes": float(np.exp(-np.sum(marginal * np.log(marginal + 1e-12)))),
@@ -107,28 +110,34 @@ def run_judge(run, data=None, seed=0, verbose=0):
     half = len(x_test) // 2
     judge = train_judge(run_data.scored_images(x_train, runs.read_config(runs.model_path(run)).get("binarize", "none")),
                         y_train, seed=seed, verbose=verbose)
-    judged = lambda x: judge_images(judge, x, x_test[:half], none_class=int(y_train.max()) + 1)
+    judged = lambda x, label=None: judge_images(judge, x, x_test[:half], none_class=int(y_train.max()) + 1, label=label)
     return judged, judged(x_test[half:])
 
 
 def judge_run(run, n=400, seed=0, data=None, verbose=0):
     """How much the samples of the run at `run` look like its images, as rows of judge_images (run_judge): real test
     images, n samples from its sampling prior (sampling.sample's default) and, where that is not N(0, I), n from
-    N(0, I)."""
+    N(0, I); for a conditional run, n samples of each class too, with the share judged that class."""
     judged, real = run_judge(run, data, seed, verbose)
     rows = {"real test images": real}
     decoder, prior = sampling.sampler(run)
     rows[f"samples, z ~ {getattr(prior, 'description', 'N(0, I)')}"] = judged(sampling.draw(decoder, prior, n, seed))
     if prior is not None:
         rows["samples, z ~ N(0, I)"] = judged(sampling.draw(decoder, None, n, seed))
+    if num_classes(decoder) is not None:
+        names = sampling.class_names(run) or [str(label) for label in range(num_classes(decoder))]
+        for label, name in enumerate(names):
+            rows[f"--label {name}"] = judged(sampling.draw(decoder, prior, n, seed, label=label), label)
     return rows
 
 
 def format_rows(rows):
     """judge_run's rows as a printed table."""
     width = max(map(len, rows))
-    lines = [f"{'':{width}}  recognized (p >= {CONFIDENCE})  none of the classes  effective classes  Fréchet distance"]
+    lines = [f"{'':{width}}  recognized (p >= {CONFIDENCE})  none of the classes  effective classes  Fréchet distance"
+             "  judged its label"]
     for name, row in rows.items():
+        as_label = "" if "as_label" not in row else f"{row['as_label']:>17.2f}"
         lines.append(f"{name:{width}}  {row['recognized']:>24.2f}  {row['none']:>19.2f}  "
-                     f"{row['effective_classes']:>17.2f}  {row['frechet']:>16.1f}")
+                     f"{row['effective_classes']:>17.2f}  {row['frechet']:>16.1f}  {as_label}".rstrip())
     return "\n".join(lines)

@@ -5,7 +5,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .data import require_images
-from .decoders import decode, encode, image_shape, latent_dim, shows
+from .decoders import decode, encode, image_shape, latent_dim, num_classes, sample_prior, shows
 from .plots import informative_dims, scatter_codes
 
 MARGIN = 0.25  # the map reaches this far (in units of z) beyond the codes it shows, and at least to +-3
@@ -14,14 +14,18 @@ MARGIN = 0.25  # the map reaches this far (in units of z) beyond the codes it sh
 class LatentSpace:
     """The codes z_mean of images x (labelled by `labels`), the map over `map_dims` (default: the two dims with the
     most KL), slider dims (the `sliders` with the most KL, the map's first) and every other dim at the codes' mean.
-    The map runs z[map_dims[0]] left to right and z[map_dims[1]] top to bottom, as the manifold does."""
+    The map runs z[map_dims[0]] left to right and z[map_dims[1]] top to bottom, as the manifold does. For a
+    conditional model, the codes are each image's given its label, and `label` is the class images are decoded as
+    (`choose` sets it; the first class at first)."""
 
     def __init__(self, encoder, decoder, x, labels=None, label_names=None, map_dims=None, sliders=4, seed=0,
                  prior=None):
         self.encoder, self.decoder, self.seed = encoder, decoder, seed
         self.prior = prior  # the p(z) prior samples draw from (None: N(0, I)): a run's sampling prior, else the model's
         self.size = latent_dim(decoder)
-        self.z_mean, z_log_var = encode(encoder, x)
+        self.classes = num_classes(decoder)
+        self.label = None if self.classes is None else 0
+        self.z_mean, z_log_var = encode(encoder, x, None if self.classes is None else labels)
         self.labels, self.label_names = (None if labels is None else np.asarray(labels)), label_names
         order = informative_dims(self.z_mean, z_log_var)
         self.map_dims = tuple(order[:2]) if map_dims is None else check_map_dims(map_dims, self.size)
@@ -51,11 +55,27 @@ class LatentSpace:
     def image(self, z):
         """The image the decoder shows for one z, (height, width, channels) in [0, 1]: decoder(z), or for a decoder
         that draws, the draw fixed by `seed`."""
-        return decode(self.decoder, np.asarray(z, "float32")[None], seed=self.seed)[0]
+        return decode(self.decoder, np.asarray(z, "float32")[None], seed=self.seed, labels=self.label)[0]
 
     def code(self, x):
-        """z_mean of one image x."""
-        return encode(self.encoder, np.asarray(x, "float32")[None])[0][0]
+        """z_mean of one image x (of the class `label`, for a conditional model)."""
+        return encode(self.encoder, np.asarray(x, "float32")[None], self.label)[0][0]
+
+    def samples(self, n, seed=0):
+        """n images decoded from z ~ the explorer's prior (of the class `label`, for a conditional model)."""
+        return sample_prior(self.decoder, n, seed, self.prior, labels=None if self.label is None else np.full(n, self.label))
+
+    @property
+    def class_names(self):
+        """The classes a conditional model decodes, by name; () for an unconditional one."""
+        return tuple(self.label_name(label) for label in range(self.classes or 0))
+
+    def choose(self, name):
+        """Decode as the class named `name` (or its integer) from now on; one error naming the classes otherwise."""
+        if str(name) not in self.class_names:
+            raise ValueError(f"{name!r} is no class of this model; its classes are {', '.join(self.class_names)}"
+                             if self.classes else "this model is not conditional: it decodes no class")
+        self.label = self.class_names.index(str(name))
 
     @property
     def image_shape(self):

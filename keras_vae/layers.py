@@ -1,5 +1,5 @@
-"""Custom layers: the reparameterization trick, a safe clip, a 1x1 convolution whose kernel comes from z, and a layer
-computed without its activation."""
+"""Custom layers: the reparameterization trick, a safe clip, a 1x1 convolution whose kernel comes from z, a class
+label as a one-hot vector, and a layer computed without its activation."""
 import keras
 from keras import ops
 
@@ -50,6 +50,25 @@ class Clip(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "low": self.low, "high": self.high}
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class OneHot(keras.layers.Layer):
+    """Integer class labels y (batch,) -> one-hot vectors (batch, num_classes): how a conditional encoder and decoder
+    take the class (Sohn et al. 2015), an input of the model rather than a target."""
+
+    def __init__(self, num_classes, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = require("num_classes", num_classes, Integer(2, 100000))
+
+    def call(self, y):
+        return ops.one_hot(ops.cast(ops.reshape(y, (-1,)), "int32"), self.num_classes, dtype=self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.num_classes)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes}
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")

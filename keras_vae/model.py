@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from .decoders import decoder_kind, image_shape, latent_dim, tile_draws
+from .decoders import decoder_kind, image_shape, latent_dim, num_classes, tile_draws
 from .layers import PreActivation
 from .losses import get_likelihood, kl_divergence, log_prior_ratio
 from .options import Integer, Number, require
@@ -50,6 +50,10 @@ def check_pair(encoder, decoder):
     if images != image_shape(decoder):
         raise ValueError(f"`encoder` takes images of shape {images} and `decoder` gives {image_shape(decoder)}: build "
                          "both with the same image_shape.")
+    if num_classes(encoder) != num_classes(decoder):
+        said = lambda n: "no class" if n is None else f"{n} classes"
+        raise ValueError(f"`encoder` takes {said(num_classes(encoder))} and `decoder` {said(num_classes(decoder))}: "
+                         "build both with the same num_classes (a conditional VAE), or both without.")
 
 
 def check_images(x, image_shape, name="x", likelihood=None):
@@ -85,6 +89,9 @@ class AutoencoderBase(keras.Model):
     (Bernoulli) or means (Gaussian). `likelihood` names a registered likelihood; `likelihood_kind` is its record
     (losses.py), as `decoder_kind` is the decoder's (decoders.py). A likelihood's learned variables are attributes
     of the model named as it declares them: the Gaussian's `output_log_var`, one log-variance shared by every pixel.
+    Built with `num_classes` (a conditional model: q(z|x, y), p(x|z, y)), the model's input is the images and their
+    integer classes, {"x": x, "y": labels} or [x, labels], in fit, evaluate and predict alike: y is an input, not a
+    target, and the loss is a bound on log p(x|y).
     Keras' contracts hold: `compile` trains the optimizer it is given, with Keras' defaults (the training command
     passes FusedAdam and steps_per_execution=32, its measured fast path: docs/speed.md).
     """
@@ -100,6 +107,7 @@ class AutoencoderBase(keras.Model):
         self.likelihood = likelihood
         self.decoder_logits = logits_model(decoder, self.likelihood_kind)
         self.decoder_kind = decoder_kind(decoder)
+        self.num_classes = num_classes(decoder)  # None: unconditional
         if self.decoder_kind.likelihoods is not None and likelihood not in self.decoder_kind.likelihoods:
             raise ValueError(f"An {self.decoder_kind.name} decoder takes the {' or '.join(self.decoder_kind.likelihoods)} "
                              f"likelihood, not {likelihood}: it draws pixels from them one by one.")
@@ -112,21 +120,30 @@ class AutoencoderBase(keras.Model):
     def metrics(self):
         return self.trackers
 
-    def images_of(self, data):
-        """The images x of a batch as Keras passes it (x, (x,), (x, y) or (x, y, sample_weight)); a sample_weight is
-        refused, as every image counts once in the mean per image."""
+    def inputs_of(self, data):
+        """(x, labels) of a batch as Keras passes it (x, (x,), (x, y) or (x, y, sample_weight)): the images, and for
+        a conditional model their classes, from {"x": x, "y": labels} or [x, labels] (labels None otherwise); a
+        sample_weight is refused, as every image counts once in the mean per image."""
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if sample_weight is not None:
             raise ValueError(f"`sample_weight`: {type(self).__name__} weighs every image the same in its loss per "
                              "image; repeat or leave out images instead.")
-        return x
+        return split_inputs(x, self.num_classes)
 
-    def logits(self, z, x, training=False):
-        """The decoder's output before its last activation (Bernoulli: each pixel's logit) for each row of z:
-        decoder(z)'s, or for an autoregressive decoder decoder([z, x])'s, each pixel given the true ones before it.
-        z may hold several draws per image of x, draw-major (row j * len(x) + i is draw j for image i)."""
+    def conditioned(self, values, labels, draws=1):
+        """What the encoder or decoder takes: `values` (x or z), or for a conditional model [values, labels], the
+        labels repeated for `draws` draws per image (draw-major, as tile_draws)."""
+        return values if labels is None else [values, labels if draws == 1 else tile_draws(labels, draws)]
+
+    def logits(self, z, x, labels=None, training=False):
+        """The decoder's output before its last activation (Bernoulli: each pixel's logit) for each row of z (and
+        the image's class, for a conditional model): decoder(z)'s, or for an autoregressive decoder decoder([z, x])'s,
+        each pixel given the true ones before it. z may hold several draws per image of x, draw-major (row
+        j * len(x) + i is draw j for image i)."""
         if self.decoder_kind.reads_x:
             return self.decoder_kind.logits(self.decoder_logits, z, x, training)
+        if labels is not None:  # each draw with its image's class
+            z = [z, tile_draws(labels, tf.shape(z)[0] // tf.shape(labels)[0])]
         return self.decoder_logits(z, training=training)
 
     def negative_log_likelihood(self, x, logits):
@@ -135,9 +152,10 @@ class AutoencoderBase(keras.Model):
         x = tile_draws(tf.convert_to_tensor(x), tf.shape(logits)[0] // tf.shape(x)[0])
         return self.likelihood_kind.reconstruction_loss(x, logits, **variables)
 
-    def reconstruction_loss(self, x, z, training=False):
-        """-log p(x|z) for each row of z (several draws per image of x, as the logits method takes them), in nats."""
-        return self.negative_log_likelihood(x, self.logits(z, x, training=training))
+    def reconstruction_loss(self, x, z, training=False, labels=None):
+        """-log p(x|z) (p(x|z, y) given `labels`) for each row of z (several draws per image of x, as the logits
+        method takes them), in nats."""
+        return self.negative_log_likelihood(x, self.logits(z, x, labels, training=training))
 
     def test_step(self, data):
         """The training step's losses on a batch, without the update."""
@@ -173,6 +191,11 @@ class AutoencoderBase(keras.Model):
             self.check_input(validation_data[0] if isinstance(validation_data, tuple) else validation_data, "validation_data")
         return super().fit(x, None, validation_data=validation_data, **kwargs)
 
+    def predict(self, x, **kwargs):
+        """Model.predict after checking the images (and labels, for a conditional model)."""
+        self.check_input(x, "x")
+        return super().predict(x, **kwargs)
+
     def evaluate(self, x=None, y=None, **kwargs):
         """Model.evaluate after checking the images; y is ignored."""
         self.check_weights(kwargs)
@@ -194,15 +217,20 @@ class AutoencoderBase(keras.Model):
                                  "repeat or leave out images instead.")
 
     def check_input(self, x, name):
-        """Refuse data the encoder cannot take or the likelihood cannot score (see check_images)."""
-        image_shape = tuple(self.encoder.input_shape[1:])
+        """Refuse data the encoder cannot take or the likelihood cannot score (see check_images), and for a
+        conditional model labels that are missing or name no class."""
+        image_shape = image_shape_of(self.encoder)
         if isinstance(x, tf.data.Dataset):
-            spec = tf.nest.flatten(x.element_spec)[0]
+            spec = x.element_spec[0] if isinstance(x.element_spec, tuple) else x.element_spec
+            spec = split_inputs(spec, self.num_classes, name)[0]
             if tuple(spec.shape[1:]) != image_shape or not spec.dtype.is_floating:
                 raise ValueError(f"{name} yields {spec.dtype.name} batches of shape {tuple(spec.shape)}, "
                                  f"expected float batches of shape (n, {', '.join(map(str, image_shape))}).")
         elif x is not None:
-            check_images(x, image_shape, name, self.likelihood_kind)
+            images, labels = split_inputs(x, self.num_classes, name)
+            check_images(images, image_shape, name, self.likelihood_kind)
+            if labels is not None:
+                check_labels(labels, len(images), self.num_classes, name)
 
     def get_config(self):
         return {
@@ -218,6 +246,37 @@ class AutoencoderBase(keras.Model):
         encoder = keras.saving.deserialize_keras_object(config.pop("encoder"))
         decoder = keras.saving.deserialize_keras_object(config.pop("decoder"))
         return cls(encoder, decoder, **config)
+
+
+def image_shape_of(encoder):
+    """The shape of one image that `encoder` takes (its input x, beside a conditional encoder's y)."""
+    return tuple(encoder.inputs[0].shape[1:])
+
+
+def split_inputs(inputs, classes, name="x"):
+    """(x, labels) of a model's inputs: x alone (labels None) for an unconditional model (`classes` None), else
+    {"x": x, "y": labels} or [x, labels]; a ValueError in the caller's words otherwise."""
+    if classes is None:
+        if isinstance(inputs, dict) or (isinstance(inputs, (list, tuple)) and len(inputs) == 2):
+            raise ValueError(f"`{name}` holds images and labels, and this model is not conditional: give the images "
+                             "alone (train with `conditional` to give a class).")
+        return inputs, None
+    if isinstance(inputs, dict) and set(inputs) == {"x", "y"}:
+        return inputs["x"], inputs["y"]
+    if isinstance(inputs, (list, tuple)) and len(inputs) == 2:
+        return tuple(inputs)
+    raise ValueError(f"`{name}`: this model is conditional on {classes} classes: give {{'x': images, 'y': labels}} "
+                     "or [images, labels], labels one integer class per image.")
+
+
+def check_labels(labels, n, classes, name="x"):
+    """Refuse labels that are not n integers from 0 to classes - 1."""
+    labels = np.asarray(labels)
+    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"`{name}`'s labels must be {n} integer classes, one per image, got shape {labels.shape} and "
+                         f"dtype {labels.dtype}.")
+    if labels.min() < 0 or labels.max() >= classes:
+        raise ValueError(f"`{name}`'s labels must be classes 0 to {classes - 1}, got {labels.min()} to {labels.max()}.")
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -252,22 +311,26 @@ class VAE(AutoencoderBase):
             raise ValueError("`free_bits` floors each latent dim's KL to N(0, I): give it without `importance_samples` "
                              "and without a mixture prior.")
 
-    def call(self, x, training=False):
-        """The reconstruction of x through a sampled z (autoregressive: each pixel given the true ones before it)."""
-        _, _, z = self.encoder(x, training=training)
-        return self.decoder(self.decoder_kind.scoring_inputs(z, x), training=training)
+    def call(self, inputs, training=False):
+        """The reconstruction of x through a sampled z (autoregressive: each pixel given the true ones before it;
+        conditional: x and z each with its image's class)."""
+        x, labels = split_inputs(inputs, self.num_classes)
+        _, _, z = self.encoder(self.conditioned(x, labels), training=training)
+        return self.decoder(self.conditioned(self.decoder_kind.scoring_inputs(z, x), labels), training=training)
 
     def train_step(self, data, training=True):
         """The tutorial's step: encode x, decode z, the two loss terms, one gradient step on their sum (without the
         step where training is False: test_step). Variants a first reading can skip: importance_samples k > 1
-        (the IWAE bound), another prior (its KL term), an autoregressive decoder (the logits method)."""
-        x = self.images_of(data)
+        (the IWAE bound), another prior (its KL term), an autoregressive decoder (the logits method), a conditional
+        model (labels: each image's class, which the encoder and decoder also take)."""
+        x, labels = self.inputs_of(data)  # labels: None, unless the model is conditional
         k = self.importance_samples  # 1: the ELBO
         with tf.GradientTape(watch_accessed_variables=training) as tape:  # records nothing in test_step
             # q(z|x) = N(z_mean, exp(z_log_var)); z = z_mean + exp(0.5 * z_log_var) * eps (the Sampling layer)
-            z_mean, z_log_var, z = self.encoder(x if k == 1 else tile_draws(x, k), training=training)
+            z_mean, z_log_var, z = self.encoder(self.conditioned(x if k == 1 else tile_draws(x, k), labels, k),
+                                                training=training)
             # decoder(z) before its last activation: for Bernoulli pixels, their logits
-            logits = self.logits(z, x, training=training)
+            logits = self.logits(z, x, labels, training=training)
             # -log p(x|z) summed over pixels, by the likelihood (Bernoulli: the binary cross-entropy)
             reconstruction_loss = self.negative_log_likelihood(x, logits)
             # KL(q(z|x) || p(z)); for p(z) = N(0, I) in closed form: -0.5 * sum_j (1 + z_log_var - z_mean^2 - exp(z_log_var))

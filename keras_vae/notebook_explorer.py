@@ -14,11 +14,15 @@ STILL = ("A still of the explorer: run this notebook in Colab or Jupyter to move
          "and see the digit change.")
 
 
-def explorer(model, x=None, labels=None, data=None, n=5000, sliders=4, map_dims=None):
+def explorer(model, x=None, labels=None, data=None, n=5000, sliders=4, map_dims=None, label=None):
     """An Explorer of `model` (a VAE or Autoencoder, or a run path / `pretrained:<name>`) over images x labelled by
     `labels`, by default the first n test images; sliders for the `sliders` dims with the most KL, the map over
-    `map_dims` (default the two with the most KL), every other dim at the codes' mean. Display it as a cell's value."""
-    return Explorer(latent_space(model, x, labels, data, n, sliders=sliders, map_dims=map_dims))
+    `map_dims` (default the two with the most KL), every other dim at the codes' mean; for a conditional model, the
+    class `label` decoded (default the first; a menu changes it). Display it as a cell's value."""
+    space = latent_space(model, x, labels, data, n, sliders=sliders, map_dims=map_dims)
+    if label is not None:
+        space.choose(label)
+    return Explorer(space)
 
 
 class Explorer:
@@ -51,8 +55,11 @@ class Explorer:
     def z(self):
         return self.space.z(self.values)
 
-    def move(self, **values):
-        """Set dims of z by name (z0=..., z3=...), then redraw the cross and the decoded image."""
+    def move(self, label=None, **values):
+        """Set dims of z by name (z0=..., z3=...), and for a conditional model the class decoded (`label`, a name),
+        then redraw the cross and the decoded image."""
+        if label is not None:
+            self.space.choose(label)
         for name, value in values.items():
             dim = int(name.lstrip("z"))
             if dim not in range(self.space.size):
@@ -66,8 +73,9 @@ class Explorer:
             self.shown = self.ax_image.images[0]
         else:
             self.shown.set_data(np.clip(image[..., 0] if image.shape[-1] == 1 else image, 0.0, 1.0))
+        given = "" if self.space.label is None else f", y = {self.space.class_names[self.space.label]}"
         self.ax_image.set_title(f"{self.space.shows} at z = [{', '.join(f'{v:.2f}' for v in z[:4])}"
-                                f"{', ...' if len(z) > 4 else ''}]", fontsize="medium")
+                                f"{', ...' if len(z) > 4 else ''}]{given}", fontsize="medium")
         self._syncing = True  # the sliders follow z without moving it again
         for dim, slider in self.sliders.items():
             slider.value = self.values[dim]
@@ -103,12 +111,18 @@ class Explorer:
             slider.observe(lambda change, dim=dim: self._syncing or self.move(**{f"z{dim}": change["new"]}),
                            names="value")
             self.sliders[dim] = slider
+        controls = list(self.sliders.values())
+        if self.space.classes:  # a conditional model: the class decoded
+            menu = ipywidgets.Dropdown(options=list(self.space.class_names), description="class y",
+                                       value=self.space.class_names[self.space.label])
+            menu.observe(lambda change: self.move(label=change["new"]), names="value")
+            controls.append(menu)
         if _interactive(self.figure):
             view = self.figure.canvas
         else:
             view = self._picture = ipywidgets.Image(value=self.png(), format="png")
             self.figure.set_layout_engine("none")  # laid out once: each move redraws 25% sooner
-        return ipywidgets.VBox([ipywidgets.HBox(list(self.sliders.values()), layout={"flex_flow": "row wrap"}), view])
+        return ipywidgets.VBox([ipywidgets.HBox(controls, layout={"flex_flow": "row wrap"}), view])
 
     def _refresh(self):
         if _interactive(self.figure):

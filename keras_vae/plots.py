@@ -6,8 +6,9 @@ from matplotlib.figure import Figure
 from scipy.stats import norm
 
 from .data import require_images
-from .decoders import decode, encode, latent_dim, reconstruct, sample_prior, shows
+from .decoders import decode, encode, image_shape, latent_dim, num_classes, reconstruct, sample_prior, shows
 from .losses import kl_divergence
+from .priors import StandardNormalPrior
 
 # The manifold's rows run down the figure as the tutorial's loop fills them: z[dims[1]] grows downward.
 DOWNWARD = "grows downward: row i decodes grid[i], the tutorial's loop order"
@@ -29,8 +30,9 @@ def show(ax, grid):
     ax.imshow(np.clip(grid, 0.0, 1.0), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
 
 
-def manifold_grid(decoder, n=20, dims=(0, 1), batch_size=256):
-    """The tutorial's manifold: z on norm.ppf(linspace(0.05, 0.95, n)) in two latent dims, others 0.
+def manifold_grid(decoder, n=20, dims=(0, 1), batch_size=256, label=None):
+    """The tutorial's manifold: z on norm.ppf(linspace(0.05, 0.95, n)) in two latent dims, others 0 (and for a
+    conditional decoder, the class `label` in every image).
 
     Row i takes z[dims[1]] = grid_x[i], column j takes z[dims[0]] = grid_y[j], as in the tutorial's loop.
     """
@@ -44,7 +46,7 @@ def manifold_grid(decoder, n=20, dims=(0, 1), batch_size=256):
         for j, xi in enumerate(grid_y):
             z_sample[i * n + j, dims[0]] = xi
             z_sample[i * n + j, dims[1]] = yi
-    x_decoded = decode(decoder, z_sample, batch_size=batch_size)
+    x_decoded = decode(decoder, z_sample, batch_size=batch_size, labels=label)
     return tile_images(x_decoded, n, n), grid_x
 
 
@@ -74,6 +76,13 @@ def informative_dims(z_mean, z_log_var=None):
     use = (z_mean.var(axis=0) if z_log_var is None
            else np.asarray(kl_divergence(z_mean[..., None], z_log_var[..., None])).mean(axis=0))
     return tuple(int(d) for d in np.argsort(use, kind="stable")[::-1])
+
+
+def manifold_dims(encoder, x, labels=None):
+    """The two latent dims that the codes of images x (with their classes `labels`, for a conditional encoder) use
+    most (informative_dims): the axes of a manifold over a z of more than two dims."""
+    z_mean, z_log_var = encode(encoder, x, labels if num_classes(encoder) else None)
+    return informative_dims(z_mean, z_log_var)[:2]
 
 
 def label_colour(label):
@@ -149,6 +158,48 @@ def samples_figure(x_sampled, title="Samples: decoder(z), z ~ N(0, I)"):
     return fig
 
 
+def class_rows(decoder, z):
+    """A conditional decoder's images, one row per class: row y decodes z[y] (classes, columns, latent_dim) with
+    class y, as (classes, columns, h, w, c)."""
+    classes, columns = z.shape[:2]
+    labels = np.repeat(np.arange(classes), columns)
+    return decode(decoder, z.reshape(classes * columns, -1), labels=labels).reshape(classes, columns,
+                                                                                   *image_shape(decoder))
+
+
+def class_rows_figure(rows, title, names):
+    """Rows of images (rows, columns, h, w, c) under a title, each row named by `names`."""
+    count, columns = rows.shape[:2]
+    height = rows.shape[2]
+    fig = Figure(figsize=(columns * 0.8 + 1.4, count * 0.8 + 0.6), layout="constrained")
+    ax = fig.subplots()
+    show(ax, tile_images(rows.reshape(count * columns, *rows.shape[2:]), count, columns))
+    ax.set_yticks([height * (row + 0.5) for row in range(count)], names)
+    ax.set_xticks([])
+    ax.set_title(title, fontsize=9, wrap=True)
+    return fig
+
+
+def conditional_figures(encoder, decoder, prior, x, labels, label_names=None, columns=8, seed=0):
+    """A conditional run's figures, one row per class: "samples", each row's z from the class's own p(z|y) where the
+    prior has one per class (what `sample --label` draws), else from `prior` (None: N(0, I)); and the classic
+    "classes": the codes z_mean of the first test images x (of classes `labels`, shown on top) down each column,
+    decoded as every class: the style kept where z holds it, the class changed where y decides it."""
+    classes, size = num_classes(decoder), latent_dim(decoder)
+    names = [str(label) if label_names is None else label_names[label] for label in range(classes)]
+    prior = prior or StandardNormalPrior(size)
+    own_labels = np.repeat(np.arange(classes), columns)
+    own = (prior.given_labels(own_labels, seed) if hasattr(prior, "given_labels")
+           else prior.sample(len(own_labels), seed)).reshape(classes, columns, size)
+    codes = encode(encoder, x[:columns], labels[:columns])[0]
+    swapped = class_rows(decoder, np.broadcast_to(codes, (classes, columns, size)).copy())
+    return {"samples": class_rows_figure(class_rows(decoder, own), f"Samples per class: {shows(decoder, 'z, y')}, "
+                                                                   f"z ~ {prior.description}", names),
+            "classes": class_rows_figure(np.concatenate([x[None, :columns], swapped]),
+                                         "decoder(z_mean, y): each column the code of the test image on top, "
+                                         "decoded as each class y", ["test image", *names])}
+
+
 def _learning_rate_halvings(history):
     """The epochs (1-based) whose learning rate is below the one before: where a schedule lowered it."""
     rates = history.get("learning_rate", [])
@@ -194,13 +245,17 @@ def run_figures(model, x_test, y_test, history, warmup_epochs=0, validated_on="v
     (history_figure), and for a 2-D latent space the tutorial's manifold."""
     encoder, decoder = model.encoder, model.decoder
     prior = prior or getattr(model, "prior", None)  # an autoencoder has none: N(0, I)
-    z_mean, z_log_var = encode(encoder, x_test)
+    labels = None if num_classes(decoder) is None else y_test  # a conditional model takes each image's class
+    z_mean, z_log_var = encode(encoder, x_test, labels)
     figures = {
         "latent_scatter": latent_scatter_figure(z_mean, y_test, z_log_var=z_log_var, label_names=label_names),
-        "reconstructions": reconstruction_figure(x_test[:10], reconstruct(encoder, decoder, x_test[:10])),
-        "samples": samples_figure(sample_prior(decoder, 64, seed=0, prior=prior), samples_title(decoder, prior)),
+        "reconstructions": reconstruction_figure(x_test[:10], reconstruct(
+            encoder, decoder, x_test[:10], None if labels is None else labels[:10])),
         "history": history_figure(history, warmup_epochs, validated_on),
     }
+    if labels is not None:
+        return {**figures, **conditional_figures(encoder, decoder, prior, x_test, labels, label_names)}
+    figures["samples"] = samples_figure(sample_prior(decoder, 64, seed=0, prior=prior), samples_title(decoder, prior))
     if latent_dim(decoder) == 2:
         figures["manifold"] = manifold_figure(decoder, n=20)
     return figures

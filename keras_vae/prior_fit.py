@@ -31,6 +31,9 @@ def fit_prior_run(run, out, components=200, draws=2, iterations=50, seed=0, data
     vae, config = loading.load_model(source), runs.config_as_given(source)
     if not isinstance(vae, VAE):
         raise ValueError(f"{run} is an autoencoder: it has no prior p(z) to fit.")
+    if vae.num_classes is not None:
+        raise ValueError(f"{run} is conditional: training fitted its sampling prior already, one mixture per class "
+                         "(sample draws from it; `sampling_components` sets its size).")
     x_train = run_data.training_images(source, data)
     start = time.perf_counter()
     z = posterior_draws(vae, x_train, draws, config.get("binarize") == "dynamic", seed)

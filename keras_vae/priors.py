@@ -135,21 +135,68 @@ class MixturePrior(keras.layers.Layer):
                 "fitted_to": self.fitted_to}
 
 
+class ClassPriors:
+    """p(z|y) of a conditional VAE: one mixture per class y, fitted to the codes of that class's images (one prior
+    over all codes would put a 7's draws among the 1s' codes), and p(y), the classes' shares of the images."""
+
+    def __init__(self, priors, frequencies):
+        self.priors = list(priors)
+        self.frequencies = np.asarray(frequencies, dtype="float64") / np.sum(frequencies)
+        self.latent_dim = self.priors[0].latent_dim
+
+    @property
+    def description(self):
+        components = sorted({p.components for p in self.priors})
+        each = "-".join(map(str, (components[0], components[-1]) if len(components) > 1 else components))
+        return f"p(z|y): a {each}-component Gaussian mixture per class, fitted to its class's codes"
+
+    def labels(self, n, seed=0):
+        """n classes y ~ p(y) (seeded)."""
+        return np.random.default_rng(seed).choice(len(self.priors), size=n, p=self.frequencies).astype("int32")
+
+    def given_labels(self, labels, seed=0):
+        """One draw of z ~ p(z|y) per class y in `labels` (numpy float32, seeded)."""
+        labels = np.asarray(labels).reshape(-1)
+        z = np.zeros((len(labels), self.latent_dim), "float32")
+        for label in np.unique(labels):
+            rows = np.flatnonzero(labels == label)
+            z[rows] = self.priors[label].sample(len(rows), seed + int(label))
+        return z
+
+
 CODES = "the codes"  # what a run's sampling prior is fitted to: its training images' codes
 
 
-def posterior_draws(vae, x, draws=2, dynamic=True, seed=0, batch_size=1000):
-    """z ~ q(z|x) for `draws` passes over the images x; with `dynamic`, each pass encodes a fresh Bernoulli draw
-    of them (seeded), as dynamically binarized training does."""
+def posterior_draws(vae, x, draws=2, dynamic=True, seed=0, batch_size=1000, labels=None):
+    """z ~ q(z|x) (q(z|x, y) given the images' classes `labels`) for `draws` passes over the images x; with
+    `dynamic`, each pass encodes a fresh Bernoulli draw of them (seeded), as dynamically binarized training does."""
     require_images(x)
-    return np.concatenate([vae.encoder.predict(binarize_images(x, seed=seed + draw) if dynamic else x,
+    inputs = lambda images: images if labels is None else [images, np.asarray(labels, "int32")]
+    return np.concatenate([vae.encoder.predict(inputs(binarize_images(x, seed=seed + draw) if dynamic else x),
                                                batch_size=batch_size, verbose=0)[2] for draw in range(draws)])
 
 
-def fit_to_codes(vae, x, components=50, draws=2, dynamic=False, iterations=50, seed=0, verbose=0):
+def fit_to_codes(vae, x, components=50, draws=2, dynamic=False, iterations=50, seed=0, verbose=0, labels=None):
     """A MixturePrior fitted by EM to `draws` draws of z ~ q(z|x) per image of x (the aggregate posterior's sample),
-    and the draws' mean log p(z) under it and under the VAE's own prior."""
-    z = posterior_draws(vae, x, draws, dynamic, seed)
-    prior = MixturePrior(z.shape[-1], components, fitted_to=CODES, name="sampling_prior")
-    fitted = prior.fit(z, iterations=iterations, seed=seed, verbose=verbose)
+    and the draws' mean log p(z) under it and under the VAE's own prior. Given the images' classes `labels` (a
+    conditional VAE), ClassPriors: per class a mixture of its share of the components (at least one), fitted to the
+    draws of its images."""
+    z = posterior_draws(vae, x, draws, dynamic, seed, labels=labels)
+    if labels is None:
+        prior = MixturePrior(z.shape[-1], components, fitted_to=CODES, name="sampling_prior")
+        fitted = prior.fit(z, iterations=iterations, seed=seed, verbose=verbose)
+    else:
+        y = np.tile(np.asarray(labels), draws)
+        counts = np.bincount(y, minlength=vae.num_classes)
+        if not counts.all():
+            raise ValueError(f"No images of class(es) {np.flatnonzero(counts == 0).tolist()}: each class needs images "
+                             "to fit its prior.")
+        priors = []
+        for label, count in enumerate(counts):
+            share = min(count, max(1, round(components * count / len(y))))
+            priors.append(MixturePrior(z.shape[-1], share, fitted_to=CODES, name=f"sampling_prior_{label}"))
+            priors[-1].fit(z[y == label], iterations=iterations, seed=seed, verbose=verbose)
+        prior = ClassPriors(priors, counts)
+        fitted = float(np.mean(np.concatenate([ops.convert_to_numpy(priors[label].log_prob(z[y == label]))
+                                               for label in range(len(counts))])))
     return prior, {"fitted": fitted, "model_prior": float(np.mean(ops.convert_to_numpy(vae.prior.log_prob(z))))}

@@ -26,7 +26,7 @@ import numpy as np
 
 from .autoencoder import Autoencoder
 from .images import KERAS_DATASETS
-from .priors import CODES, MixturePrior
+from .priors import CODES, ClassPriors, MixturePrior
 
 CONFIG, HISTORY, METRICS = "config.json", "history.json", "metrics.json"
 SAMPLING_PRIOR = "sampling_prior.npz"
@@ -202,20 +202,35 @@ def save_models(run_dir, model):
 
 
 def save_sampling_prior(run_dir, prior):
-    """Write the mixture prior that sampling draws from (its means, log-variances and logits)."""
-    np.savez(Path(run_dir) / SAMPLING_PRIOR, **{w.name: np.asarray(w.numpy()) for w in prior.weights})
+    """Write the mixture prior that sampling draws from (its means, log-variances and logits), or a conditional
+    run's ClassPriors (each class's as class<y>_means..., and the classes' frequencies)."""
+    if isinstance(prior, ClassPriors):
+        arrays = {f"class{label}_{w.name}": np.asarray(w.numpy())
+                  for label, each in enumerate(prior.priors) for w in each.weights}
+        np.savez(Path(run_dir) / SAMPLING_PRIOR, frequencies=prior.frequencies, **arrays)
+    else:
+        np.savez(Path(run_dir) / SAMPLING_PRIOR, **{w.name: np.asarray(w.numpy()) for w in prior.weights})
+
+
+def _mixture(arrays, prefix="", name="sampling_prior"):
+    means = arrays[f"{prefix}means"]
+    prior = MixturePrior(means.shape[1], means.shape[0], fitted_to=CODES, name=name)
+    for weight in prior.weights:
+        weight.assign(arrays[prefix + weight.name])
+    return prior
 
 
 def read_sampling_prior(run_dir):
-    """The run's sampling prior (a MixturePrior), or None where it has none."""
+    """The run's sampling prior (a MixturePrior, or a conditional run's ClassPriors), or None where it has none."""
     path = Path(run_dir) / SAMPLING_PRIOR
     if not path.is_file():
         return None
     with np.load(path) as arrays:
-        prior = MixturePrior(arrays["means"].shape[1], arrays["means"].shape[0], fitted_to=CODES, name="sampling_prior")
-        for weight in prior.weights:
-            weight.assign(arrays[weight.name])
-    return prior
+        if "frequencies" not in arrays.files:
+            return _mixture(arrays)
+        frequencies = arrays["frequencies"]
+        return ClassPriors([_mixture(arrays, f"class{label}_", f"sampling_prior_{label}")
+                            for label in range(len(frequencies))], frequencies)
 
 
 def save_results(run_dir, history, metrics):

@@ -7,19 +7,22 @@ import keras
 import numpy as np
 
 from . import loading, runs
-from .decoders import sample_prior
+from .decoders import num_classes, sample_prior
 from .images import IMAGE_SUFFIXES
 from .options import Integer, require
 
 BATCH = 256  # images decoded per step of the progress bar
 
 
-def sample(model=runs.PRETRAINED + runs.DEFAULT_PRETRAINED, n=64, seed=0, prior=None, pixels=False, verbose=0):
+def sample(model=runs.PRETRAINED + runs.DEFAULT_PRETRAINED, n=64, seed=0, prior=None, pixels=False, verbose=0,
+           label=None):
     """n new images (float32 in [0, 1], (n, h, w, c)) from `model`: a run folder, a model file or folder,
     `pretrained:<name>`, or a loaded VAE or Autoencoder. `prior`: loading.SAMPLING_PRIORS, unset the run's sampling
     prior where it has one (for a loaded model, its own p(z)); with `pixels`, x ~ p(x|z) rather than the image the
-    decoder shows. `verbose` shows a progress bar."""
-    return draw(*sampler(model, prior), n, seed, pixels, verbose)
+    decoder shows. `verbose` shows a progress bar. `label`, for a conditional model: the class to draw (a run's
+    folder name, or its integer), else classes drawn by their share of the training images."""
+    decoder, prior = sampler(model, prior)
+    return draw(decoder, prior, n, seed, pixels, verbose, class_index(model, decoder, label))
 
 
 def sampler(model, prior=None):
@@ -33,15 +36,44 @@ def sampler(model, prior=None):
     return loading.load_sampler(model, prior)
 
 
-def draw(decoder, prior, n, seed=0, pixels=False, verbose=0):
+def class_names(model):
+    """The names of a run's classes (its image folders'), or None (a loaded model, integer labels)."""
+    if isinstance(model, keras.Model):
+        return None
+    path = runs.model_path(model)
+    return runs.read_config(path).get("images", {}).get("class_names") if (path / runs.CONFIG).is_file() else None
+
+
+def class_index(model, decoder, label):
+    """The integer class that `label` names for `model`'s conditional `decoder` (a folder name of its run, or the
+    integer, as text or number), or None for no label; a ValueError that lists the classes otherwise."""
+    if label is None:
+        return None
+    classes = num_classes(decoder)
+    if classes is None:
+        raise ValueError(f"`label` {label}: this model is not conditional, so it draws no class (train with "
+                         "`conditional` on labelled images).")
+    names = class_names(model) or [str(c) for c in range(classes)]
+    if str(label) not in names:
+        raise ValueError(f"`label` {label!r} is no class of this model; its classes are {', '.join(names)}.")
+    return names.index(str(label))
+
+
+def draw(decoder, prior, n, seed=0, pixels=False, verbose=0, label=None):
     """n images decoded from z ~ `prior` (None: N(0, I)), BATCH at a time (the draws of the first BATCH are
-    sample_prior's with `seed`), with a progress bar where `verbose`."""
+    sample_prior's with `seed`), with a progress bar where `verbose`. A conditional decoder draws the class `label`
+    (an integer), else classes by their share of the training images (the prior's p(y); uniform under N(0, I))."""
     require("n", n, Integer(1, 100000))
+    labels = None
+    if num_classes(decoder) is not None:
+        labels = (np.full(n, label) if label is not None else prior.labels(n, seed) if hasattr(prior, "labels")
+                  else np.random.default_rng(seed).integers(num_classes(decoder), size=n))
     progress = keras.utils.Progbar(n, verbose=verbose, unit_name="image")
     images = []
     for start in range(0, n, BATCH):
         count = min(BATCH, n - start)
-        images.append(sample_prior(decoder, count, seed + start // BATCH, prior, pixels))
+        images.append(sample_prior(decoder, count, seed + start // BATCH, prior, pixels,
+                                   None if labels is None else labels[start:start + count]))
         progress.add(count)
     return np.concatenate(images)
 

@@ -62,6 +62,9 @@ class TrainConfig:
 
     kind: str = option("vae", "vae, or ae: the plain autoencoder (reconstruction loss alone) the tutorials contrast "
                               "it with", choices=lambda: MODELS)
+    conditional: bool = option(False, "a conditional VAE (Sohn et al. 2015): the encoder and decoder also take each "
+                                      "image's class (subfolders, an npz's y_train, MNIST's digits), so that `sample "
+                                      "--label` draws the class asked for; its loss bounds log p(x|y), not log p(x)")
     architecture: str | None = option(None, _architecture_help, choices=lambda: ARCHITECTURES, inherited=True)
     latent_dim: int | None = option(None, "size of z", Integer(1, 1024), inherited=True)
     options: dict = dataclasses.field(default_factory=dict)  # the architecture's options (architectures.py)
@@ -213,22 +216,27 @@ class TrainConfig:
         return callbacks
 
 
-def build_model(config, optimizer=None, image_shape=IMAGE_SHAPE):
+def build_model(config, optimizer=None, image_shape=IMAGE_SHAPE, num_classes=None):
     """A compiled VAE (or Autoencoder) for the config and images of `image_shape`, its layers computing in
     `config.precision` (the loss stays float32).
 
     optimizer: FusedAdam(config.learning_rate) unless given (with config.ema_momentum, one that keeps a moving
     average of the weights, which Keras' fit puts in their place when it ends); a given optimizer is used as it is.
-    Options left unset take DEFAULTS_RULE's values for images of `image_shape` given as arrays.
+    Options left unset take DEFAULTS_RULE's values for images of `image_shape` given as arrays. A conditional
+    config takes `num_classes`, the classes of its images.
     """
+    if config.conditional and num_classes is None:
+        raise ValueError("`conditional`: give `num_classes`, the number of classes the model takes.")
+    num_classes = num_classes if config.conditional else None
     config = config.with_defaults(mnist_like(image_shape, files=False))[0]
     options = config.architecture_options()
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(config.precision)
     try:
-        encoder = build_encoder(config.latent_dim, config.architecture, image_shape, seed=config.seed, **options)
+        encoder = build_encoder(config.latent_dim, config.architecture, image_shape, seed=config.seed,
+                                num_classes=num_classes, **options)
         decoder = build_decoder(config.latent_dim, config.architecture, image_shape, likelihood=config.likelihood,
-                                mixture_components=config.mixture_components, **options)
+                                mixture_components=config.mixture_components, num_classes=num_classes, **options)
         prior = MixturePrior(config.latent_dim, config.prior_components) if config.prior_components else None
         prior_terms = ({"beta": config.beta, "importance_samples": config.importance_samples, "prior": prior,
                         "free_bits": config.free_bits}
@@ -347,18 +355,44 @@ class RunImages:
     y_test: np.ndarray | None
     image_shape: tuple
     record: dict  # what was read (images.ImageSet.record), less the source as given
+    y_val: np.ndarray | None = None
+    num_classes: int | None = None  # the classes a conditional run's model takes; None for an unconditional run
+
+    def labels(self, split):
+        """The labels a conditional run's model takes with the split's images ("train", "val", "test"); None for an
+        unconditional run."""
+        if self.num_classes is None:
+            return None
+        return {"train": self.train.labels, "val": self.y_val, "test": self.y_test}[split]
+
+
+def class_count(images, source):
+    """The classes of an ImageSet's labels for a conditional run: its folders' names, else the largest label + 1;
+    a ValueError (nothing written yet) for images without labels or of one class."""
+    labels = images.train.labels
+    if labels is None:
+        raise ValueError(f"`conditional`: {source} has no labels; give images in one subfolder per class "
+                         "(digits/7/...), an .npz with y_train, or MNIST.")
+    names = images.record.get("class_names")
+    count = len(names) if names else int(max(labels.max(), -1 if images.test.labels is None else images.test.labels.max())) + 1
+    if len(np.unique(labels)) < 2:
+        raise ValueError(f"`conditional`: {source}'s images are all of one class; a conditional model needs two or "
+                         "more (one subfolder per class).")
+    return count
 
 
 def read_images(config):
     """The images config.data names (MNIST by default), said in one line, split as the run uses them."""
     images = load_images(config.data, config.image_size, config.channels, config.test_split, config.seed)
+    classes = class_count(images, config.data or "MNIST") if config.conditional else None
     print(describe_images(images))
     train_split, val_split = run_data.split_validation(images.train, config.validation_images)
     x_test, y_test = images.images("test")
     x_val = unit_array(pixels_of(val_split, images.image_shape))
     return RunImages(train_split, run_data.scored_images(x_val, config.binarize, seed=run_data.VALIDATION_SEED),
                      run_data.scored_images(x_test, config.binarize), y_test, images.image_shape,
-                     {key: value for key, value in images.record.items() if key != "source"})
+                     {key: value for key, value in images.record.items() if key != "source"},
+                     val_split.labels, classes)
 
 
 def start_model(config, images, work_dir, resume, source):
@@ -368,7 +402,7 @@ def start_model(config, images, work_dir, resume, source):
     if resume:
         model, initial_epoch, history, seconds_before = load_checkpoint(checkpoint_dir)
         return model, EpochCheckpoint(checkpoint_dir, history, seconds_before), initial_epoch
-    model = build_model(config, image_shape=images.image_shape)
+    model = build_model(config, image_shape=images.image_shape, num_classes=images.num_classes)
     if source is not None:
         copy_weights(model, source)
     shutil.rmtree(work_dir, ignore_errors=True)
@@ -379,8 +413,10 @@ def fit_model(model, config, images, work_dir, checkpoint, initial_epoch):
     """model.fit with the config's schedules, a checkpoint each epoch and TensorBoard logs; its seconds. Schedules
     and early stopping watch val_loss: on held-out training images when asked, else on the test set."""
     train_data = make_dataset(pixels_of(images.train, images.image_shape), config.batch_size, shuffle=True,
-                              seed=config.seed, binarize=config.binarize)
-    val_data = make_dataset(images.x_val if len(images.x_val) else images.x_test, config.batch_size)
+                              seed=config.seed, binarize=config.binarize, labels=images.labels("train"))
+    validation = "val" if len(images.x_val) else "test"
+    val_data = make_dataset(images.x_val if len(images.x_val) else images.x_test, config.batch_size,
+                            labels=images.labels(validation))
     logs = work_dir / runs.TENSORBOARD_DIR
     start = time.perf_counter()
     history = model.fit(
@@ -408,8 +444,9 @@ def fit_sampling_prior(model, config, images):
     start = time.perf_counter()
     components = min(config.sampling_components, len(x_train))  # no more Gaussians than images
     prior, mean_log_prior = fit_to_codes(model, x_train, components, dynamic=config.binarize == "dynamic",
-                                         seed=config.seed)
-    return prior, {"kind": "mixture", "components": components, "draws": 2, "codes": 2 * len(x_train),
+                                         seed=config.seed, labels=images.labels("train"))
+    kind = "a mixture per class" if images.num_classes else "mixture"
+    return prior, {"kind": kind, "components": components, "draws": 2, "codes": 2 * len(x_train),
                    "seconds": round(time.perf_counter() - start, 1), "mean_log_prior": mean_log_prior}
 
 
@@ -420,12 +457,15 @@ def write_results(work_dir, model, config, images, checkpoint, seconds):
     runs.save_models(work_dir, model)
     metrics = {
         "final": {name: values[-1] for name, values in history.items()},
-        "test": model.evaluate(make_dataset(images.x_test, config.batch_size), verbose=0, return_dict=True),
+        "test": model.evaluate(make_dataset(images.x_test, config.batch_size, labels=images.labels("test")), verbose=0,
+                               return_dict=True),
         "epochs": len(history["loss"]),
         "seconds": round(seconds, 1),
         "samples_per_second": round(len(images.train) * len(history["loss"]) / seconds, 1),
         "hardware": hardware(),
     }
+    if images.num_classes:  # the loss bounds log p(x|y): not to be set beside log p(x)
+        metrics["bound"] = "conditional: the loss is the negative ELBO of log p(x|y), the class given"
     if config.kind == "vae" and config.sampling_prior == "fitted":
         prior, metrics["sampling_prior"] = fit_sampling_prior(model, config, images)
         runs.save_sampling_prior(work_dir, prior)
