@@ -1,6 +1,5 @@
 """The plain autoencoder that the tutorials contrast with the VAE: x -> code z -> x, no sampling, no KL."""
 import keras
-import tensorflow as tf
 from keras import ops
 
 from .model import AutoencoderBase, split_inputs
@@ -22,19 +21,13 @@ class Autoencoder(AutoencoderBase):
         super().__init__(encoder, decoder, likelihood, **kwargs)
 
     def call(self, inputs, training=False):
-        """The reconstruction of x from its code (autoregressive: each pixel given the true ones before it;
-        conditional: x and z each with its image's class)."""
+        """The code z = encoder(x) (conditional: given each image's class), what compute_loss reads."""
         x, labels = split_inputs(inputs, self.num_classes)
-        z = self.encoder(self.conditioned(x, labels), training=training)
-        return self.decoder(self.conditioned(self.decoder_kind.scoring_inputs(z, x), labels), training=training)
+        return self.encoder(self.conditioned(x, labels), training=training)
 
-    def train_step(self, data, training=True):
-        """The VAE's step without sampling or KL: the loss is the reconstruction loss alone."""
-        x, labels = self.inputs_of(data)
-        with tf.GradientTape(watch_accessed_variables=training) as tape:  # records nothing in test_step
-            z = self.encoder(self.conditioned(x, labels), training=training)  # the code: one point per image
-            logits = self.logits(z, x, labels, training=training)  # decoder(z) before its last activation
-            reconstruction_loss = ops.mean(self.negative_log_likelihood(x, logits))  # -log p(x|z)
-        if training:
-            self.minimize(tape, reconstruction_loss)
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The VAE's loss without sampling or KL: the reconstruction loss alone, -log p(x|z) at the code z (call's)."""
+        x, labels = self.split(x, sample_weight)
+        logits = self.logits(y_pred, x, labels, training=training)  # decoder(z) before its last activation
+        reconstruction_loss = ops.mean(self.negative_log_likelihood(x, logits))  # -log p(x|z)
         return self.track(x, loss=reconstruction_loss, reconstruction_loss=reconstruction_loss)

@@ -46,8 +46,9 @@ class DirectDecoder:
 
 
 def tile_draws(tensor, draws):
-    """`tensor` repeated `draws` times along its first axis, draw-major: [tensor, tensor, ...]."""
-    return tf.tile(tensor, tf.concat([[draws], tf.ones([tf.rank(tensor) - 1], tf.int32)], axis=0))
+    """`tensor` repeated `draws` times along its first axis, draw-major: [tensor, tensor, ...] (any backend)."""
+    tensor = keras.ops.convert_to_tensor(tensor)
+    return keras.ops.tile(tensor, [draws] + [1] * (len(tensor.shape) - 1))
 
 
 DECODER_KINDS = {DirectDecoder.name: DirectDecoder}
@@ -161,10 +162,13 @@ _IMAGE_FUNCTIONS = weakref.WeakKeyDictionary()  # decoder -> its image_function,
 
 
 def image_function(decoder):
-    """A tf.function z, uniform -> the image `decoder`'s kind shows for z (`uniform` fixes a draw); made once per
-    decoder and kept for as long as the decoder lives, so that it is traced once, not on every call."""
+    """A function z, uniform -> the image `decoder`'s kind shows for z (`uniform` fixes a draw); on TensorFlow a
+    tf.function made once per decoder and kept for as long as the decoder lives, so that it is traced once, not on
+    every call (another backend runs the drawer as it is)."""
     if decoder not in _IMAGE_FUNCTIONS:
-        _IMAGE_FUNCTIONS[decoder] = tf.function(decoder_kind(decoder).drawer(decoder), reduce_retracing=True)
+        drawer = decoder_kind(decoder).drawer(decoder)
+        tensorflow = keras.backend.backend() == "tensorflow"
+        _IMAGE_FUNCTIONS[decoder] = tf.function(drawer, reduce_retracing=True) if tensorflow else drawer
     return _IMAGE_FUNCTIONS[decoder]
 
 
@@ -182,9 +186,9 @@ def decode(decoder, z, seed=0, batch_size=256, labels=None):
     image = image_function(decoder)
     batches = range(0, len(z), batch_size)
     if not decoder_kind(decoder).draws:
-        return np.concatenate([image(part(i)).numpy() for i in batches])
+        return np.concatenate([keras.ops.convert_to_numpy(image(part(i))) for i in batches])
     uniform = seeded_uniforms(decoder, len(z), seed)
-    return np.concatenate([image(part(i), uniform[i:i + batch_size]).numpy() for i in batches])
+    return np.concatenate([keras.ops.convert_to_numpy(image(part(i), uniform[i:i + batch_size])) for i in batches])
 
 
 def sample_prior(decoder, n=64, seed=0, prior=None, pixels=False, labels=None):

@@ -8,9 +8,12 @@ STRATEGIES = ("none", "mirrored", "multiworker")
 
 
 def make_strategy(name="none"):
-    """The default (one device), MirroredStrategy (all local GPUs/devices) or MultiWorkerMirroredStrategy (TF_CONFIG)."""
+    """The default (one device), MirroredStrategy (all local GPUs/devices) or MultiWorkerMirroredStrategy (TF_CONFIG);
+    a strategy other than none is TensorFlow's, refused on another Keras backend."""
     if name == "none":
         return tf.distribute.get_strategy()
+    require_tensorflow(f"`strategy` {name} (tf.distribute)", "on JAX, keras.distribution spreads training over "
+                                                            "devices (DataParallel)")
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multiworker":
@@ -18,6 +21,15 @@ def make_strategy(name="none"):
             raise ValueError("`strategy` multiworker needs TF_CONFIG describing the cluster and this worker's task.")
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"Unknown strategy {name!r}; choose one of {STRATEGIES}.")
+
+
+def require_tensorflow(what, instead=""):
+    """Refuse `what`, a part that only TensorFlow runs, on another Keras backend, in one sentence that says what to do."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(f"{what} needs the TensorFlow backend, and Keras runs on {keras.backend.backend()} here: set "
+                         f"KERAS_BACKEND=tensorflow" + (f" ({instead})" if instead else "") + ".")
 
 
 def is_chief():

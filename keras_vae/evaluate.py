@@ -65,7 +65,6 @@ def log_likelihoods(vae, x, k=5000, batch_size=20, samples_per_pass=250, seed=0,
     passes = math.ceil(k / samples_per_pass)
     progress = keras.utils.Progbar(math.ceil(len(x) / batch_size) * passes, verbose=verbose, unit_name="pass")
 
-    @tf.function
     def log_weights(batch, z_mean, z_log_var, n):
         # (n, batch) importance log-weights log p(x|z) + log p(z) - log q(z|x).
         shape = (n, *ops.shape(z_mean))
@@ -74,13 +73,15 @@ def log_likelihoods(vae, x, k=5000, batch_size=20, samples_per_pass=250, seed=0,
         log_px_z = -ops.reshape(vae.reconstruction_loss(batch, flat_z), (n, -1))
         return log_px_z + log_prior_ratio(z, z_mean, z_log_var, vae.prior.log_prob)
 
+    if keras.backend.backend() == "tensorflow":  # traced once per pass size; another backend runs it as it is
+        log_weights = tf.function(log_weights)
     result = []
     for batch in _batches(x, batch_size):
         z_mean, z_log_var, _ = vae.encoder(batch, training=False)
         log_sum = np.full(len(batch), -np.inf)
         for start in range(0, k, samples_per_pass):
             n = min(samples_per_pass, k - start)
-            weights = log_weights(tf.constant(batch), z_mean, z_log_var, n).numpy().astype("float64")
+            weights = ops.convert_to_numpy(log_weights(ops.convert_to_tensor(batch), z_mean, z_log_var, n)).astype("float64")
             log_sum = np.logaddexp(log_sum, logsumexp(weights, axis=0))
             progress.add(1)
         result.append(log_sum - math.log(k))

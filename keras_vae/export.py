@@ -1,6 +1,9 @@
 """The SavedModel and ONNX formats of the encoder and decoder: writing both, and reading a SavedModel back as a
 Keras model."""
 import logging
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -38,9 +41,26 @@ def _serving_image(decoder):
     return lambda z: image(z, tf.random.uniform((tf.shape(z)[0], *uniform_shape(decoder))))
 
 
+def on_tensorflow(model, directory, format):
+    """Export `model` from another Keras backend, whose own export is not at hand here (JAX's SavedModel needs
+    jax2tf, PyTorch's torch-xla): saved as a .keras file, which a TensorFlow process loads and exports."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.keras"
+        model.save(path)
+        command = [sys.executable, "-m", "keras_vae", "export", "--model", str(path), "--out", str(directory),
+                   "--format", format, "--force"]
+        done = subprocess.run(command, env={**os.environ, "KERAS_BACKEND": "tensorflow"}, capture_output=True, text=True)
+    if done.returncode:
+        raise ValueError(f"Exporting on TensorFlow failed: {(done.stderr.strip().splitlines() or ['no output'])[-1]}")
+    return Path(directory)
+
+
 def export_saved_model(model, directory):
     """Write `encoder/` (x -> z_mean, z_log_var; an autoencoder's x -> z_mean) and `decoder/` (z -> x) SavedModels
-    with `serve` signatures, for a VAE or an Autoencoder; a conditional model's parts also take y, integer classes."""
+    with `serve` signatures, for a VAE or an Autoencoder; a conditional model's parts also take y, integer classes.
+    On another Keras backend, a TensorFlow process writes them (on_tensorflow)."""
+    if keras.backend.backend() != "tensorflow":
+        return on_tensorflow(model, directory, "saved_model")
     directory = Path(directory)
     encoder, conditional = model.encoder, num_classes(model.decoder) is not None
     posterior = keras.Model(encoder.inputs, encoder.outputs[:2], name="posterior")
@@ -89,8 +109,11 @@ def onnx_refusal(decoder):
 def export_onnx(model, directory):
     """Write `encoder.onnx` and `decoder.onnx` beside the SavedModels that export_saved_model writes in `directory`
     (written first), converted by tf2onnx: x -> z_mean, z_log_var and z -> x, with the SavedModels' names. A
-    decoder that draws pixel by pixel is written as its one-pass scorer [z, x] -> probabilities (onnx_refusal)."""
+    decoder that draws pixel by pixel is written as its one-pass scorer [z, x] -> probabilities (onnx_refusal). On
+    another Keras backend, a TensorFlow process writes them (on_tensorflow)."""
     _tf2onnx()
+    if keras.backend.backend() != "tensorflow":
+        return on_tensorflow(model, directory, "onnx")
     directory = export_saved_model(model, directory)
     _saved_model_to_onnx(directory / "encoder", directory / "encoder.onnx")
     decoder = model.decoder

@@ -2,6 +2,7 @@
 autoencoder (autoencoder.py)."""
 import math
 import warnings
+import weakref
 
 import keras
 import numpy as np
@@ -11,8 +12,11 @@ from keras import ops
 from .decoders import decoder_kind, image_shape, latent_dim, num_classes, tile_draws
 from .layers import PreActivation
 from .losses import get_likelihood, kl_divergence, log_prior_ratio
+from .distribute import require_tensorflow
 from .options import Integer, Number, require
 from .priors import StandardNormalPrior
+
+BACKEND = keras.backend.backend()  # tensorflow (the default), jax or torch
 
 
 def logits_model(decoder, likelihood):
@@ -107,6 +111,8 @@ class AutoencoderBase(keras.Model):
         self.likelihood = likelihood
         self.decoder_logits = logits_model(decoder, self.likelihood_kind)
         self.decoder_kind = decoder_kind(decoder)
+        if self.decoder_kind.reads_x:
+            require_tensorflow(f"An {self.decoder_kind.name} decoder (made, pixelvae)")
         self.num_classes = num_classes(decoder)  # None: unconditional
         if self.decoder_kind.likelihoods is not None and likelihood not in self.decoder_kind.likelihoods:
             raise ValueError(f"An {self.decoder_kind.name} decoder takes the {' or '.join(self.decoder_kind.likelihoods)} "
@@ -120,15 +126,14 @@ class AutoencoderBase(keras.Model):
     def metrics(self):
         return self.trackers
 
-    def inputs_of(self, data):
-        """(x, labels) of a batch as Keras passes it (x, (x,), (x, y) or (x, y, sample_weight)): the images, and for
-        a conditional model their classes, from {"x": x, "y": labels} or [x, labels] (labels None otherwise); a
-        sample_weight is refused, as every image counts once in the mean per image."""
-        x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    def split(self, inputs, sample_weight=None):
+        """(x, labels) of the model's inputs: the images, and for a conditional model their classes, from
+        {"x": x, "y": labels} or [x, labels] (labels None otherwise); a sample_weight is refused, as every image
+        counts once in the mean per image."""
         if sample_weight is not None:
             raise ValueError(f"`sample_weight`: {type(self).__name__} weighs every image the same in its loss per "
                              "image; repeat or leave out images instead.")
-        return split_inputs(x, self.num_classes)
+        return split_inputs(inputs, self.num_classes)
 
     def conditioned(self, values, labels, draws=1):
         """What the encoder or decoder takes: `values` (x or z), or for a conditional model [values, labels], the
@@ -143,13 +148,13 @@ class AutoencoderBase(keras.Model):
         if self.decoder_kind.reads_x:
             return self.decoder_kind.logits(self.decoder_logits, z, x, training)
         if labels is not None:  # each draw with its image's class
-            z = [z, tile_draws(labels, tf.shape(z)[0] // tf.shape(labels)[0])]
+            z = [z, tile_draws(labels, ops.shape(z)[0] // ops.shape(labels)[0])]
         return self.decoder_logits(z, training=training)
 
     def negative_log_likelihood(self, x, logits):
         """-log p(x|z) per row of `logits` (the logits method's), in nats, by the registered likelihood."""
         variables = {name: getattr(self, name) for name in self.likelihood_kind.variables}
-        x = tile_draws(tf.convert_to_tensor(x), tf.shape(logits)[0] // tf.shape(x)[0])
+        x = tile_draws(x, ops.shape(logits)[0] // ops.shape(x)[0])
         return self.likelihood_kind.reconstruction_loss(x, logits, **variables)
 
     def reconstruction_loss(self, x, z, training=False, labels=None):
@@ -157,9 +162,28 @@ class AutoencoderBase(keras.Model):
         method takes them), in nats."""
         return self.negative_log_likelihood(x, self.logits(z, x, labels, training=training))
 
-    def test_step(self, data):
-        """The training step's losses on a batch, without the update."""
-        return self.train_step(data, training=False)
+    if BACKEND == "tensorflow":  # keras-io's step; JAX and PyTorch train through Keras' own, around compute_loss
+        def train_step(self, data):
+            """The TensorFlow step of keras-io's VAE example around the loss that every backend shares: the forward
+            pass (call), the loss (compute_loss, the tutorial's lines), one gradient step on it (minimize)."""
+            x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+            with tf.GradientTape() as tape:
+                y_pred = self(x, training=True)
+                total_loss = self.compute_loss(x, y_pred=y_pred, sample_weight=sample_weight)
+            self.minimize(tape, total_loss)
+            return self.logs()
+
+        def test_step(self, data):
+            """The training step's losses on a batch, without the update."""
+            x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+            self.compute_loss(x, y_pred=self(x, training=False), sample_weight=sample_weight, training=False)
+            return self.logs()
+
+    def predict(self, x, batch_size=None, **kwargs):
+        """The reconstruction of x, as the model's `predict` is documented (call gives the loss's inputs instead):
+        decoder(z) through a sampled z, on any backend; images (and labels) checked first."""
+        self.check_input(x, "x")
+        return reconstructor(self).predict(x, batch_size=batch_size, **kwargs)
 
     def minimize(self, tape, loss):
         """One optimizer step down `loss`'s gradient, the loss taken on `tape`. tf.distribute sums the replicas'
@@ -171,10 +195,14 @@ class AutoencoderBase(keras.Model):
 
     def track(self, x, **terms):
         """Add the batch's loss terms to the metrics, weighted by its size, so that an epoch's numbers are means per
-        image even when the last batch is smaller; the metrics' results, as Keras' logs take them."""
+        image even when the last batch is smaller; returns the loss."""
         batch_size = ops.cast(ops.shape(x)[0], "float32")
         for tracker in self.trackers:
             tracker.update_state(terms[tracker.name], sample_weight=batch_size)
+        return terms["loss"]
+
+    def logs(self):
+        """The metrics' results, as Keras' logs take them (the TensorFlow step's return value)."""
         if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
             # Keras 3.15 reduces multi-worker logs with reduce(MEAN, axis=0), which needs a batch axis.
             return {m.name: ops.reshape(m.result(), (1,)) for m in self.metrics}
@@ -191,11 +219,6 @@ class AutoencoderBase(keras.Model):
             self.check_input(validation_data[0] if isinstance(validation_data, tuple) else validation_data, "validation_data")
         return super().fit(x, None, validation_data=validation_data, **kwargs)
 
-    def predict(self, x, **kwargs):
-        """Model.predict after checking the images (and labels, for a conditional model)."""
-        self.check_input(x, "x")
-        return super().predict(x, **kwargs)
-
     def evaluate(self, x=None, y=None, **kwargs):
         """Model.evaluate after checking the images; y is ignored."""
         self.check_weights(kwargs)
@@ -205,7 +228,7 @@ class AutoencoderBase(keras.Model):
     def check_weights(self, kwargs):
         """Refuse a compiled `loss` or `metrics`, and fit's or evaluate's sample_weight or class_weight, each in one
         sentence: the model's loss is its own (the negative ELBO), its metrics the loss terms it reports, and every
-        image counts once in the mean per image (see images_of)."""
+        image counts once in the mean per image (see split)."""
         compiled = self.get_compile_config() or {}
         for name in ("loss", "metrics", "weighted_metrics"):
             if compiled.get(name):
@@ -246,6 +269,22 @@ class AutoencoderBase(keras.Model):
         encoder = keras.saving.deserialize_keras_object(config.pop("encoder"))
         decoder = keras.saving.deserialize_keras_object(config.pop("decoder"))
         return cls(encoder, decoder, **config)
+
+
+_RECONSTRUCTORS = weakref.WeakKeyDictionary()  # a model -> its functional x -> reconstruction model, made once
+
+
+def reconstructor(model):
+    """A functional model of `model`'s layers from its inputs (x, or x and y) to its reconstruction, decoder(z) for
+    z the encoder's last output (a VAE's draw, an autoencoder's code): what `predict` returns, on every backend."""
+    if model not in _RECONSTRUCTORS:
+        x = keras.Input(shape=image_shape_of(model.encoder), name="x")
+        y = None if model.num_classes is None else keras.Input(shape=(), dtype="int32", name="y")
+        code = model.encoder(model.conditioned(x, y))
+        z = code[-1] if isinstance(code, (list, tuple)) else code
+        image = model.decoder(model.conditioned(model.decoder_kind.scoring_inputs(z, x), y))
+        _RECONSTRUCTORS[model] = keras.Model(model.conditioned(x, y), image, name="reconstructor")
+    return _RECONSTRUCTORS[model]
 
 
 def image_shape_of(encoder):
@@ -312,37 +351,33 @@ class VAE(AutoencoderBase):
                              "and without a mixture prior.")
 
     def call(self, inputs, training=False):
-        """The reconstruction of x through a sampled z (autoregressive: each pixel given the true ones before it;
-        conditional: x and z each with its image's class)."""
+        """q(z|x): the encoder's [z_mean, z_log_var, z], what compute_loss reads (Keras' step calls the model, then
+        the loss, on every backend: one forward pass). Variants: importance_samples k > 1 encodes each image k times
+        (k draws of z), a conditional model each image with its class. `predict` gives the reconstruction."""
         x, labels = split_inputs(inputs, self.num_classes)
-        _, _, z = self.encoder(self.conditioned(x, labels), training=training)
-        return self.decoder(self.conditioned(self.decoder_kind.scoring_inputs(z, x), labels), training=training)
-
-    def train_step(self, data, training=True):
-        """The tutorial's step: encode x, decode z, the two loss terms, one gradient step on their sum (without the
-        step where training is False: test_step). Variants a first reading can skip: importance_samples k > 1
-        (the IWAE bound), another prior (its KL term), an autoregressive decoder (the logits method), a conditional
-        model (labels: each image's class, which the encoder and decoder also take)."""
-        x, labels = self.inputs_of(data)  # labels: None, unless the model is conditional
         k = self.importance_samples  # 1: the ELBO
-        with tf.GradientTape(watch_accessed_variables=training) as tape:  # records nothing in test_step
-            # q(z|x) = N(z_mean, exp(z_log_var)); z = z_mean + exp(0.5 * z_log_var) * eps (the Sampling layer)
-            z_mean, z_log_var, z = self.encoder(self.conditioned(x if k == 1 else tile_draws(x, k), labels, k),
-                                                training=training)
-            # decoder(z) before its last activation: for Bernoulli pixels, their logits
-            logits = self.logits(z, x, labels, training=training)
-            # -log p(x|z) summed over pixels, by the likelihood (Bernoulli: the binary cross-entropy)
-            reconstruction_loss = self.negative_log_likelihood(x, logits)
-            # KL(q(z|x) || p(z)); for p(z) = N(0, I) in closed form: -0.5 * sum_j (1 + z_log_var - z_mean^2 - exp(z_log_var))
-            kl_loss = self.prior.kl_divergence(z, z_mean, z_log_var)
-            # the negative ELBO, averaged over the batch: nats per image
-            total_loss = ops.mean(reconstruction_loss) + self.beta * ops.mean(kl_loss)
-            if self.free_bits:  # variant: each latent dim's KL counts for at least free_bits nats
-                total_loss = ops.mean(reconstruction_loss) + self.beta * self.free_bits_kl(z_mean, z_log_var)
-            if k > 1:  # variant: the IWAE bound over the k draws
-                total_loss = self.importance_weighted_loss(reconstruction_loss, z, z_mean, z_log_var)
-        if training:
-            self.minimize(tape, total_loss)
+        return self.encoder(self.conditioned(x if k == 1 else tile_draws(x, k), labels, k), training=training)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The tutorial's step, the loss of a batch on any backend (Keras' train_step computes its gradient; the
+        TensorFlow step is train_step): the encoder's outputs (call), decoder(z), the two loss terms and their sum,
+        which the metrics track. Variants a first reading can skip: importance_samples k > 1 (the IWAE bound),
+        another prior (its KL term), an autoregressive decoder (the logits method), a conditional model (labels)."""
+        x, labels = self.split(x, sample_weight)  # labels: None, unless the model is conditional
+        # q(z|x) = N(z_mean, exp(z_log_var)); z = z_mean + exp(0.5 * z_log_var) * eps: self.encoder(x), in call
+        z_mean, z_log_var, z = y_pred
+        # decoder(z) before its last activation: for Bernoulli pixels, their logits
+        logits = self.logits(z, x, labels, training=training)
+        # -log p(x|z) summed over pixels, by the likelihood (Bernoulli: the binary cross-entropy)
+        reconstruction_loss = self.negative_log_likelihood(x, logits)
+        # KL(q(z|x) || p(z)); for p(z) = N(0, I) in closed form: -0.5 * sum_j (1 + z_log_var - z_mean^2 - exp(z_log_var))
+        kl_loss = self.prior.kl_divergence(z, z_mean, z_log_var)
+        # the negative ELBO, averaged over the batch: nats per image
+        total_loss = ops.mean(reconstruction_loss) + self.beta * ops.mean(kl_loss)
+        if self.free_bits:  # variant: each latent dim's KL counts for at least free_bits nats
+            total_loss = ops.mean(reconstruction_loss) + self.beta * self.free_bits_kl(z_mean, z_log_var)
+        if self.importance_samples > 1:  # variant: the IWAE bound over the k draws
+            total_loss = self.importance_weighted_loss(reconstruction_loss, z, z_mean, z_log_var)
         return self.track(x, loss=total_loss, reconstruction_loss=ops.mean(reconstruction_loss),
                           kl_loss=ops.mean(kl_loss))
 

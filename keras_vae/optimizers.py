@@ -3,6 +3,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from .distribute import require_tensorflow
+
 
 @keras.saving.register_keras_serializable(package="keras_vae")
 class FusedAdam(keras.optimizers.Adam):
@@ -14,6 +16,7 @@ class FusedAdam(keras.optimizers.Adam):
     """
 
     def __init__(self, *args, amsgrad=False, **kwargs):
+        require_tensorflow("FusedAdam (a TensorFlow kernel)", "or use keras.optimizers.Adam, the same update")
         if amsgrad:
             raise ValueError("amsgrad=True: FusedAdam's kernel has no amsgrad; use keras.optimizers.Adam(amsgrad=True).")
         super().__init__(*args, **kwargs)

@@ -220,7 +220,7 @@ def build_model(config, optimizer=None, image_shape=IMAGE_SHAPE, num_classes=Non
     """A compiled VAE (or Autoencoder) for the config and images of `image_shape`, its layers computing in
     `config.precision` (the loss stays float32).
 
-    optimizer: FusedAdam(config.learning_rate) unless given (with config.ema_momentum, one that keeps a moving
+    optimizer: fastest_adam(config.learning_rate) unless given (with config.ema_momentum, one that keeps a moving
     average of the weights, which Keras' fit puts in their place when it ends); a given optimizer is used as it is.
     Options left unset take DEFAULTS_RULE's values for images of `image_shape` given as arrays. A conditional
     config takes `num_classes`, the classes of its images.
@@ -247,12 +247,20 @@ def build_model(config, optimizer=None, image_shape=IMAGE_SHAPE, num_classes=Non
     # Keras 3.15's multi-step loop fails under MultiWorkerMirroredStrategy ("must feed a value for placeholder").
     steps_per_execution = 1 if config.strategy == "multiworker" else config.steps_per_execution
     model.compile(  # under mixed_float16, compile wraps the optimizer in a LossScaleOptimizer
-        optimizer=optimizer or FusedAdam(config.learning_rate, use_ema=config.ema_momentum > 0,
-                                         ema_momentum=config.ema_momentum),
+        optimizer=optimizer or fastest_adam(config.learning_rate, use_ema=config.ema_momentum > 0,
+                                            ema_momentum=config.ema_momentum),
         steps_per_execution=steps_per_execution,
         jit_compile=config.jit_compile,
     )
     return model
+
+
+def fastest_adam(learning_rate, **options):
+    """Adam as fast as the backend runs it: FusedAdam's one TensorFlow kernel per variable on TensorFlow
+    (docs/speed.md), Keras' Adam on JAX and PyTorch (their steps are compiled whole); the same update either way."""
+    if keras.backend.backend() == "tensorflow":
+        return FusedAdam(learning_rate, **options)
+    return keras.optimizers.Adam(learning_rate, **options)
 
 
 def _shape(weights, i):
@@ -307,6 +315,7 @@ def hardware():
         "gpus": gpus,
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
+        "backend": keras.backend.backend(),
     }
 
 

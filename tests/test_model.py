@@ -28,7 +28,7 @@ def test_encoder_and_decoder_shapes_and_ranges(mnist_small, architecture, option
     x_decoded = vae.decoder.predict(z, verbose=0)
     assert x_decoded.shape == (16, 28, 28, 1)
     assert x_decoded.min() >= 0.0 and x_decoded.max() <= 1.0
-    assert vae(x).shape == (16, 28, 28, 1)
+    assert vae.predict(x, verbose=0).shape == (16, 28, 28, 1) and vae(x)[2].shape == (16, 3)  # call: the encoder's
 
 
 def test_loss_terms_equal_a_hand_computation_on_a_fixed_batch(mnist_small):
@@ -303,14 +303,19 @@ def test_with_importance_samples_it_still_reports_the_elbo_terms_and_saves_k(mni
 
 
 def test_the_training_step_reads_like_the_tutorial_in_one_function():
-    """keras-io's train_step, by its names, top to bottom in VAE.train_step (at most 45 lines)."""
+    """keras-io's step by its names, top to bottom in VAE.compute_loss, the loss every backend trains on (at most 45
+    lines): the encoder's outputs (VAE.call's encoder(x)), decoder(z), the two terms, their sum; and the TensorFlow
+    train_step around it."""
     import inspect
 
-    source = inspect.getsource(VAE.train_step)
-    steps = ["z_mean, z_log_var, z = self.encoder(", "self.logits(z, x", "reconstruction_loss = ",
-             "kl_loss = ", "total_loss = ", "self.minimize(tape, total_loss)"]
+    source = inspect.getsource(VAE.compute_loss)
+    steps = ["z_mean, z_log_var, z = y_pred", "self.logits(z, x", "reconstruction_loss = ", "kl_loss = ", "total_loss = "]
     assert [source.index(step) for step in steps] == sorted(source.index(step) for step in steps)
     assert len(source.splitlines()) <= 45
+    assert "self.encoder(" in inspect.getsource(VAE.call)
+    step = inspect.getsource(VAE.train_step)
+    assert [step.index(s) for s in ("self(x, training=True)", "self.compute_loss(", "self.minimize(tape")] == sorted(
+        step.index(s) for s in ("self(x, training=True)", "self.compute_loss(", "self.minimize(tape"))
 
 
 def test_free_bits_floor_each_latent_dims_batch_kl_in_the_loss_and_kl_loss_stays_the_true_kl(mnist_small, tmp_path):
