@@ -119,7 +119,8 @@ class TrainConfig:
                                               "ends: new images like the data, where N(0, I) reaches codes no image "
                                               "has) or standard (N(0, I)); default standard for a 2-D z (the "
                                               "tutorial's manifold), fitted otherwise", choices=SAMPLING_PRIORS)
-    sampling_components: int = option(200, "Gaussians in the fitted sampling prior", Integer(1, 10000))
+    sampling_components: int = option(2000, "Gaussians in the fitted sampling prior, at most one per two training "
+                                            "images (a conditional run: each class its share)", Integer(1, 100000))
     figures: bool = option(True, "the run's figures and TensorBoard images (on; --no-figures leaves them out for "
                                  "scripted runs: the models, history and metrics are the same, and the figures "
                                  "command draws them later)")
@@ -451,7 +452,7 @@ def fit_sampling_prior(model, config, images):
     if config.binarize == "static":
         x_train = binarize_images(x_train, config.seed)
     start = time.perf_counter()
-    components = min(config.sampling_components, len(x_train))  # no more Gaussians than images
+    components = max(1, min(config.sampling_components, len(x_train) // 2))  # each Gaussian fits 4 codes or more
     prior, mean_log_prior = fit_to_codes(model, x_train, components, dynamic=config.binarize == "dynamic",
                                          seed=config.seed, labels=images.labels("train"))
     kind = "a mixture per class" if images.num_classes else "mixture"

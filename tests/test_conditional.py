@@ -102,6 +102,7 @@ def test_train_conditional_writes_a_run_whose_samples_take_the_label_asked_for(t
     assert config["conditional"] is True
     assert metrics["bound"].startswith("conditional: the loss is the negative ELBO of log p(x|y)")
     assert metrics["sampling_prior"]["kind"] == "a mixture per class"
+    assert metrics["sampling_prior"]["components"] == 256  # the default 2,000, at most one per two of 512 images
     assert isinstance(read_sampling_prior(run), ClassPriors)
     assert {"samples.png", "classes.png", "reconstructions.png"} <= {p.name for p in run.glob("*.png")}
     sevens = sample(str(run), n=6, label=7)
