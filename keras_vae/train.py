@@ -101,8 +101,9 @@ class TrainConfig:
                                              "best weights (0: off)", Integer(0))
     validation_images: int = option(0, "hold out the last n training images as the validation set that schedules "
                                        "watch (0: watch the test set)", Integer(0))
-    steps_per_execution: int = option(STEPS_PER_EXECUTION, "training steps per call into TensorFlow", Integer(1))
-    jit_compile: bool = option(False, "compile the train step with XLA")
+    steps_per_execution: int = option(STEPS_PER_EXECUTION, "training steps per call into the backend (PyTorch: 1)",
+                                      Integer(1))
+    jit_compile: bool = option(False, "compile the train step with XLA (on JAX always: its step runs compiled)")
     precision: str = option("float32", "layer compute dtype: mixed_float16 for GPUs, mixed_bfloat16 for TPUs and "
                                        "recent CPUs", choices=PRECISIONS)
     strategy: str = option("none", "tf.distribute: mirrored (local GPUs) or multiworker (TF_CONFIG)",
@@ -245,13 +246,15 @@ def build_model(config, optimizer=None, image_shape=IMAGE_SHAPE, num_classes=Non
         model = MODELS[config.kind](encoder, decoder, likelihood=config.likelihood, **prior_terms)
     finally:
         keras.mixed_precision.set_global_policy(previous)
-    # Keras 3.15's multi-step loop fails under MultiWorkerMirroredStrategy ("must feed a value for placeholder").
-    steps_per_execution = 1 if config.strategy == "multiworker" else config.steps_per_execution
+    # Keras 3.15's multi-step loop fails under MultiWorkerMirroredStrategy ("must feed a value for placeholder"), and
+    # its PyTorch backend runs one step per call.
+    one_step = config.strategy == "multiworker" or keras.backend.backend() == "torch"
+    steps_per_execution = 1 if one_step else config.steps_per_execution
     model.compile(  # under mixed_float16, compile wraps the optimizer in a LossScaleOptimizer
         optimizer=optimizer or fastest_adam(config.learning_rate, use_ema=config.ema_momentum > 0,
                                             ema_momentum=config.ema_momentum),
         steps_per_execution=steps_per_execution,
-        jit_compile=config.jit_compile,
+        jit_compile=config.jit_compile or keras.backend.backend() == "jax",  # JAX's step is fast compiled whole
     )
     return model
 
