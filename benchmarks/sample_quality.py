@@ -46,18 +46,23 @@ def prior_rows(vae, args):
     if vae.num_classes:  # the training images' classes, which the encoder takes and the per-class fits group by
         images = run_data.run_images(args.model)
         labels = run_data.split_validation(images.train, config.get("validation_images", 0))[0].labels
-    rows = {"real test images": real, "N(0, I)": judged(sampling.draw(vae.decoder, None, args.n, args.seed))}
+    rows = {"real test images": real}
+
+    def add(name, prior):  # the prior's samples; for a conditional run, each label's too
+        rows[name] = judged(sampling.draw(vae.decoder, prior, args.n, args.seed))
+        for label in range(vae.num_classes or 0):
+            rows[f"{name}, --label {label}"] = judged(sampling.draw(vae.decoder, prior, args.n, args.seed, label=label),
+                                                      label)
+
+    add("N(0, I)", None)
     if isinstance(vae.prior, MixturePrior):  # a mixture trained with the model (train's prior_components)
         rows[f"the model's p(z): {vae.prior.description}"] = judged(sampling.draw(vae.decoder, vae.prior, args.n,
                                                                                    args.seed))
     for components in args.components:
         prior, _ = fit_to_codes(vae, x_train, components, dynamic=config.get("binarize") == "dynamic", seed=args.seed,
                                 labels=labels)
-        name = f"{components} Gaussians fitted to the codes" + (" (shared among the classes)" if vae.num_classes else "")
-        rows[name] = judged(sampling.draw(vae.decoder, prior, args.n, args.seed))
-        for label in range(vae.num_classes or 0):
-            rows[f"{name}, --label {label}"] = judged(sampling.draw(vae.decoder, prior, args.n, args.seed, label=label),
-                                                      label)
+        add(f"{components} Gaussians fitted to the codes" + (" (shared among the classes)" if vae.num_classes else ""),
+            prior)
     for temperature in args.temperatures:
         rows[f"{components} Gaussians, temperature {temperature:g}"] = judged(
             decode(vae.decoder, prior.sample(args.n, args.seed, temperature), args.seed))
