@@ -154,7 +154,8 @@ class AutoencoderBase(keras.Model):
     def negative_log_likelihood(self, x, logits):
         """-log p(x|z) per row of `logits` (the logits method's), in nats, by the registered likelihood."""
         variables = {name: getattr(self, name) for name in self.likelihood_kind.variables}
-        x = tile_draws(x, ops.shape(logits)[0] // ops.shape(x)[0])
+        draws = ops.shape(logits)[0] // ops.shape(x)[0]  # a number on JAX and PyTorch, a tensor in a TensorFlow graph
+        x = x if isinstance(draws, int) and draws == 1 else tile_draws(x, draws)
         return self.likelihood_kind.reconstruction_loss(x, logits, **variables)
 
     def reconstruction_loss(self, x, z, training=False, labels=None):
