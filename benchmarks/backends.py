@@ -15,7 +15,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
 SETUPS = ("jax", "tensorflow", "torch", "pytorch example")
 BATCH_SIZE = 128
@@ -25,21 +24,12 @@ def keras_epochs(x, epochs):
     """Seconds of each epoch of the README's API path on the backend this process imported Keras with."""
     import keras
 
+    from benchmarks.throughput import fit_one_epoch
     from keras_vae import VAE, build_decoder, build_encoder
-
-    seconds = []
-
-    class EpochTimer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            seconds.append(time.perf_counter() - self.start)
 
     vae = VAE(build_encoder(20, "mlp", hidden_dim=400, seed=0), build_decoder(20, "mlp", hidden_dim=400))
     vae.compile(optimizer=keras.optimizers.Adam())
-    vae.fit(x, epochs=epochs, batch_size=BATCH_SIZE, callbacks=[EpochTimer()], verbose=0)
-    return seconds
+    return [fit_one_epoch(vae, x, batch_size=BATCH_SIZE) for _ in range(epochs)]
 
 
 def worker(setup, data, epochs):
