@@ -76,8 +76,9 @@ def test_a_conditional_model_refuses_inputs_without_their_labels_and_labels_it_d
 
 def test_the_sampling_prior_of_a_conditional_run_is_a_mixture_per_class_fitted_to_its_codes(mnist_small, tmp_path):
     (x, y), _ = mnist_small
+    x, y = x[:256], y[:256]
     vae = conditional_vae(latent_dim=3)
-    prior, fit = fit_to_codes(vae, x, components=20, labels=y)
+    prior, fit = fit_to_codes(vae, x, components=20, labels=y, iterations=20)
     assert isinstance(prior, ClassPriors) and len(prior.priors) == 10
     counts = np.bincount(y, minlength=10)
     assert [p.components for p in prior.priors] == [max(1, round(20 * c / len(y))) for c in counts]
