@@ -12,7 +12,6 @@ from keras import ops
 from .decoders import decoder_kind, image_shape, latent_dim, num_classes, tile_draws
 from .layers import PreActivation
 from .losses import get_likelihood, kl_divergence, log_prior_ratio
-from .distribute import require_tensorflow
 from .options import Integer, Number, require
 from .priors import StandardNormalPrior
 
@@ -111,8 +110,6 @@ class AutoencoderBase(keras.Model):
         self.likelihood = likelihood
         self.decoder_logits = logits_model(decoder, self.likelihood_kind)
         self.decoder_kind = decoder_kind(decoder)
-        if self.decoder_kind.reads_x:
-            require_tensorflow(f"An {self.decoder_kind.name} decoder (made, pixelvae)")
         self.num_classes = num_classes(decoder)  # None: unconditional
         if self.decoder_kind.likelihoods is not None and likelihood not in self.decoder_kind.likelihoods:
             raise ValueError(f"An {self.decoder_kind.name} decoder takes the {' or '.join(self.decoder_kind.likelihoods)} "

@@ -33,8 +33,9 @@ def same_numbers(saved, data):
 
 
 def every_part(data):
-    """One epoch of every registered likelihood, both priors, the IWAE bound, each direct architecture, the plain
-    autoencoder and a conditional VAE on 64 images: their losses, each finite or not."""
+    """One epoch of every registered likelihood, both priors, the IWAE bound, each architecture, the plain
+    autoencoder and a conditional VAE on 64 images: their losses, each finite or not; for the MADE decoders, also
+    whether their pixel-by-pixel draws are binary (1.0)."""
     (x, y), _ = load_mnist(data)
     x, y = x[:64], y[:64]
     pixels = np.round(x * 255) / 255
@@ -54,6 +55,13 @@ def every_part(data):
     autoencoder = Autoencoder(build_encoder(2, "mlp", **small), build_decoder(2, "mlp", **small))
     autoencoder.compile(keras.optimizers.Adam())
     losses["autoencoder"] = autoencoder.fit(x, epochs=1, batch_size=32, verbose=0).history["loss"][-1]
+    for name, options in (("made", {"local_channels": 0}), ("made, local layers", {"local_channels": 4, "local_layers": 1})):
+        made = {"hidden_dim": 16, "masked_layers": 1, **options}
+        vae = VAE(build_encoder(2, "made", seed=0, **made), build_decoder(2, "made", **made))
+        vae.compile(keras.optimizers.Adam())
+        losses[name] = vae.fit(np.round(x), epochs=1, batch_size=32, verbose=0).history["loss"][-1]
+        drawn = decode(vae.decoder, np.zeros((2, 2), "float32"))  # pixel by pixel, the samplers being TensorFlow's
+        losses[f"{name}: drawn pixels in (0, 1)"] = float(set(np.unique(drawn)) <= {0.0, 1.0})
     conditional = VAE(build_encoder(2, "mlp", num_classes=10, **small), build_decoder(2, "mlp", num_classes=10, **small))
     conditional.compile(keras.optimizers.Adam())
     losses["conditional"] = conditional.fit({"x": x, "y": y}, epochs=1, batch_size=32, verbose=0).history["loss"][-1]

@@ -1,10 +1,12 @@
 """The autoregressive decoder kind: p(x|z) = prod_i p(x_i | x_<i, z), scored in one pass over [z, x] and drawn
 pixel by pixel, by a faster sampler where one fits the decoder (MadeSampler here, pixelvae's NeighbourSampler)."""
+import warnings
 import weakref
 
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from ..decoders import ends_in_mixture, mixture_parameters_model, register_decoder_kind, tile_draws
 from ..losses import draw_mixture
@@ -29,15 +31,15 @@ class AutoregressiveDecoder:
     @staticmethod
     def scoring_inputs(z, x):
         """[z, x]: each pixel is scored given the true pixels before it."""
-        z = tf.convert_to_tensor(z)
-        return [z, tf.cast(x, z.dtype)]
+        z = ops.convert_to_tensor(z)
+        return [z, ops.cast(x, z.dtype)]
 
     @staticmethod
     def logits(decoder_logits, z, x, training=False):
         """decoder_logits([z, x]) for z's draws of x's images (draw-major: row j * n + i of z is draw j for image i):
         the layers that read x alone run once per image, the rest once per draw."""
-        z = tf.convert_to_tensor(z)
-        return run_with_draws(decoder_logits, [z, tf.cast(x, z.dtype)], training)
+        z = ops.convert_to_tensor(z)
+        return run_with_draws(decoder_logits, [z, ops.cast(x, z.dtype)], training)
 
     samplers = []  # faster samplers for particular decoders (a class with fits(decoder)): MadeSampler, ...
 
@@ -45,10 +47,15 @@ class AutoregressiveDecoder:
     def drawer(cls, decoder):
         """z, uniform -> x ~ p(x|z) drawn in raster order: by the first of the samplers that fits the decoder,
         else one decoder pass per pixel (pixel_by_pixel, the definition); the same draw either way (for
-        NeighbourSampler, up to float rounding)."""
-        for sampler in cls.samplers:
-            if sampler.fits(decoder):
-                return sampler(decoder)
+        NeighbourSampler, up to float rounding). The samplers are TensorFlow code: another backend draws pixel by
+        pixel, and says so once."""
+        fitting = [sampler for sampler in cls.samplers if sampler.fits(decoder)]
+        if fitting and keras.backend.backend() == "tensorflow":
+            return fitting[0](decoder)
+        if fitting:
+            warnings.warn(f"{fitting[0].__name__}, the fast draw of this decoder, needs TensorFlow; on "
+                          f"{keras.backend.backend()} it draws pixel by pixel, one decoder pass per pixel (slower, the "
+                          "same draw).", stacklevel=2)
         return lambda z, uniform: pixel_by_pixel(decoder, z, uniform)
 
 
@@ -63,7 +70,7 @@ def run_with_draws(model, inputs, training=False):
         _GRAPHS[model] = model.get_config()
     config = _GRAPHS[model]
     histories = lambda key: [config[key]] if isinstance(config[key][0], str) else config[key]  # one, or a list
-    outputs = {tuple(history): tensor for history, tensor in zip(histories("input_layers"), tf.nest.flatten(inputs))}
+    outputs = {tuple(history): tensor for history, tensor in zip(histories("input_layers"), keras.tree.flatten(inputs))}
 
     def resolve(argument):  # a serialized argument of a layer's call, with its tensors looked up
         if isinstance(argument, dict) and argument.get("class_name") == "__keras_tensor__":
@@ -76,12 +83,13 @@ def run_with_draws(model, inputs, training=False):
         layer = model.get_layer(layer_config["name"])
         for node, call in enumerate(layer_config["inbound_nodes"]):
             args, kwargs = resolve(call["args"]), resolve(call["kwargs"])
-            tensors = [t for t in tf.nest.flatten((args, kwargs)) if tf.is_tensor(t)]
+            tensors = [t for t in keras.tree.flatten((args, kwargs)) if ops.is_tensor(t)]
             if len(tensors) > 1:
-                rows = tf.reduce_max([tf.shape(t)[0] for t in tensors])
-                args, kwargs = tf.nest.map_structure(
-                    lambda t: tile_draws(t, rows // tf.shape(t)[0]) if tf.is_tensor(t) else t, (args, kwargs))
-            for index, tensor in enumerate(tf.nest.flatten(layer(*args, **kwargs, training=training))):
+                sizes = [ops.shape(t)[0] for t in tensors]  # numbers on JAX and PyTorch, tensors in a TensorFlow graph
+                rows = max(sizes) if all(isinstance(n, int) for n in sizes) else tf.reduce_max(sizes)
+                args, kwargs = keras.tree.map_structure(
+                    lambda t: tile_draws(t, rows // ops.shape(t)[0]) if ops.is_tensor(t) else t, (args, kwargs))
+            for index, tensor in enumerate(keras.tree.flatten(layer(*args, **kwargs, training=training))):
                 outputs[(layer.name, node, index)] = tensor
     results = [outputs[tuple(history)] for history in histories("output_layers")]
     return results[0] if len(results) == 1 else results
@@ -91,17 +99,19 @@ def run_with_draws(model, inputs, training=False):
 def pixel_by_pixel(decoder, z, uniform):
     """x ~ p(x|z) from any autoregressive decoder, one decoder pass per pixel in raster order: a Bernoulli pixel i
     is 1 where uniform_i < p(x_i = 1 | x_<i, z); a mixture's pixel is drawn from its parameters given x_<i with
-    its uniforms (draw_mixture). A tf.while_loop under tf.function."""
+    its uniforms (draw_mixture). A tf.while_loop under tf.function on TensorFlow, a Python loop elsewhere."""
     mixture = ends_in_mixture(decoder)
     height, width, channels = decoder.inputs[1].shape[1:]
-    x = tf.zeros((tf.shape(z)[0], height, width, channels))
-    for i in tf.range(height * width):
-        pixel = tf.reshape(tf.one_hot(i, height * width, dtype=x.dtype), (1, height, width, 1))
+    z, uniform = ops.convert_to_tensor(z), ops.convert_to_tensor(uniform)
+    x = ops.zeros((ops.shape(z)[0], height, width, channels))
+    pixels = tf.range(height * width) if keras.backend.backend() == "tensorflow" else range(height * width)
+    for i in pixels:
+        pixel = ops.reshape(ops.one_hot(i, height * width, dtype=x.dtype), (1, height, width, 1))
         if mixture:
             parameters = mixture_parameters_model(decoder)([z, x], training=False)[:, i // width, i % width]
             x += pixel * draw_mixture(parameters, channels, uniform[:, i // width, i % width])[:, None, None, :]
         else:
-            x += pixel * tf.cast(uniform < decoder([z, x], training=False), x.dtype)
+            x += pixel * ops.cast(uniform < decoder([z, x], training=False), x.dtype)
     return x
 
 
