@@ -88,11 +88,18 @@ def given(model, values, labels, name="labels"):
         raise ValueError(f"This {model.name} is conditional on a class: give `{name}`, an integer from 0 to "
                          f"{classes - 1} for each row.")
     labels = np.broadcast_to(np.asarray(labels), (len(values),)) if np.ndim(labels) == 0 else np.asarray(labels)
-    if labels.shape != (len(values),) or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"`{name}` must be one integer class per row ({len(values)}), got shape {labels.shape}.")
-    if labels.min() < 0 or labels.max() >= classes:
-        raise ValueError(f"`{name}` must be classes 0 to {classes - 1}, got {labels.min()} to {labels.max()}.")
+    check_labels(labels, len(values), classes, f"`{name}`")
     return [values, labels.astype("int32")]
+
+
+def check_labels(labels, n, classes, what="`labels`"):
+    """Refuse labels (`what`, in the caller's words) that are not n integers from 0 to classes - 1."""
+    labels = np.asarray(labels)
+    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"{what} must be {n} integer classes, one per row, got shape {labels.shape} and dtype "
+                         f"{labels.dtype}.")
+    if labels.min() < 0 or labels.max() >= classes:
+        raise ValueError(f"{what} must be classes 0 to {classes - 1}, got {labels.min()} to {labels.max()}.")
 
 
 def shows(decoder, z="z"):

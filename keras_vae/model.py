@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from .decoders import decoder_kind, image_shape, latent_dim, num_classes, tile_draws
+from .decoders import check_labels, decoder_kind, image_shape, latent_dim, num_classes, tile_draws
 from .layers import PreActivation
 from .losses import get_likelihood, kl_divergence, log_prior_ratio
 from .options import Integer, Number, require
@@ -251,7 +251,7 @@ class AutoencoderBase(keras.Model):
             images, labels = split_inputs(x, self.num_classes, name)
             check_images(images, image_shape, name, self.likelihood_kind)
             if labels is not None:
-                check_labels(labels, len(images), self.num_classes, name)
+                check_labels(labels, len(images), self.num_classes, f"`{name}`'s labels")
 
     def get_config(self):
         return {
@@ -304,16 +304,6 @@ def split_inputs(inputs, classes, name="x"):
         return tuple(inputs)
     raise ValueError(f"`{name}`: this model is conditional on {classes} classes: give {{'x': images, 'y': labels}} "
                      "or [images, labels], labels one integer class per image.")
-
-
-def check_labels(labels, n, classes, name="x"):
-    """Refuse labels that are not n integers from 0 to classes - 1."""
-    labels = np.asarray(labels)
-    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"`{name}`'s labels must be {n} integer classes, one per image, got shape {labels.shape} and "
-                         f"dtype {labels.dtype}.")
-    if labels.min() < 0 or labels.max() >= classes:
-        raise ValueError(f"`{name}`'s labels must be classes 0 to {classes - 1}, got {labels.min()} to {labels.max()}.")
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
