@@ -125,7 +125,7 @@ def train_tiny(out, *args):
 @pytest.fixture(scope="session")
 def tiny_runs(tmp_path_factory, worker_id):
     """The runs tests read, trained once per test run with figures and TensorBoard logs: `vae`, `ae` (its autoencoder
-    twin: the same stack, data and seed), `cvae` (a conditional VAE of the digits, z 4-D) and `classifier` (a 1-epoch
+    twin: the same stack, data and seed), `cvae` (a conditional VAE of the digits, z 4-D, one epoch) and `classifier` (a 1-epoch
     digit classifier). Under xdist the first worker
     to ask trains them in the run's shared temporary folder while the others wait; tests only read them."""
     from filelock import FileLock
@@ -136,7 +136,7 @@ def tiny_runs(tmp_path_factory, worker_id):
         if not (root / "complete").is_file():
             train_tiny(root / "vae", "--force")
             train_tiny(root / "ae", "--kind", "ae", "--force")
-            train_tiny(root / "cvae", "--conditional", "--latent-dim", 4, "--force")
+            train_tiny(root / "cvae", "--conditional", "--latent-dim", 4, "--epochs", 1, "--force")
             result = run_command("train-classifier", "--data", SMALL_MNIST, "--epochs", 1, "--out", root / "classifier",
                                  "--force")
             assert result.returncode == 0, result.stderr
